@@ -1,0 +1,72 @@
+//! Configurable bounds with safe defaults.
+
+use std::time::Duration;
+
+/// Bounds the runtime enforces on every owner and task.
+///
+/// The defaults suit a server shared by a few users; raise them deliberately.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Tasks an owner may have that are not yet terminal (`working` or
+    /// `input_required`). Creating one more answers an error.
+    pub max_active_tasks_per_owner: usize,
+    /// The longest time a task is kept after its creation. A client's
+    /// requested TTL is clamped to this; `None` allows unlimited tasks.
+    pub max_ttl: Option<Duration>,
+    /// The TTL given to a task whose client asked for none.
+    pub default_ttl: Duration,
+    /// The poll interval suggested to clients.
+    pub poll_interval: Duration,
+    /// Size of a task's variables, as compact JSON, in bytes.
+    pub max_variable_bytes: usize,
+    /// Tasks per `tasks/list` page.
+    pub list_page_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_active_tasks_per_owner: 100,
+            max_ttl: Some(Duration::from_secs(24 * 60 * 60)),
+            default_ttl: Duration::from_secs(60 * 60),
+            poll_interval: Duration::from_secs(1),
+            max_variable_bytes: 64 * 1024,
+            list_page_size: 50,
+        }
+    }
+}
+
+impl Limits {
+    /// The TTL a task gets: the requested one (or the default), clamped to
+    /// the maximum.
+    pub fn effective_ttl(&self, requested: Option<Duration>) -> Option<Duration> {
+        let wanted = requested.unwrap_or(self.default_ttl);
+        match self.max_ttl {
+            Some(max) => Some(wanted.min(max)),
+            None => Some(wanted),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_is_clamped_and_defaulted() {
+        let limits = Limits {
+            max_ttl: Some(Duration::from_secs(60)),
+            default_ttl: Duration::from_secs(30),
+            ..Limits::default()
+        };
+        assert_eq!(limits.effective_ttl(None), Some(Duration::from_secs(30)));
+        assert_eq!(
+            limits.effective_ttl(Some(Duration::from_secs(10))),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            limits.effective_ttl(Some(Duration::from_secs(3600))),
+            Some(Duration::from_secs(60))
+        );
+    }
+}

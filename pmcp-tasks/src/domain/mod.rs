@@ -1,0 +1,40 @@
+//! Domain layer: the task record, its status machine and its limits.
+//!
+//! Nothing here knows about storage, execution or the wire.
+
+mod era;
+mod limits;
+mod record;
+mod status;
+
+pub use era::Era;
+pub use limits::Limits;
+pub use record::{NewTask, RpcError, TaskOutcome, TaskRecord};
+pub use status::TaskStatus;
+
+/// A change the domain rules refuse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    /// The status machine does not allow this move.
+    #[error("a task cannot move from '{from}' to '{to}'")]
+    InvalidTransition {
+        /// Current status.
+        from: TaskStatus,
+        /// Refused status.
+        to: TaskStatus,
+    },
+    /// The task is terminal and can no longer change.
+    #[error("the task is already in terminal status '{0}'")]
+    Terminal(TaskStatus),
+    /// The variables would exceed the configured size.
+    #[error("task variables would take {size} bytes, more than the limit of {limit} bytes")]
+    VariablesTooLarge {
+        /// Size the change would produce.
+        size: usize,
+        /// Configured maximum.
+        limit: usize,
+    },
+    /// An input key was used twice over the task's life.
+    #[error("input key '{0}' was already answered; input keys are unique over a task's life")]
+    InputKeyReused(String),
+}

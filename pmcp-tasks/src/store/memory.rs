@@ -1,0 +1,245 @@
+//! The in-memory backend: the default, for tests and single-process servers.
+
+use super::{StoreError, TaskPage, TaskStore};
+use crate::domain::TaskRecord;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+/// Tasks kept in a process's memory; lost when it exits.
+///
+/// Every operation costs O(log n) at most: tasks are found by id in a hash
+/// map, an owner's tasks are kept in their own ordered index (so listing and
+/// counting touch only that owner's tasks), and expiry is an ordered index
+/// by deadline. The lock is a plain mutex that is never held across an
+/// `.await`.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    tasks: HashMap<String, Entry>,
+    owners: HashMap<String, OwnerIndex>,
+    /// `(deadline, seq)` of every task with a TTL.
+    expiry: BTreeSet<(DateTime<Utc>, u64)>,
+    /// `seq` to id, for the expiry index.
+    ids_by_seq: HashMap<u64, String>,
+    next_seq: u64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    record: TaskRecord,
+    /// Creation order, unique: the key of the owner and expiry indexes.
+    seq: u64,
+}
+
+#[derive(Debug, Default)]
+struct OwnerIndex {
+    /// The owner's tasks in creation order.
+    by_seq: BTreeMap<u64, String>,
+    /// How many of them are not terminal.
+    active: usize,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of stored tasks, expired-but-not-purged ones included.
+    pub fn len(&self) -> usize {
+        self.lock().tasks.len()
+    }
+
+    /// Whether no task is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the maps half-updated
+        // in a way that matters more than losing the whole store would.
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn encode_cursor(seq: u64) -> String {
+    format!("m{seq:x}")
+}
+
+fn decode_cursor(cursor: &str) -> Result<u64, StoreError> {
+    cursor
+        .strip_prefix('m')
+        .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+        .ok_or(StoreError::InvalidCursor)
+}
+
+impl Inner {
+    fn live(&self, owner: &str, id: &str, now: DateTime<Utc>) -> Result<&Entry, StoreError> {
+        match self.tasks.get(id) {
+            Some(e) if e.record.owner == owner && !e.record.is_expired(now) => Ok(e),
+            _ => Err(StoreError::NotFound),
+        }
+    }
+
+    fn remove(&mut self, id: &str) {
+        let Some(entry) = self.tasks.remove(id) else {
+            return;
+        };
+        self.ids_by_seq.remove(&entry.seq);
+        if let Some(at) = entry.record.expires_at() {
+            self.expiry.remove(&(at, entry.seq));
+        }
+        if let Some(index) = self.owners.get_mut(&entry.record.owner) {
+            index.by_seq.remove(&entry.seq);
+            if !entry.record.status.is_terminal() {
+                index.active -= 1;
+            }
+            if index.by_seq.is_empty() {
+                self.owners.remove(&entry.record.owner);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl TaskStore for MemoryStore {
+    async fn create(
+        &self,
+        mut record: TaskRecord,
+        max_active: usize,
+    ) -> Result<TaskRecord, StoreError> {
+        let mut inner = self.lock();
+        if inner.tasks.contains_key(&record.id) {
+            return Err(StoreError::Duplicate);
+        }
+        let active = inner.owners.get(&record.owner).map_or(0, |o| o.active);
+        if active >= max_active {
+            return Err(StoreError::LimitExceeded {
+                active,
+                limit: max_active,
+            });
+        }
+        record.version = 1;
+        let seq = inner.next_seq;
+        inner.next_seq += 1;
+        let index = inner.owners.entry(record.owner.clone()).or_default();
+        index.by_seq.insert(seq, record.id.clone());
+        if !record.status.is_terminal() {
+            index.active += 1;
+        }
+        if let Some(at) = record.expires_at() {
+            inner.expiry.insert((at, seq));
+        }
+        inner.ids_by_seq.insert(seq, record.id.clone());
+        inner.tasks.insert(
+            record.id.clone(),
+            Entry {
+                record: record.clone(),
+                seq,
+            },
+        );
+        Ok(record)
+    }
+
+    async fn get(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
+        let inner = self.lock();
+        inner.live(owner, id, Utc::now()).map(|e| e.record.clone())
+    }
+
+    async fn compare_and_set(&self, mut record: TaskRecord) -> Result<TaskRecord, StoreError> {
+        let mut inner = self.lock();
+        let now = Utc::now();
+        let (seq, was_active, old_expiry) = {
+            let entry = inner.live(&record.owner, &record.id, now)?;
+            if entry.record.version != record.version {
+                return Err(StoreError::Conflict {
+                    current: Box::new(entry.record.clone()),
+                });
+            }
+            (
+                entry.seq,
+                !entry.record.status.is_terminal(),
+                entry.record.expires_at(),
+            )
+        };
+        record.version += 1;
+        let is_active = !record.status.is_terminal();
+        if was_active != is_active {
+            if let Some(index) = inner.owners.get_mut(&record.owner) {
+                if is_active {
+                    index.active += 1;
+                } else {
+                    index.active -= 1;
+                }
+            }
+        }
+        let new_expiry = record.expires_at();
+        if old_expiry != new_expiry {
+            if let Some(at) = old_expiry {
+                inner.expiry.remove(&(at, seq));
+            }
+            if let Some(at) = new_expiry {
+                inner.expiry.insert((at, seq));
+            }
+        }
+        if let Some(entry) = inner.tasks.get_mut(&record.id) {
+            entry.record = record.clone();
+        }
+        Ok(record)
+    }
+
+    async fn list(
+        &self,
+        owner: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<TaskPage, StoreError> {
+        let start = cursor.map(decode_cursor).transpose()?.unwrap_or(0);
+        let inner = self.lock();
+        let now = Utc::now();
+        let Some(index) = inner.owners.get(owner) else {
+            return Ok(TaskPage {
+                tasks: Vec::new(),
+                next_cursor: None,
+            });
+        };
+        let mut tasks = Vec::new();
+        let mut next_cursor = None;
+        for (&seq, id) in index.by_seq.range(start..) {
+            let Some(entry) = inner.tasks.get(id) else {
+                continue;
+            };
+            if entry.record.is_expired(now) {
+                continue;
+            }
+            if tasks.len() == limit.max(1) {
+                next_cursor = Some(encode_cursor(seq));
+                break;
+            }
+            tasks.push(entry.record.clone());
+        }
+        Ok(TaskPage { tasks, next_cursor })
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        let mut inner = self.lock();
+        let mut purged = Vec::new();
+        while let Some(&(at, seq)) = inner.expiry.first() {
+            if at > now {
+                break;
+            }
+            inner.expiry.pop_first();
+            if let Some(id) = inner.ids_by_seq.get(&seq).cloned() {
+                inner.remove(&id);
+                purged.push(id);
+            }
+        }
+        Ok(purged)
+    }
+}
