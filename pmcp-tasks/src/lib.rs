@@ -3,4 +3,12 @@
 #![warn(missing_docs)]
 
 pub mod domain;
+mod error;
+pub mod execution;
 pub mod store;
+mod tool;
+
+pub use domain::{Era, Limits, TaskStatus};
+pub use error::{TaskError, ToolError};
+pub use execution::{ElicitAnswer, TaskContext, TaskRuntime};
+pub use tool::{TaskSupport, TaskTool};

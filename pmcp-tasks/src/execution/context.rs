@@ -1,0 +1,280 @@
+//! `TaskContext`: what a tool body sees of its task.
+
+use super::runtime::TaskRuntime;
+use crate::domain::{Era, TaskRecord, TaskStatus};
+use crate::error::TaskError;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+
+/// The handle a tool body uses to talk to its task: variables, progress,
+/// cancellation and questions for the client.
+///
+/// Cheap to clone. When a task tool is called without a task (a plain
+/// `tools/call`), the context is *detached*: variables live only for the
+/// call, progress goes to the log, and asking for input fails with
+/// [`TaskError::NotATask`].
+#[derive(Clone)]
+pub struct TaskContext {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: String,
+    owner: String,
+    era: Option<Era>,
+    token: CancellationToken,
+    backing: Backing,
+}
+
+enum Backing {
+    Task(TaskRuntime),
+    Detached(Mutex<Map<String, Value>>),
+}
+
+/// The client's answer to an elicitation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ElicitAnswer {
+    /// `accept`, `decline` or `cancel`.
+    pub action: String,
+    /// The submitted form, when accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<Map<String, Value>>,
+}
+
+impl ElicitAnswer {
+    /// Whether the user accepted.
+    pub fn accepted(&self) -> bool {
+        self.action == "accept"
+    }
+}
+
+impl std::fmt::Debug for TaskContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskContext")
+            .field("id", &self.inner.id)
+            .field("owner", &self.inner.owner)
+            .field("is_task", &self.is_task())
+            .finish()
+    }
+}
+
+impl TaskContext {
+    pub(crate) fn for_task(runtime: TaskRuntime, record: &TaskRecord, token: CancellationToken) -> Self {
+        TaskContext {
+            inner: Arc::new(Inner {
+                id: record.id.clone(),
+                owner: record.owner.clone(),
+                era: Some(record.era),
+                token,
+                backing: Backing::Task(runtime),
+            }),
+        }
+    }
+
+    /// A context for a call that runs without a task (and for unit tests of
+    /// tool functions).
+    pub fn detached(owner: impl Into<String>) -> Self {
+        TaskContext {
+            inner: Arc::new(Inner {
+                id: String::new(),
+                owner: owner.into(),
+                era: None,
+                token: CancellationToken::new(),
+                backing: Backing::Detached(Mutex::new(Map::new())),
+            }),
+        }
+    }
+
+    /// The task id (empty when detached).
+    pub fn task_id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// Who owns the task.
+    pub fn owner(&self) -> &str {
+        &self.inner.owner
+    }
+
+    /// The protocol era of the request that created the task.
+    pub fn era(&self) -> Option<Era> {
+        self.inner.era
+    }
+
+    /// Whether this call runs as a task.
+    pub fn is_task(&self) -> bool {
+        matches!(self.inner.backing, Backing::Task(_))
+    }
+
+    /// Resolves when the task is cancelled (by `tasks/cancel`, expiry or
+    /// shutdown). The body is also dropped at its next `.await` then, so
+    /// use this for cleanup or to stop promptly inside blocking loops.
+    pub fn cancelled(&self) -> WaitForCancellationFuture<'_> {
+        self.inner.token.cancelled()
+    }
+
+    /// Whether the task has been cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.token.is_cancelled()
+    }
+
+    fn runtime(&self) -> Option<&TaskRuntime> {
+        match &self.inner.backing {
+            Backing::Task(rt) => Some(rt),
+            Backing::Detached(_) => None,
+        }
+    }
+
+    /// Reports progress: the task's `statusMessage` becomes `message`.
+    pub async fn progress(&self, message: impl Into<String>) -> Result<(), TaskError> {
+        let message = message.into();
+        match self.runtime() {
+            Some(rt) => {
+                rt.update(&self.inner.owner, &self.inner.id, |t, now| {
+                    t.set_message(message.clone(), now)
+                })
+                .await
+                .map_err(|e| self.cancelled_or(e.into()))?;
+            }
+            None => tracing::info!(progress = %message, "task tool progress (no task)"),
+        }
+        Ok(())
+    }
+
+    fn cancelled_or(&self, e: TaskError) -> TaskError {
+        match e {
+            TaskError::Domain(crate::domain::DomainError::Terminal(TaskStatus::Cancelled)) => {
+                TaskError::Cancelled
+            }
+            other if self.is_cancelled() => {
+                let _ = other;
+                TaskError::Cancelled
+            }
+            other => other,
+        }
+    }
+
+    /// All variables, as JSON.
+    pub async fn variables(&self) -> Result<Map<String, Value>, TaskError> {
+        match &self.inner.backing {
+            Backing::Task(rt) => Ok(rt.get(&self.inner.owner, &self.inner.id).await?.variables),
+            Backing::Detached(vars) => Ok(vars.lock().unwrap_or_else(|p| p.into_inner()).clone()),
+        }
+    }
+
+    /// Reads variable `name`, `None` if unset.
+    pub async fn get_var<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, TaskError> {
+        let vars = self.variables().await?;
+        vars.get(name)
+            .map(|v| {
+                serde_json::from_value(v.clone()).map_err(|source| TaskError::Variable {
+                    name: name.to_owned(),
+                    source,
+                })
+            })
+            .transpose()
+    }
+
+    /// Sets variable `name`. The client sees it under `_meta` of the task
+    /// (`pmcp:variables`). Fails, changing nothing, if the variables would
+    /// outgrow the configured limit.
+    pub async fn set_var<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<(), TaskError> {
+        let value = serde_json::to_value(value).map_err(|source| TaskError::Variable {
+            name: name.to_owned(),
+            source,
+        })?;
+        self.write_var(name, Some(value)).await
+    }
+
+    /// Removes variable `name`.
+    pub async fn remove_var(&self, name: &str) -> Result<(), TaskError> {
+        self.write_var(name, None).await
+    }
+
+    async fn write_var(&self, name: &str, value: Option<Value>) -> Result<(), TaskError> {
+        match &self.inner.backing {
+            Backing::Task(rt) => {
+                let max = rt.limits().max_variable_bytes;
+                rt.update(&self.inner.owner, &self.inner.id, |t, now| {
+                    t.set_variable(name, value.clone(), max, now)
+                })
+                .await
+                .map_err(|e| self.cancelled_or(e.into()))?;
+            }
+            Backing::Detached(vars) => {
+                let mut vars = vars.lock().unwrap_or_else(|p| p.into_inner());
+                match value {
+                    Some(v) => vars.insert(name.to_owned(), v),
+                    None => vars.remove(name),
+                };
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks the client to fill in a form and waits for the answer.
+    ///
+    /// `key` names the question; it must be unique over the task's life. If
+    /// the question was already answered (say, before a restart), the stored
+    /// answer is returned at once. The task is `input_required` until the
+    /// client answers: on 2026-07-28 the request shows in `tasks/get` and is
+    /// answered with `tasks/update`; on 2025-11-25 it is sent to the client
+    /// as `elicitation/create` while the client waits in `tasks/result`.
+    pub async fn elicit(
+        &self,
+        key: &str,
+        message: &str,
+        requested_schema: Value,
+    ) -> Result<ElicitAnswer, TaskError> {
+        let request = json!({
+            "method": "elicitation/create",
+            "params": {
+                "mode": "form",
+                "message": message,
+                "requestedSchema": requested_schema,
+            }
+        });
+        let answer = self.request_input(key, request).await?;
+        serde_json::from_value(answer).map_err(|source| TaskError::Variable {
+            name: format!("input response '{key}'"),
+            source,
+        })
+    }
+
+    /// Sends any server-to-client request (`{"method", "params"}`) as an
+    /// input request and waits for the client's answer to it.
+    pub async fn request_input(&self, key: &str, request: Value) -> Result<Value, TaskError> {
+        let Some(rt) = self.runtime() else {
+            return Err(TaskError::NotATask);
+        };
+        let (owner, id) = (&self.inner.owner, &self.inner.id);
+        let (record, ()) = match rt
+            .update(owner, id, |t, now| {
+                if t.input_responses.contains_key(key) {
+                    return Ok(());
+                }
+                t.request_input(key, request.clone(), now)
+            })
+            .await
+        {
+            Ok(done) => done,
+            Err(e) => return Err(self.cancelled_or(e.into())),
+        };
+        if let Some(answer) = record.input_responses.get(key) {
+            return Ok(answer.clone());
+        }
+        let poll = rt.limits().poll_interval;
+        let waited = tokio::select! {
+            r = rt.wait_until(owner, id, poll, |t| t.input_responses.contains_key(key) || t.status.is_terminal()) => r,
+            _ = self.inner.token.cancelled() => return Err(TaskError::Cancelled),
+        };
+        let record = waited?;
+        record
+            .input_responses
+            .get(key)
+            .cloned()
+            .ok_or(TaskError::Cancelled)
+    }
+}

@@ -1,0 +1,8 @@
+//! Execution layer: the background driver and the handler-facing context.
+
+mod context;
+mod events;
+mod runtime;
+
+pub use context::{ElicitAnswer, TaskContext};
+pub use runtime::{StartError, TaskBody, TaskRuntime, SHUTDOWN_MESSAGE};

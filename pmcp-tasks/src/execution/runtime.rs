@@ -1,0 +1,327 @@
+//! The task runtime: creates tasks, runs their bodies in the background,
+//! cancels them, sweeps expired ones and drains them all at shutdown.
+
+use super::context::TaskContext;
+use super::events::TaskEvents;
+use crate::domain::{Limits, NewTask, RpcError, TaskOutcome, TaskRecord};
+use crate::store::{self, MemoryStore, StoreError, TaskPage, TaskStore, UpdateError};
+use chrono::Utc;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// The work of one task: given its context, produce the outcome of the
+/// underlying request.
+pub type TaskBody = Box<dyn FnOnce(TaskContext) -> BoxFuture<'static, TaskOutcome> + Send>;
+
+/// The message of a task still running when its server stopped.
+pub const SHUTDOWN_MESSAGE: &str =
+    "The server shut down before the task finished; call the tool again to retry.";
+
+/// Why the runtime refused to start a task.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The server is shutting down and takes no new tasks.
+    #[error("the server is shutting down and accepts no new tasks")]
+    ShuttingDown,
+    /// The store refused (limit reached, or failed).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Runs tasks over a [`TaskStore`]. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct TaskRuntime {
+    pub(crate) shared: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) store: Arc<dyn TaskStore>,
+    pub(crate) limits: Limits,
+    pub(crate) events: TaskEvents,
+    tracker: TaskTracker,
+    /// Bodies running in this process, by task id, with their owner.
+    running: Mutex<HashMap<String, (String, CancellationToken)>>,
+    /// Cancelled when shutdown begins.
+    closing: CancellationToken,
+}
+
+impl std::fmt::Debug for TaskRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskRuntime")
+            .field("limits", &self.shared.limits)
+            .field("running", &self.running_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for TaskRuntime {
+    fn default() -> Self {
+        TaskRuntime::new(Arc::new(MemoryStore::new()), Limits::default())
+    }
+}
+
+impl TaskRuntime {
+    /// A runtime over `store`, enforcing `limits`.
+    pub fn new(store: Arc<dyn TaskStore>, limits: Limits) -> Self {
+        TaskRuntime {
+            shared: Arc::new(Shared {
+                store,
+                limits,
+                events: TaskEvents::default(),
+                tracker: TaskTracker::new(),
+                running: Mutex::new(HashMap::new()),
+                closing: CancellationToken::new(),
+            }),
+        }
+    }
+
+    /// The configured limits.
+    pub fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
+    /// The store behind this runtime.
+    pub fn store(&self) -> &Arc<dyn TaskStore> {
+        &self.shared.store
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_closing(&self) -> bool {
+        self.shared.closing.is_cancelled()
+    }
+
+    /// How many task bodies run in this process now.
+    pub fn running_count(&self) -> usize {
+        self.shared.running.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Creates a task and starts its body in the background. The task is
+    /// stored before this returns, so a `tasks/get` for it resolves at once.
+    pub async fn start(&self, new: NewTask, body: TaskBody) -> Result<TaskRecord, StartError> {
+        if self.is_closing() {
+            return Err(StartError::ShuttingDown);
+        }
+        let record = TaskRecord::new(new, Utc::now());
+        let created = self
+            .shared
+            .store
+            .create(record, self.shared.limits.max_active_tasks_per_owner)
+            .await?;
+        let token = CancellationToken::new();
+        self.shared
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(created.id.clone(), (created.owner.clone(), token.clone()));
+        let ctx = TaskContext::for_task(self.clone(), &created, token.clone());
+        let shared = self.shared.clone();
+        let (id, owner) = (created.id.clone(), created.owner.clone());
+        self.shared.tracker.spawn(async move {
+            let run = AssertUnwindSafe(body(ctx)).catch_unwind();
+            let ended = tokio::select! {
+                ended = run => Some(ended),
+                _ = token.cancelled() => None,
+            };
+            shared.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+            // `None`: whoever cancelled the token (tasks/cancel, expiry,
+            // shutdown) has already written the task's final state.
+            let outcome = match ended {
+                None => return,
+                Some(Ok(outcome)) => outcome,
+                Some(Err(panic)) => TaskOutcome::Error {
+                    error: RpcError::new(
+                        -32603,
+                        format!("the tool panicked: {}", panic_message(&panic)),
+                    ),
+                },
+            };
+            finish(&shared, &owner, &id, outcome).await;
+        });
+        Ok(created)
+    }
+
+    /// The owner's task, unless missing, foreign or expired.
+    pub async fn get(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
+        self.shared.store.get(owner, id).await
+    }
+
+    /// A page of the owner's tasks.
+    pub async fn list(&self, owner: &str, cursor: Option<&str>) -> Result<TaskPage, StoreError> {
+        self.shared
+            .store
+            .list(owner, cursor, self.shared.limits.list_page_size)
+            .await
+    }
+
+    /// Cancels the owner's task: marks it `cancelled` (refused if terminal)
+    /// and then stops its body, if it runs here.
+    pub async fn cancel(&self, owner: &str, id: &str) -> Result<TaskRecord, UpdateError> {
+        let (record, ()) = self.update(owner, id, |t, now| t.cancel(now)).await?;
+        self.stop_body(id);
+        Ok(record)
+    }
+
+    /// Delivers the client's answers to outstanding input requests; keys
+    /// that are not outstanding are ignored. Returns the accepted keys.
+    pub async fn answer_input(
+        &self,
+        owner: &str,
+        id: &str,
+        responses: &Map<String, Value>,
+    ) -> Result<Vec<String>, UpdateError> {
+        let (_, accepted) = self
+            .update(owner, id, |t, now| t.answer_input(responses, now))
+            .await?;
+        Ok(accepted)
+    }
+
+    /// Applies a validated change and wakes the task's waiters.
+    pub(crate) async fn update<T>(
+        &self,
+        owner: &str,
+        id: &str,
+        change: impl FnMut(&mut TaskRecord, chrono::DateTime<Utc>) -> Result<T, crate::domain::DomainError>,
+    ) -> Result<(TaskRecord, T), UpdateError> {
+        let out = store::update(&*self.shared.store, owner, id, change).await?;
+        self.shared.events.notify(id);
+        Ok(out)
+    }
+
+    /// Waits until `ready` holds for the owner's task, re-reading it on every
+    /// local change and at least every `poll` (for writes by other
+    /// instances). Returns the record that satisfied `ready`.
+    pub async fn wait_until(
+        &self,
+        owner: &str,
+        id: &str,
+        poll: Duration,
+        mut ready: impl FnMut(&TaskRecord) -> bool,
+    ) -> Result<TaskRecord, StoreError> {
+        let notify = self.shared.events.subscribe(id);
+        loop {
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let record = self.get(owner, id).await?;
+            if ready(&record) {
+                return Ok(record);
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+
+    /// Waits until the owner's task is terminal.
+    pub async fn wait_terminal(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
+        let poll = self.shared.limits.poll_interval;
+        self.wait_until(owner, id, poll, |t| t.status.is_terminal()).await
+    }
+
+    fn stop_body(&self, id: &str) {
+        let entry = self
+            .shared
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+        if let Some((_, token)) = entry {
+            token.cancel();
+        }
+    }
+
+    /// Deletes expired tasks once and stops their bodies; returns how many.
+    pub async fn sweep_expired(&self) -> Result<usize, StoreError> {
+        let purged = self.shared.store.purge_expired(Utc::now()).await?;
+        for id in &purged {
+            self.stop_body(id);
+            self.shared.events.notify(id);
+        }
+        Ok(purged.len())
+    }
+
+    /// Sweeps expired tasks every `every` until shutdown begins.
+    pub fn spawn_sweeper(&self, every: Duration) {
+        let runtime = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = runtime.shared.closing.cancelled() => return,
+                }
+                if let Err(e) = runtime.sweep_expired().await {
+                    tracing::warn!(error = %e, "sweeping expired tasks failed");
+                }
+            }
+        });
+    }
+
+    /// Stops taking new tasks, lets running bodies finish for up to `grace`,
+    /// then marks every task still running `failed` (with
+    /// [`SHUTDOWN_MESSAGE`]) and stops its body. Nothing is left `working`.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.shared.closing.cancel();
+        self.shared.tracker.close();
+        if tokio::time::timeout(grace, self.shared.tracker.wait()).await.is_ok() {
+            return;
+        }
+        let left: Vec<(String, String)> = self
+            .shared
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(id, (owner, _))| (id.clone(), owner.clone()))
+            .collect();
+        for (id, owner) in left {
+            match self.update(&owner, &id, |t, now| t.fail(SHUTDOWN_MESSAGE, now)).await {
+                Ok(_) | Err(UpdateError::Domain(_)) | Err(UpdateError::Store(StoreError::NotFound)) => {}
+                Err(e) => tracing::error!(task = %id, error = %e, "could not mark an unfinished task failed at shutdown"),
+            }
+            self.stop_body(&id);
+        }
+        self.shared.tracker.wait().await;
+    }
+}
+
+/// Writes a body's outcome, unless the task ended meanwhile (a cancel won,
+/// or it expired). A failing store is retried a few times: losing a result
+/// is the one thing a task runtime must not do.
+async fn finish(shared: &Arc<Shared>, owner: &str, id: &str, outcome: TaskOutcome) {
+    let mut delay = Duration::from_millis(50);
+    for attempt in 1..=5 {
+        match store::update(&*shared.store, owner, id, |t, now| t.finish(outcome.clone(), now)).await {
+            Ok(_) => break,
+            Err(UpdateError::Domain(_)) | Err(UpdateError::Store(StoreError::NotFound)) => break,
+            Err(e) if attempt == 5 => {
+                tracing::error!(task = %id, error = %e, "could not store a task's outcome");
+            }
+            Err(e) => {
+                tracing::warn!(task = %id, error = %e, attempt, "storing a task's outcome failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+        }
+    }
+    shared.events.notify(id);
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_owned()
+    }
+}

@@ -1,0 +1,265 @@
+//! `TaskTool`: a typed async function packaged as a task-capable MCP tool.
+//!
+//! This is the registration API that `#[task_tool]` expands to; it can also
+//! be used by hand.
+
+use crate::domain::{RpcError, TaskOutcome};
+use crate::error::ToolError;
+use crate::execution::{TaskBody, TaskContext};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Whether a tool may, must or must not run as a task
+/// (`execution.taskSupport` on the wire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TaskSupport {
+    /// Never a task: calls run inline.
+    Forbidden,
+    /// The client chooses.
+    #[default]
+    Optional,
+    /// Only as a task: a plain call is refused.
+    Required,
+}
+
+impl TaskSupport {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskSupport::Forbidden => "forbidden",
+            TaskSupport::Optional => "optional",
+            TaskSupport::Required => "required",
+        }
+    }
+}
+
+/// Type-erased tool body: parses arguments, then runs.
+pub(crate) trait ErasedTool: Send + Sync {
+    /// Parses `arguments`; on success returns the body to run, on failure
+    /// the `-32602` error to answer.
+    fn prepare(&self, arguments: Value) -> Result<TaskBody, RpcError>;
+}
+
+struct FnTool<F, A, O, E> {
+    f: Arc<F>,
+    #[allow(clippy::type_complexity)]
+    _types: std::marker::PhantomData<fn(A) -> (O, E)>,
+}
+
+impl<A, O, E, F, Fut> ErasedTool for FnTool<F, A, O, E>
+where
+    F: Fn(A, TaskContext) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, E>> + Send + 'static,
+    A: DeserializeOwned + Send + 'static,
+    O: Serialize + 'static,
+    E: Into<ToolError> + 'static,
+{
+    fn prepare(&self, arguments: Value) -> Result<TaskBody, RpcError> {
+        let arguments = if arguments.is_null() { json!({}) } else { arguments };
+        let args: A = serde_json::from_value(arguments)
+            .map_err(|e| RpcError::new(-32602, format!("invalid arguments: {e}")))?;
+        let f = self.f.clone();
+        Ok(Box::new(move |ctx| {
+            Box::pin(async move { outcome_of(f(args, ctx).await) })
+        }))
+    }
+}
+
+/// Turns what a tool body returned into the `tools/call` outcome.
+pub(crate) fn outcome_of<O: Serialize, E: Into<ToolError>>(result: Result<O, E>) -> TaskOutcome {
+    match result {
+        Ok(output) => match serde_json::to_value(&output) {
+            Ok(value) => TaskOutcome::Result {
+                value: call_tool_result(value),
+            },
+            Err(e) => TaskOutcome::Error {
+                error: RpcError::new(-32603, format!("the tool's output could not be serialized: {e}")),
+            },
+        },
+        Err(e) => match e.into().into_parts() {
+            Ok(message) => TaskOutcome::Result {
+                value: json!({
+                    "content": [{"type": "text", "text": message}],
+                    "isError": true,
+                }),
+            },
+            Err(error) => TaskOutcome::Error { error },
+        },
+    }
+}
+
+/// A `CallToolResult` for an output: objects go to `structuredContent` and,
+/// as JSON text, to `content`; strings become the text itself.
+fn call_tool_result(value: Value) -> Value {
+    match value {
+        Value::String(text) => json!({"content": [{"type": "text", "text": text}]}),
+        Value::Object(_) => json!({
+            "content": [{"type": "text", "text": value.to_string()}],
+            "structuredContent": value,
+        }),
+        other => json!({"content": [{"type": "text", "text": other.to_string()}]}),
+    }
+}
+
+/// A tool that can run as an MCP task: its metadata and its body.
+#[derive(Clone)]
+pub struct TaskTool {
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) input_schema: Value,
+    pub(crate) output_schema: Option<Value>,
+    pub(crate) support: TaskSupport,
+    pub(crate) ttl: Option<Duration>,
+    pub(crate) poll_interval: Option<Duration>,
+    pub(crate) body: Arc<dyn ErasedTool>,
+}
+
+impl std::fmt::Debug for TaskTool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskTool")
+            .field("name", &self.name)
+            .field("support", &self.support)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+fn schema_of<T: JsonSchema>() -> Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_else(|_| json!({}));
+    if let Some(map) = schema.as_object_mut() {
+        map.remove("$schema");
+    }
+    schema
+}
+
+impl TaskTool {
+    /// Packages `f` as tool `name`. The input schema comes from `A`; the
+    /// output schema from `O` when `O` is a JSON object type.
+    pub fn new<A, O, E, F, Fut>(name: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(A, TaskContext) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, E>> + Send + 'static,
+        A: DeserializeOwned + JsonSchema + Send + 'static,
+        O: Serialize + JsonSchema + 'static,
+        E: Into<ToolError> + 'static,
+    {
+        let mut input_schema = schema_of::<A>();
+        if input_schema.get("type").is_none() {
+            // `()` and similar: a tool without arguments still needs an
+            // object schema.
+            input_schema = json!({"type": "object", "properties": {}});
+        }
+        let output_schema = Some(schema_of::<O>()).filter(|s| s.get("type") == Some(&json!("object")));
+        TaskTool {
+            name: name.into(),
+            description: None,
+            input_schema,
+            output_schema,
+            support: TaskSupport::default(),
+            ttl: None,
+            poll_interval: None,
+            body: Arc::new(FnTool::<F, A, O, E> {
+                f: Arc::new(f),
+                _types: std::marker::PhantomData,
+            }),
+        }
+    }
+
+    /// Sets the description shown in `tools/list`.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets whether the tool may, must or must not run as a task.
+    pub fn support(mut self, support: TaskSupport) -> Self {
+        self.support = support;
+        self
+    }
+
+    /// The TTL of this tool's tasks when the client asks for none (still
+    /// clamped to the runtime's maximum).
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// The polling interval suggested for this tool's tasks.
+    pub fn poll_interval(mut self, every: Duration) -> Self {
+        self.poll_interval = Some(every);
+        self
+    }
+
+    /// The tool's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The tool's task support.
+    pub fn task_support(&self) -> TaskSupport {
+        self.support
+    }
+
+    /// The input schema.
+    pub fn input_schema(&self) -> &Value {
+        &self.input_schema
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize, JsonSchema)]
+    struct Args {
+        n: u32,
+    }
+
+    #[derive(Serialize, JsonSchema)]
+    struct Out {
+        doubled: u32,
+    }
+
+    async fn double(args: Args, _ctx: TaskContext) -> Result<Out, ToolError> {
+        if args.n == 0 {
+            return Err(ToolError::new("zero is not allowed"));
+        }
+        Ok(Out { doubled: args.n * 2 })
+    }
+
+    #[tokio::test]
+    async fn bad_arguments_are_invalid_params_with_serde_message() {
+        let tool = TaskTool::new("double", double);
+        let err = tool.body.prepare(json!({"n": "x"})).err().unwrap();
+        assert_eq!(err.code, -32602);
+        assert!(err.message.contains("invalid type"), "{}", err.message);
+        assert!(tool.body.prepare(json!({})).is_err(), "missing field");
+    }
+
+    #[tokio::test]
+    async fn output_and_errors_become_call_tool_results() {
+        let tool = TaskTool::new("double", double);
+        assert_eq!(tool.output_schema.as_ref().unwrap()["type"], "object");
+        assert_eq!(tool.input_schema["properties"]["n"]["type"], "integer");
+        let ok = (tool.body.prepare(json!({"n": 2})).unwrap())(TaskContext::detached("x")).await;
+        assert_eq!(
+            ok,
+            TaskOutcome::Result {
+                value: json!({"content":[{"type":"text","text":"{\"doubled\":4}"}],"structuredContent":{"doubled":4}})
+            }
+        );
+        let err = (tool.body.prepare(json!({"n": 0})).unwrap())(TaskContext::detached("x")).await;
+        assert_eq!(
+            err,
+            TaskOutcome::Result {
+                value: json!({"content":[{"type":"text","text":"zero is not allowed"}],"isError":true})
+            }
+        );
+    }
+}
