@@ -6,3 +6,6 @@ mod runtime;
 
 pub use context::{ElicitAnswer, TaskContext};
 pub use runtime::{StartError, TaskBody, TaskRuntime, SHUTDOWN_MESSAGE};
+
+#[cfg(test)]
+mod tests;

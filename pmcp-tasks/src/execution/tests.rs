@@ -1,0 +1,241 @@
+//! The driver's promises: bodies run in the background, cancel reaches
+//! them, panics and shutdowns end tasks `failed`, expiry stops them.
+
+use super::*;
+use crate::domain::{Era, Limits, NewTask, TaskOutcome, TaskStatus};
+use crate::store::{MemoryStore, StoreError};
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn runtime() -> TaskRuntime {
+    TaskRuntime::new(
+        Arc::new(MemoryStore::new()),
+        Limits {
+            poll_interval: Duration::from_millis(20),
+            ..Limits::default()
+        },
+    )
+}
+
+fn new_task(ttl: Duration) -> NewTask {
+    NewTask {
+        owner: "alice".into(),
+        era: Era::V2026_07_28,
+        tool: "t".into(),
+        arguments: json!({}),
+        ttl: Some(ttl),
+        poll_interval: None,
+    }
+}
+
+fn body<F>(f: F) -> TaskBody
+where
+    F: FnOnce(TaskContext) -> futures::future::BoxFuture<'static, TaskOutcome> + Send + 'static,
+{
+    Box::new(f)
+}
+
+fn ok() -> TaskOutcome {
+    TaskOutcome::Result { value: json!({"content": []}) }
+}
+
+#[tokio::test]
+async fn body_runs_in_background_and_completes_with_result() {
+    let rt = runtime();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let t = rt
+        .start(
+            new_task(Duration::from_secs(60)),
+            body(|_ctx| {
+                Box::pin(async move {
+                    rx.await.ok();
+                    ok()
+                })
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rt.get("alice", &t.id).await.unwrap().status, TaskStatus::Working);
+    tx.send(()).unwrap();
+    let done = rt.wait_terminal("alice", &t.id).await.unwrap();
+    assert_eq!(done.status, TaskStatus::Completed);
+    assert_eq!(done.outcome, Some(ok()));
+}
+
+#[tokio::test]
+async fn cancel_reaches_the_running_body() {
+    let rt = runtime();
+    let saw_cancel = Arc::new(AtomicBool::new(false));
+    let flag = saw_cancel.clone();
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+    let t = rt
+        .start(
+            new_task(Duration::from_secs(60)),
+            body(move |ctx| {
+                Box::pin(async move {
+                    // A guard observes that the body is dropped.
+                    struct Dropped(Arc<AtomicBool>);
+                    impl Drop for Dropped {
+                        fn drop(&mut self) {
+                            self.0.store(true, Ordering::SeqCst);
+                        }
+                    }
+                    let _guard = Dropped(flag);
+                    started_tx.send(()).unwrap();
+                    ctx.cancelled().await;
+                    std::future::pending::<()>().await;
+                    ok()
+                })
+            }),
+        )
+        .await
+        .unwrap();
+    started_rx.await.unwrap();
+    let cancelled = rt.cancel("alice", &t.id).await.unwrap();
+    assert_eq!(cancelled.status, TaskStatus::Cancelled);
+    tokio::time::timeout(Duration::from_secs(2), async {
+        while !saw_cancel.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the body was stopped");
+    assert_eq!(rt.running_count(), 0);
+    // Terminal is forever: a second cancel is refused.
+    assert!(rt.cancel("alice", &t.id).await.is_err());
+}
+
+#[tokio::test]
+async fn a_panicking_body_fails_its_task() {
+    let rt = runtime();
+    let t = rt
+        .start(
+            new_task(Duration::from_secs(60)),
+            body(|_ctx| Box::pin(async { panic!("kaboom") })),
+        )
+        .await
+        .unwrap();
+    let done = rt.wait_terminal("alice", &t.id).await.unwrap();
+    assert_eq!(done.status, TaskStatus::Failed);
+    assert!(done.status_message.unwrap().contains("kaboom"));
+}
+
+#[tokio::test]
+async fn shutdown_waits_for_quick_bodies_and_fails_slow_ones() {
+    let rt = runtime();
+    let quick = rt
+        .start(
+            new_task(Duration::from_secs(60)),
+            body(|_ctx| {
+                Box::pin(async {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    ok()
+                })
+            }),
+        )
+        .await
+        .unwrap();
+    let slow = rt
+        .start(
+            new_task(Duration::from_secs(60)),
+            body(|_ctx| {
+                Box::pin(async {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    ok()
+                })
+            }),
+        )
+        .await
+        .unwrap();
+    rt.shutdown(Duration::from_millis(200)).await;
+    assert_eq!(rt.get("alice", &quick.id).await.unwrap().status, TaskStatus::Completed);
+    let slow = rt.get("alice", &slow.id).await.unwrap();
+    assert_eq!(slow.status, TaskStatus::Failed);
+    assert_eq!(slow.status_message.as_deref(), Some(SHUTDOWN_MESSAGE));
+    assert!(matches!(
+        rt.start(new_task(Duration::from_secs(1)), body(|_| Box::pin(async { ok() }))).await,
+        Err(StartError::ShuttingDown)
+    ));
+}
+
+#[tokio::test]
+async fn expiry_deletes_the_task_and_stops_its_body() {
+    let rt = runtime();
+    let t = rt
+        .start(
+            new_task(Duration::from_millis(30)),
+            body(|_ctx| Box::pin(async { std::future::pending().await })),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(rt.sweep_expired().await.unwrap(), 1);
+    assert!(matches!(rt.get("alice", &t.id).await, Err(StoreError::NotFound)));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(rt.running_count(), 0);
+}
+
+#[tokio::test]
+async fn elicitation_waits_for_the_answer_and_resumes() {
+    let rt = runtime();
+    let t = rt
+        .start(
+            new_task(Duration::from_secs(60)),
+            body(|ctx| {
+                Box::pin(async move {
+                    let answer = ctx
+                        .elicit("name", "Your name?", json!({"type":"object"}))
+                        .await
+                        .unwrap();
+                    ctx.set_var("answered", &answer.action).await.unwrap();
+                    TaskOutcome::Result { value: json!({"content": [], "answer": answer.content}) }
+                })
+            }),
+        )
+        .await
+        .unwrap();
+    let waiting = rt
+        .wait_until("alice", &t.id, Duration::from_millis(20), |r| r.status == TaskStatus::InputRequired)
+        .await
+        .unwrap();
+    assert_eq!(waiting.input_requests["name"]["params"]["message"], "Your name?");
+    let mut answers = serde_json::Map::new();
+    answers.insert("name".into(), json!({"action": "accept", "content": {"name": "Luca"}}));
+    assert_eq!(rt.answer_input("alice", &t.id, &answers).await.unwrap(), vec!["name"]);
+    let done = rt.wait_terminal("alice", &t.id).await.unwrap();
+    assert_eq!(done.status, TaskStatus::Completed);
+    assert_eq!(done.variables["answered"], "accept");
+    assert_eq!(
+        done.outcome,
+        Some(TaskOutcome::Result { value: json!({"content": [], "answer": {"name": "Luca"}}) })
+    );
+}
+
+#[tokio::test]
+async fn variables_over_the_limit_are_refused_and_nothing_changes() {
+    let rt = TaskRuntime::new(
+        Arc::new(MemoryStore::new()),
+        Limits { max_variable_bytes: 32, ..Limits::default() },
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let t = rt
+        .start(
+            new_task(Duration::from_secs(60)),
+            body(move |ctx| {
+                Box::pin(async move {
+                    ctx.set_var("a", &1).await.unwrap();
+                    let too_big = ctx.set_var("b", &"x".repeat(100)).await;
+                    tx.send(too_big.map_err(|e| e.to_string())).unwrap();
+                    ok()
+                })
+            }),
+        )
+        .await
+        .unwrap();
+    let err = rx.await.unwrap().unwrap_err();
+    assert!(err.contains("limit of 32 bytes"), "{err}");
+    let done = rt.wait_terminal("alice", &t.id).await.unwrap();
+    assert_eq!(done.variables.len(), 1);
+}
