@@ -5,6 +5,7 @@
 pub mod domain;
 mod error;
 pub mod execution;
+pub mod integration;
 pub mod store;
 mod tool;
 
@@ -12,3 +13,4 @@ pub use domain::{Era, Limits, TaskStatus};
 pub use error::{TaskError, ToolError};
 pub use execution::{ElicitAnswer, TaskContext, TaskRuntime};
 pub use tool::{TaskSupport, TaskTool};
+pub use integration::{AnonymousPolicy, TaskServer, TaskServerBuilder};

@@ -1,0 +1,259 @@
+//! `TaskServer`: a pmcp `ServerCore` with the whole task surface served in
+//! front of it.
+
+use super::tool_handler::PmcpTool;
+use crate::domain::{Limits, RpcError};
+use crate::execution::TaskRuntime;
+use crate::store::{MemoryStore, TaskStore};
+use crate::tool::TaskTool;
+use async_trait::async_trait;
+use pmcp::server::builder::ServerCoreBuilder;
+use pmcp::server::core::ServerCore;
+use pmcp::types::ProtocolVersion;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The protocol versions served: the two Tasks eras and the earlier
+/// versions clients still offer.
+pub const SUPPORTED_PROTOCOL_VERSIONS: [&str; 5] = [
+    "2026-07-28",
+    "2025-11-25",
+    "2025-06-18",
+    "2025-03-26",
+    "2024-11-05",
+];
+
+/// Who owns a task created by a caller without an authenticated subject.
+///
+/// Authenticated callers always own their tasks by subject
+/// (`user:<subject>`). Without authentication the server cannot tell callers
+/// apart: over stdio there is exactly one client, so sharing is safe; over
+/// HTTP every anonymous caller shares the same tasks, protected only by
+/// their unguessable ids (and `tasks/list` shows them all). Configure
+/// authentication, or [`AnonymousPolicy::Reject`], for multi-user HTTP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnonymousPolicy {
+    /// Every anonymous caller is owner `anon:<name>`.
+    Shared(String),
+    /// Anonymous task requests are refused with `-32003`.
+    Reject,
+}
+
+impl Default for AnonymousPolicy {
+    fn default() -> Self {
+        AnonymousPolicy::Shared("local".into())
+    }
+}
+
+/// Why a server could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// Two tools share a name.
+    #[error("two task tools are both named '{0}'; tool names must be unique")]
+    DuplicateTool(String),
+    /// pmcp refused its part of the configuration.
+    #[error("the pmcp server could not be built: {0}")]
+    Pmcp(#[from] pmcp::Error),
+}
+
+/// Configures a [`TaskServer`].
+pub struct TaskServerBuilder {
+    core: ServerCoreBuilder,
+    tools: Vec<TaskTool>,
+    store: Option<Arc<dyn TaskStore>>,
+    limits: Limits,
+    anonymous: AnonymousPolicy,
+    sweep_every: Duration,
+}
+
+impl std::fmt::Debug for TaskServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskServerBuilder")
+            .field("tools", &self.tools)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TaskServerBuilder {
+    /// A server called `name`, at `version`.
+    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
+        TaskServerBuilder {
+            core: ServerCoreBuilder::new().name(name).version(version),
+            tools: Vec::new(),
+            store: None,
+            limits: Limits::default(),
+            anonymous: AnonymousPolicy::default(),
+            sweep_every: Duration::from_secs(5),
+        }
+    }
+
+    /// Configures the underlying pmcp server: plain tools, prompts,
+    /// resources, auth. pmcp serves everything that is not a task.
+    pub fn pmcp(mut self, configure: impl FnOnce(ServerCoreBuilder) -> ServerCoreBuilder) -> Self {
+        self.core = configure(self.core);
+        self
+    }
+
+    /// Adds a task tool.
+    pub fn tool(mut self, tool: TaskTool) -> Self {
+        self.tools.push(tool);
+        self
+    }
+
+    /// Adds several task tools.
+    pub fn tools(mut self, tools: impl IntoIterator<Item = TaskTool>) -> Self {
+        self.tools.extend(tools);
+        self
+    }
+
+    /// Where tasks are kept (default: [`MemoryStore`]).
+    pub fn store(mut self, store: Arc<dyn TaskStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Bounds on owners and tasks.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The owner of tasks created without authentication.
+    pub fn anonymous(mut self, policy: AnonymousPolicy) -> Self {
+        self.anonymous = policy;
+        self
+    }
+
+    /// How often expired tasks are deleted (default 5 s).
+    pub fn sweep_every(mut self, every: Duration) -> Self {
+        self.sweep_every = every;
+        self
+    }
+
+    /// Builds the server. Must run inside a tokio runtime (it starts the
+    /// expiry sweeper).
+    pub fn build(self) -> Result<TaskServer, BuildError> {
+        let mut tools = BTreeMap::new();
+        let mut core = self.core;
+        for tool in self.tools {
+            if tools.contains_key(&tool.name) {
+                return Err(BuildError::DuplicateTool(tool.name));
+            }
+            core = core.tool_arc(tool.name.clone(), Arc::new(PmcpTool(tool.clone())));
+            tools.insert(tool.name.clone(), tool);
+        }
+        let key: [u8; 32] = {
+            let mut k = [0u8; 32];
+            k[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+            k[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+            k
+        };
+        let core = core
+            .with_supported_protocol_versions(
+                SUPPORTED_PROTOCOL_VERSIONS.iter().map(|v| ProtocolVersion(v.to_string())),
+            )
+            .with_request_state_key(key)
+            // Sessions and the initialize handshake are tracked per
+            // connection by this layer; pmcp's single global flag would mix
+            // connections up.
+            .stateless_mode(true)
+            .build()?;
+        let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let runtime = TaskRuntime::new(store, self.limits);
+        runtime.spawn_sweeper(self.sweep_every);
+        Ok(TaskServer {
+            inner: Arc::new(Inner {
+                core,
+                runtime,
+                tools,
+                anonymous: self.anonymous,
+            }),
+        })
+    }
+}
+
+/// An MCP server whose task tools run as MCP Tasks in both protocol eras.
+///
+/// Serve it with [`serve_stdio`](TaskServer::serve_stdio) or
+/// [`serve_http`](TaskServer::serve_http); cheap to clone.
+#[derive(Clone)]
+pub struct TaskServer {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) core: ServerCore,
+    pub(crate) runtime: TaskRuntime,
+    pub(crate) tools: BTreeMap<String, TaskTool>,
+    pub(crate) anonymous: AnonymousPolicy,
+}
+
+impl std::fmt::Debug for TaskServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskServer")
+            .field("tools", &self.inner.tools.keys().collect::<Vec<_>>())
+            .field("runtime", &self.inner.runtime)
+            .finish()
+    }
+}
+
+impl TaskServer {
+    /// Starts configuring a server.
+    pub fn builder(name: impl Into<String>, version: impl Into<String>) -> TaskServerBuilder {
+        TaskServerBuilder::new(name, version)
+    }
+
+    /// The task runtime (store, limits, running bodies).
+    pub fn runtime(&self) -> &TaskRuntime {
+        &self.inner.runtime
+    }
+
+    /// Names of the task tools, sorted.
+    pub fn tool_names(&self) -> impl Iterator<Item = &str> {
+        self.inner.tools.keys().map(String::as_str)
+    }
+
+    /// Stops taking tasks, lets running ones finish for up to `grace`, then
+    /// marks the rest `failed`.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.inner.runtime.shutdown(grace).await;
+    }
+}
+
+/// A way to send requests to the client of one connection (server to
+/// client), used to deliver input requests on 2025-11-25.
+#[async_trait]
+pub(crate) trait ClientPeer: Send + Sync {
+    /// Sends a request and waits for the client's answer.
+    async fn request(&self, method: &str, params: Value) -> Result<Value, RpcError>;
+}
+
+/// What the server remembers about one connection (a stdio process or an
+/// HTTP session).
+#[derive(Default)]
+pub(crate) struct Session {
+    /// The version agreed by `initialize`, if it happened.
+    pub(crate) negotiated: Mutex<Option<String>>,
+    /// How to reach the client, if the transport can.
+    pub(crate) peer: Option<Arc<dyn ClientPeer>>,
+}
+
+impl Session {
+    pub(crate) fn with_peer(peer: Arc<dyn ClientPeer>) -> Self {
+        Session {
+            negotiated: Mutex::new(None),
+            peer: Some(peer),
+        }
+    }
+
+    pub(crate) fn negotiated(&self) -> Option<String> {
+        self.negotiated.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub(crate) fn set_negotiated(&self, version: String) {
+        *self.negotiated.lock().unwrap_or_else(|p| p.into_inner()) = Some(version);
+    }
+}

@@ -1,0 +1,220 @@
+//! Wire shapes of both eras, built from pmcp's own types where they match
+//! the specs (`Task` for 2025-11-25, `TaskV2` for 2026-07-28).
+
+use crate::domain::{RpcError, TaskOutcome, TaskRecord, TaskStatus};
+use chrono::{DateTime, SecondsFormat, Utc};
+use pmcp::types::tasks::{Task, TaskStatus as WireStatus, TaskV2};
+use serde_json::{json, Map, Value};
+
+/// `_meta` key of the per-request protocol version (2026-07-28).
+pub(crate) const PROTOCOL_VERSION_KEY: &str = "io.modelcontextprotocol/protocolVersion";
+/// `_meta` key of the per-request client capabilities (2026-07-28).
+pub(crate) const CLIENT_CAPABILITIES_KEY: &str = "io.modelcontextprotocol/clientCapabilities";
+/// `_meta` key of the server's identity on 2026-07-28 results.
+pub(crate) const SERVER_INFO_KEY: &str = "io.modelcontextprotocol/serverInfo";
+/// The Tasks extension identifier.
+pub(crate) const TASKS_EXTENSION: &str = pmcp::types::capabilities::TASKS_EXTENSION_KEY;
+/// `_meta` key that ties a message to its task.
+pub(crate) const RELATED_TASK_KEY: &str = pmcp::types::tasks::RELATED_TASK_META_KEY;
+/// `_meta` key under which task variables are shown to the client.
+pub const VARIABLES_META_KEY: &str = "pmcp:variables";
+
+/// JSON-RPC error codes used by the task surface.
+pub(crate) mod code {
+    pub const INVALID_REQUEST: i32 = -32600;
+    pub const METHOD_NOT_FOUND: i32 = -32601;
+    pub const INVALID_PARAMS: i32 = -32602;
+    pub const INTERNAL_ERROR: i32 = -32603;
+    pub const PARSE_ERROR: i32 = -32700;
+    pub const AUTHENTICATION_REQUIRED: i32 = -32003;
+    pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i32 = -32021;
+    pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
+}
+
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn wire_status(status: TaskStatus) -> WireStatus {
+    match status {
+        TaskStatus::Working => WireStatus::Working,
+        TaskStatus::InputRequired => WireStatus::InputRequired,
+        TaskStatus::Completed => WireStatus::Completed,
+        TaskStatus::Failed => WireStatus::Failed,
+        TaskStatus::Cancelled => WireStatus::Cancelled,
+    }
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn to_object<T: serde::Serialize>(value: &T) -> Map<String, Value> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
+}
+
+/// Adds the task's variables under `_meta`, if it has any.
+fn add_variables(object: &mut Map<String, Value>, record: &TaskRecord) {
+    if !record.variables.is_empty() {
+        meta_mut(object).insert(
+            VARIABLES_META_KEY.into(),
+            Value::Object(record.variables.clone()),
+        );
+    }
+}
+
+/// The `_meta` object of a result, created if missing.
+pub(crate) fn meta_mut(object: &mut Map<String, Value>) -> &mut Map<String, Value> {
+    let meta = object
+        .entry("_meta")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !meta.is_object() {
+        *meta = Value::Object(Map::new());
+    }
+    meta.as_object_mut().expect("just made an object")
+}
+
+/// The flat 2025-11-25 `Task`, with variables under `_meta`.
+pub(crate) fn task_2025(record: &TaskRecord) -> Map<String, Value> {
+    let mut task = Task::new(record.id.clone(), wire_status(record.status))
+        .with_timestamps(timestamp(record.created_at), timestamp(record.updated_at));
+    task.ttl = record.ttl.map(millis);
+    task.poll_interval = record.poll_interval.map(millis);
+    task.status_message = record.status_message.clone();
+    let mut object = to_object(&task);
+    add_variables(&mut object, record);
+    object
+}
+
+/// The 2026-07-28 `Task` (without status details), with variables under
+/// `_meta`.
+pub(crate) fn task_2026(record: &TaskRecord) -> Map<String, Value> {
+    let mut task = TaskV2::new(
+        record.id.clone(),
+        wire_status(record.status),
+        timestamp(record.created_at),
+        timestamp(record.updated_at),
+        record.ttl.map(millis),
+    );
+    task.poll_interval_ms = record.poll_interval.map(millis);
+    task.status_message = record.status_message.clone();
+    let mut object = to_object(&task);
+    add_variables(&mut object, record);
+    object
+}
+
+/// The 2026-07-28 `DetailedTask`: the task with its outstanding input
+/// requests, its result or its error inlined.
+pub(crate) fn detailed_task_2026(record: &TaskRecord) -> Map<String, Value> {
+    let mut object = task_2026(record);
+    match record.status {
+        TaskStatus::InputRequired => {
+            let requests: Map<String, Value> = record
+                .input_requests
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            object.insert("inputRequests".into(), Value::Object(requests));
+        }
+        TaskStatus::Completed => {
+            let result = match &record.outcome {
+                Some(TaskOutcome::Result { value }) => value.clone(),
+                _ => json!({"content": []}),
+            };
+            object.insert("result".into(), result);
+        }
+        TaskStatus::Failed => {
+            let error = match &record.outcome {
+                Some(TaskOutcome::Error { error }) => error.clone(),
+                // A task created on 2025-11-25 that failed with an
+                // `isError` result, read on 2026-07-28: report its message.
+                _ => RpcError::new(
+                    code::INTERNAL_ERROR,
+                    record
+                        .status_message
+                        .clone()
+                        .unwrap_or_else(|| "The task failed.".into()),
+                ),
+            };
+            object.insert("error".into(), rpc_error_json(&error));
+        }
+        TaskStatus::Working | TaskStatus::Cancelled => {}
+    }
+    object
+}
+
+/// The `_meta` entry that relates a message to task `id`.
+pub(crate) fn related_task(id: &str) -> Value {
+    json!({ "taskId": id })
+}
+
+/// A JSON-RPC error object.
+pub(crate) fn rpc_error_json(error: &RpcError) -> Value {
+    let mut object = json!({"code": error.code, "message": error.message});
+    if let Some(data) = &error.data {
+        object["data"] = data.clone();
+    }
+    object
+}
+
+/// A JSON-RPC success response.
+pub(crate) fn response(id: &Value, result: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "result": result})
+}
+
+/// A JSON-RPC error response.
+pub(crate) fn error_response(id: &Value, error: &RpcError) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "error": rpc_error_json(error)})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Era, NewTask};
+    use std::time::Duration;
+
+    fn record() -> TaskRecord {
+        TaskRecord::new(
+            NewTask {
+                owner: "o".into(),
+                era: Era::V2025_11_25,
+                tool: "t".into(),
+                arguments: json!({}),
+                ttl: Some(Duration::from_secs(60)),
+                poll_interval: Some(Duration::from_millis(500)),
+            },
+            Utc::now(),
+        )
+    }
+
+    #[test]
+    fn task_2025_is_flat_with_ttl_always_present() {
+        let mut r = record();
+        let t = task_2025(&r);
+        assert_eq!(t["status"], "working");
+        assert_eq!(t["ttl"], 60000);
+        assert_eq!(t["pollInterval"], 500);
+        assert!(t["createdAt"].as_str().unwrap().ends_with('Z'));
+        assert!(!t.contains_key("_meta"));
+        r.ttl = None;
+        assert_eq!(task_2025(&r)["ttl"], Value::Null);
+    }
+
+    #[test]
+    fn task_2026_uses_ms_names_and_inlines_details() {
+        let mut r = record();
+        r.set_variable("step", Some(json!(2)), 1000, Utc::now()).unwrap();
+        r.request_input("name", json!({"method": "elicitation/create", "params": {"message": "?"}}), Utc::now())
+            .unwrap();
+        let t = detailed_task_2026(&r);
+        assert_eq!(t["ttlMs"], 60000);
+        assert_eq!(t["pollIntervalMs"], 500);
+        assert_eq!(t["status"], "input_required");
+        assert_eq!(t["inputRequests"]["name"]["method"], "elicitation/create");
+        assert_eq!(t["_meta"][VARIABLES_META_KEY]["step"], 2);
+        assert!(!t.contains_key("ttl"));
+    }
+}
