@@ -13,4 +13,4 @@ pub use domain::{Era, Limits, TaskStatus};
 pub use error::{TaskError, ToolError};
 pub use execution::{ElicitAnswer, TaskContext, TaskRuntime};
 pub use tool::{TaskSupport, TaskTool};
-pub use integration::{AnonymousPolicy, TaskServer, TaskServerBuilder};
+pub use integration::{shutdown_signal, AnonymousPolicy, TaskServer, TaskServerBuilder};

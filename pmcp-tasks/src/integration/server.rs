@@ -7,6 +7,7 @@ use crate::execution::TaskRuntime;
 use crate::store::{MemoryStore, TaskStore};
 use crate::tool::TaskTool;
 use async_trait::async_trait;
+use pmcp::server::auth::AuthProvider;
 use pmcp::server::builder::ServerCoreBuilder;
 use pmcp::server::core::ServerCore;
 use pmcp::types::ProtocolVersion;
@@ -66,6 +67,7 @@ pub struct TaskServerBuilder {
     limits: Limits,
     anonymous: AnonymousPolicy,
     sweep_every: Duration,
+    auth_provider: Option<Arc<dyn AuthProvider>>,
 }
 
 impl std::fmt::Debug for TaskServerBuilder {
@@ -87,6 +89,7 @@ impl TaskServerBuilder {
             limits: Limits::default(),
             anonymous: AnonymousPolicy::default(),
             sweep_every: Duration::from_secs(5),
+            auth_provider: None,
         }
     }
 
@@ -124,6 +127,13 @@ impl TaskServerBuilder {
     /// The owner of tasks created without authentication.
     pub fn anonymous(mut self, policy: AnonymousPolicy) -> Self {
         self.anonymous = policy;
+        self
+    }
+
+    /// Authenticates HTTP requests (the `Authorization` header); the
+    /// subject it returns owns the caller's tasks.
+    pub fn auth_provider(mut self, provider: Arc<dyn AuthProvider>) -> Self {
+        self.auth_provider = Some(provider);
         self
     }
 
@@ -170,6 +180,7 @@ impl TaskServerBuilder {
                 runtime,
                 tools,
                 anonymous: self.anonymous,
+                auth_provider: self.auth_provider,
             }),
         })
     }
@@ -189,6 +200,7 @@ pub(crate) struct Inner {
     pub(crate) runtime: TaskRuntime,
     pub(crate) tools: BTreeMap<String, TaskTool>,
     pub(crate) anonymous: AnonymousPolicy,
+    pub(crate) auth_provider: Option<Arc<dyn AuthProvider>>,
 }
 
 impl std::fmt::Debug for TaskServer {

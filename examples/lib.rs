@@ -1,0 +1,1 @@
+//! Runnable examples of pmcp-tasks; see `quickstart.rs`.

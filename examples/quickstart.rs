@@ -1,0 +1,163 @@
+//! A task server with a few tools that show what pmcp-tasks does.
+//!
+//! ```text
+//! cargo run --example quickstart                       # stdio
+//! cargo run --example quickstart -- --http 127.0.0.1:8080   # http://127.0.0.1:8080/mcp
+//! ```
+
+use pmcp_tasks::{shutdown_signal, TaskContext, TaskServer, TaskSupport, TaskTool, ToolError};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::time::Duration;
+
+#[derive(Deserialize, JsonSchema)]
+struct SlowJobArgs {
+    /// How long the job runs, in seconds.
+    seconds: f64,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct SlowJobReport {
+    seconds: f64,
+    steps: u64,
+}
+
+/// Works for `seconds`, reporting progress every second.
+async fn slow_job(args: SlowJobArgs, ctx: TaskContext) -> Result<SlowJobReport, ToolError> {
+    if !(0.0..=3600.0).contains(&args.seconds) {
+        return Err(ToolError::invalid_params("seconds must be between 0 and 3600"));
+    }
+    let total = Duration::from_secs_f64(args.seconds);
+    let steps = total.as_secs();
+    for step in 1..=steps {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        ctx.progress(format!("step {step} of {steps}")).await?;
+        ctx.set_var("steps_done", &step).await?;
+    }
+    tokio::time::sleep(total - Duration::from_secs(steps)).await;
+    Ok(SlowJobReport {
+        seconds: args.seconds,
+        steps,
+    })
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct GreetArgs {
+    /// What to ask the user.
+    #[serde(default = "default_question")]
+    question: String,
+}
+
+fn default_question() -> String {
+    "What is your name?".into()
+}
+
+/// Asks the user for their name, then greets them.
+async fn greet_user(args: GreetArgs, ctx: TaskContext) -> Result<String, ToolError> {
+    let answer = ctx
+        .elicit(
+            "name",
+            &args.question,
+            json!({
+                "type": "object",
+                "properties": {"name": {"type": "string"}},
+                "required": ["name"]
+            }),
+        )
+        .await?;
+    if !answer.accepted() {
+        return Err(ToolError::new(format!("no name given (the user chose '{}')", answer.action)));
+    }
+    let name = answer
+        .content
+        .as_ref()
+        .and_then(|c| c.get("name"))
+        .and_then(|n| n.as_str())
+        .unwrap_or("stranger")
+        .to_owned();
+    Ok(format!("Hello, {name}!"))
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct FailArgs {
+    /// The failure message.
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// Always fails, after a short moment: shows how failures look.
+async fn failing_job(args: FailArgs, _ctx: TaskContext) -> Result<String, ToolError> {
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    Err(ToolError::new(args.message.unwrap_or_else(|| "the job failed on purpose".into())))
+}
+
+fn parse_http_addr() -> Result<Option<String>, String> {
+    let mut args = std::env::args().skip(1);
+    let mut addr = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--http" => addr = Some(args.next().ok_or("--http needs an address, e.g. --http 127.0.0.1:8080")?),
+            "-h" | "--help" => {
+                eprintln!("usage: quickstart [--http ADDR]   (stdio without --http)");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument '{other}'; usage: quickstart [--http ADDR]")),
+        }
+    }
+    Ok(addr)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .init();
+    let http = match parse_http_addr() {
+        Ok(http) => http,
+        Err(e) => {
+            eprintln!("quickstart: {e}");
+            std::process::exit(2)
+        }
+    };
+    let server = TaskServer::builder("pmcp-tasks-quickstart", env!("CARGO_PKG_VERSION"))
+        .tool(
+            TaskTool::new("slow_job", slow_job)
+                .description("Works for `seconds`, reporting progress every second.")
+                .support(TaskSupport::Optional)
+                .ttl(Duration::from_secs(600)),
+        )
+        .tool(
+            TaskTool::new("greet_user", greet_user)
+                .description("Asks the user for their name, then greets them.")
+                .support(TaskSupport::Required),
+        )
+        .tool(
+            TaskTool::new("failing_job", failing_job)
+                .description("Always fails, after a short moment: shows how failures look.")
+                .support(TaskSupport::Optional),
+        )
+        .build()?;
+    let grace = Duration::from_secs(10);
+    match http {
+        None => {
+            eprintln!("pmcp-tasks quickstart: serving MCP over stdio (both task eras: 2025-11-25 and 2026-07-28).");
+            eprintln!("  Connect a client by launching this command, e.g.: npx @modelcontextprotocol/inspector cargo run --example quickstart");
+            tokio::select! {
+                r = server.serve_stdio() => r?,
+                _ = shutdown_signal() => {}
+            }
+        }
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+            let local = listener.local_addr()?;
+            eprintln!("pmcp-tasks quickstart: serving MCP over streamable HTTP at http://{local}/mcp");
+            eprintln!("  Connect a client to that URL, e.g.: npx @modelcontextprotocol/inspector  (transport: Streamable HTTP)");
+            server.serve_http(listener, shutdown_signal()).await?;
+        }
+    }
+    eprintln!("pmcp-tasks quickstart: shutting down (waiting up to {}s for running tasks)", grace.as_secs());
+    server.shutdown(grace).await;
+    Ok(())
+}
