@@ -26,7 +26,9 @@ struct SlowJobReport {
 /// Works for `seconds`, reporting progress every second.
 async fn slow_job(args: SlowJobArgs, ctx: TaskContext) -> Result<SlowJobReport, ToolError> {
     if !(0.0..=3600.0).contains(&args.seconds) {
-        return Err(ToolError::invalid_params("seconds must be between 0 and 3600"));
+        return Err(ToolError::invalid_params(
+            "seconds must be between 0 and 3600",
+        ));
     }
     let total = Duration::from_secs_f64(args.seconds);
     let steps = total.as_secs();
@@ -67,7 +69,10 @@ async fn greet_user(args: GreetArgs, ctx: TaskContext) -> Result<String, ToolErr
         )
         .await?;
     if !answer.accepted() {
-        return Err(ToolError::new(format!("no name given (the user chose '{}')", answer.action)));
+        return Err(ToolError::new(format!(
+            "no name given (the user chose '{}')",
+            answer.action
+        )));
     }
     let name = answer
         .content
@@ -89,7 +94,10 @@ struct FailArgs {
 /// Always fails, after a short moment: shows how failures look.
 async fn failing_job(args: FailArgs, _ctx: TaskContext) -> Result<String, ToolError> {
     tokio::time::sleep(Duration::from_millis(200)).await;
-    Err(ToolError::new(args.message.unwrap_or_else(|| "the job failed on purpose".into())))
+    Err(ToolError::new(
+        args.message
+            .unwrap_or_else(|| "the job failed on purpose".into()),
+    ))
 }
 
 fn parse_http_addr() -> Result<Option<String>, String> {
@@ -97,12 +105,21 @@ fn parse_http_addr() -> Result<Option<String>, String> {
     let mut addr = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--http" => addr = Some(args.next().ok_or("--http needs an address, e.g. --http 127.0.0.1:8080")?),
+            "--http" => {
+                addr = Some(
+                    args.next()
+                        .ok_or("--http needs an address, e.g. --http 127.0.0.1:8080")?,
+                )
+            }
             "-h" | "--help" => {
                 eprintln!("usage: quickstart [--http ADDR]   (stdio without --http)");
                 std::process::exit(0);
             }
-            other => return Err(format!("unknown argument '{other}'; usage: quickstart [--http ADDR]")),
+            other => {
+                return Err(format!(
+                    "unknown argument '{other}'; usage: quickstart [--http ADDR]"
+                ))
+            }
         }
     }
     Ok(addr)
@@ -112,7 +129,9 @@ fn parse_http_addr() -> Result<Option<String>, String> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .init();
     let http = match parse_http_addr() {
         Ok(http) => http,
@@ -150,14 +169,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         Some(addr) => {
-            let listener = tokio::net::TcpListener::bind(&addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+            let listener = tokio::net::TcpListener::bind(&addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
             let local = listener.local_addr()?;
-            eprintln!("pmcp-tasks quickstart: serving MCP over streamable HTTP at http://{local}/mcp");
+            eprintln!(
+                "pmcp-tasks quickstart: serving MCP over streamable HTTP at http://{local}/mcp"
+            );
             eprintln!("  Connect a client to that URL, e.g.: npx @modelcontextprotocol/inspector  (transport: Streamable HTTP)");
             server.serve_http(listener, shutdown_signal()).await?;
         }
     }
-    eprintln!("pmcp-tasks quickstart: shutting down (waiting up to {}s for running tasks)", grace.as_secs());
+    eprintln!(
+        "pmcp-tasks quickstart: shutting down (waiting up to {}s for running tasks)",
+        grace.as_secs()
+    );
     server.shutdown(grace).await;
     Ok(())
 }

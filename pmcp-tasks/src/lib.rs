@@ -12,5 +12,5 @@ mod tool;
 pub use domain::{Era, Limits, TaskStatus};
 pub use error::{TaskError, ToolError};
 pub use execution::{ElicitAnswer, TaskContext, TaskRuntime};
-pub use tool::{TaskSupport, TaskTool};
 pub use integration::{shutdown_signal, AnonymousPolicy, TaskServer, TaskServerBuilder};
+pub use tool::{TaskSupport, TaskTool};

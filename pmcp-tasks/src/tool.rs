@@ -60,7 +60,11 @@ where
     E: Into<ToolError> + 'static,
 {
     fn prepare(&self, arguments: Value) -> Result<TaskBody, RpcError> {
-        let arguments = if arguments.is_null() { json!({}) } else { arguments };
+        let arguments = if arguments.is_null() {
+            json!({})
+        } else {
+            arguments
+        };
         let args: A = serde_json::from_value(arguments)
             .map_err(|e| RpcError::new(-32602, format!("invalid arguments: {e}")))?;
         let f = self.f.clone();
@@ -78,7 +82,10 @@ pub(crate) fn outcome_of<O: Serialize, E: Into<ToolError>>(result: Result<O, E>)
                 value: call_tool_result(value),
             },
             Err(e) => TaskOutcome::Error {
-                error: RpcError::new(-32603, format!("the tool's output could not be serialized: {e}")),
+                error: RpcError::new(
+                    -32603,
+                    format!("the tool's output could not be serialized: {e}"),
+                ),
             },
         },
         Err(e) => match e.into().into_parts() {
@@ -154,7 +161,8 @@ impl TaskTool {
             // object schema.
             input_schema = json!({"type": "object", "properties": {}});
         }
-        let output_schema = Some(schema_of::<O>()).filter(|s| s.get("type") == Some(&json!("object")));
+        let output_schema =
+            Some(schema_of::<O>()).filter(|s| s.get("type") == Some(&json!("object")));
         TaskTool {
             name: name.into(),
             description: None,
@@ -230,7 +238,9 @@ mod tests {
         if args.n == 0 {
             return Err(ToolError::new("zero is not allowed"));
         }
-        Ok(Out { doubled: args.n * 2 })
+        Ok(Out {
+            doubled: args.n * 2,
+        })
     }
 
     #[tokio::test]

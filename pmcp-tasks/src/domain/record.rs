@@ -202,9 +202,7 @@ impl TaskRecord {
     pub fn finish(&mut self, outcome: TaskOutcome, now: DateTime<Utc>) -> Result<(), DomainError> {
         let failed = match &outcome {
             TaskOutcome::Error { .. } => true,
-            TaskOutcome::Result { .. } => {
-                self.era == Era::V2025_11_25 && outcome.is_tool_error()
-            }
+            TaskOutcome::Result { .. } => self.era == Era::V2025_11_25 && outcome.is_tool_error(),
         };
         let next = if failed {
             TaskStatus::Failed
@@ -213,7 +211,9 @@ impl TaskRecord {
         };
         self.move_to(next, now)?;
         if failed {
-            self.status_message = outcome.summary().or_else(|| Some("The task failed.".into()));
+            self.status_message = outcome
+                .summary()
+                .or_else(|| Some("The task failed.".into()));
         } else {
             self.status_message = None;
         }
@@ -224,7 +224,11 @@ impl TaskRecord {
 
     /// Fails the task with an internal error: how a server that stops or a
     /// body that panics is reported.
-    pub fn fail(&mut self, message: impl Into<String>, now: DateTime<Utc>) -> Result<(), DomainError> {
+    pub fn fail(
+        &mut self,
+        message: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
         let message = message.into();
         self.finish(
             TaskOutcome::Error {
@@ -264,7 +268,9 @@ impl TaskRecord {
                 vars.remove(name);
             }
         }
-        let size = serde_json::to_vec(&vars).map(|v| v.len()).unwrap_or(usize::MAX);
+        let size = serde_json::to_vec(&vars)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
         if size > max_bytes {
             return Err(DomainError::VariablesTooLarge {
                 size,
@@ -388,10 +394,15 @@ mod tests {
         let mut t = task(Era::V2025_11_25);
         t.cancel(Utc::now()).unwrap();
         let before = t.clone();
-        assert_eq!(t.cancel(Utc::now()), Err(DomainError::Terminal(TaskStatus::Cancelled)));
+        assert_eq!(
+            t.cancel(Utc::now()),
+            Err(DomainError::Terminal(TaskStatus::Cancelled))
+        );
         assert!(t.fail("x", Utc::now()).is_err());
         assert!(t.set_message("x", Utc::now()).is_err());
-        assert!(t.set_variable("a", Some(json!(1)), 1000, Utc::now()).is_err());
+        assert!(t
+            .set_variable("a", Some(json!(1)), 1000, Utc::now())
+            .is_err());
         assert!(t.request_input("k", json!({}), Utc::now()).is_err());
         assert_eq!(t, before);
     }
@@ -399,11 +410,15 @@ mod tests {
     #[test]
     fn variable_limit_leaves_variables_untouched() {
         let mut t = task(Era::V2025_11_25);
-        t.set_variable("a", Some(json!("x")), 20, Utc::now()).unwrap();
+        t.set_variable("a", Some(json!("x")), 20, Utc::now())
+            .unwrap();
         let err = t
             .set_variable("b", Some(json!("a long value here")), 20, Utc::now())
             .unwrap_err();
-        assert!(matches!(err, DomainError::VariablesTooLarge { limit: 20, .. }));
+        assert!(matches!(
+            err,
+            DomainError::VariablesTooLarge { limit: 20, .. }
+        ));
         assert_eq!(t.variables.len(), 1);
         t.set_variable("a", None, 20, Utc::now()).unwrap();
         assert!(t.variables.is_empty());
@@ -412,12 +427,17 @@ mod tests {
     #[test]
     fn partial_answers_keep_the_task_waiting() {
         let mut t = task(Era::V2026_07_28);
-        t.request_input("a", json!({"method":"elicitation/create"}), Utc::now()).unwrap();
-        t.request_input("b", json!({"method":"elicitation/create"}), Utc::now()).unwrap();
+        t.request_input("a", json!({"method":"elicitation/create"}), Utc::now())
+            .unwrap();
+        t.request_input("b", json!({"method":"elicitation/create"}), Utc::now())
+            .unwrap();
         let mut answers = Map::new();
         answers.insert("a".into(), json!({"action":"accept"}));
         answers.insert("never-asked".into(), json!({}));
-        assert_eq!(t.answer_input(&answers, Utc::now()).unwrap(), vec!["a".to_string()]);
+        assert_eq!(
+            t.answer_input(&answers, Utc::now()).unwrap(),
+            vec!["a".to_string()]
+        );
         assert_eq!(t.status, TaskStatus::InputRequired);
         assert!(!t.input_requests.contains_key("a"));
         let mut rest = Map::new();
@@ -433,7 +453,13 @@ mod tests {
     #[test]
     fn record_round_trips_through_json() {
         let mut t = task(Era::V2026_07_28);
-        t.finish(TaskOutcome::Result { value: json!({"content":[]}) }, Utc::now()).unwrap();
+        t.finish(
+            TaskOutcome::Result {
+                value: json!({"content":[]}),
+            },
+            Utc::now(),
+        )
+        .unwrap();
         let back: TaskRecord = serde_json::from_value(serde_json::to_value(&t).unwrap()).unwrap();
         assert_eq!(back, t);
     }

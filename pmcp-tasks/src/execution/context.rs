@@ -62,7 +62,11 @@ impl std::fmt::Debug for TaskContext {
 }
 
 impl TaskContext {
-    pub(crate) fn for_task(runtime: TaskRuntime, record: &TaskRecord, token: CancellationToken) -> Self {
+    pub(crate) fn for_task(
+        runtime: TaskRuntime,
+        record: &TaskRecord,
+        token: CancellationToken,
+    ) -> Self {
         TaskContext {
             inner: Arc::new(Inner {
                 id: record.id.clone(),
@@ -180,7 +184,11 @@ impl TaskContext {
     /// Sets variable `name`. The client sees it under `_meta` of the task
     /// (`pmcp:variables`). Fails, changing nothing, if the variables would
     /// outgrow the configured limit.
-    pub async fn set_var<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<(), TaskError> {
+    pub async fn set_var<T: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        value: &T,
+    ) -> Result<(), TaskError> {
         let value = serde_json::to_value(value).map_err(|source| TaskError::Variable {
             name: name.to_owned(),
             source,

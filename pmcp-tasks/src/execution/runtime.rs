@@ -99,7 +99,11 @@ impl TaskRuntime {
 
     /// How many task bodies run in this process now.
     pub fn running_count(&self) -> usize {
-        self.shared.running.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.shared
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
     }
 
     /// Creates a task and starts its body in the background. The task is
@@ -129,7 +133,11 @@ impl TaskRuntime {
                 ended = run => Some(ended),
                 _ = token.cancelled() => None,
             };
-            shared.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+            shared
+                .running
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
             // `None`: whoever cancelled the token (tasks/cancel, expiry,
             // shutdown) has already written the task's final state.
             let outcome = match ended {
@@ -187,7 +195,10 @@ impl TaskRuntime {
         &self,
         owner: &str,
         id: &str,
-        change: impl FnMut(&mut TaskRecord, chrono::DateTime<Utc>) -> Result<T, crate::domain::DomainError>,
+        change: impl FnMut(
+            &mut TaskRecord,
+            chrono::DateTime<Utc>,
+        ) -> Result<T, crate::domain::DomainError>,
     ) -> Result<(TaskRecord, T), UpdateError> {
         let out = store::update(&*self.shared.store, owner, id, change).await?;
         self.shared.events.notify(id);
@@ -223,7 +234,8 @@ impl TaskRuntime {
     /// Waits until the owner's task is terminal.
     pub async fn wait_terminal(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
         let poll = self.shared.limits.poll_interval;
-        self.wait_until(owner, id, poll, |t| t.status.is_terminal()).await
+        self.wait_until(owner, id, poll, |t| t.status.is_terminal())
+            .await
     }
 
     fn stop_body(&self, id: &str) {
@@ -272,7 +284,10 @@ impl TaskRuntime {
     pub async fn shutdown(&self, grace: Duration) {
         self.shared.closing.cancel();
         self.shared.tracker.close();
-        if tokio::time::timeout(grace, self.shared.tracker.wait()).await.is_ok() {
+        if tokio::time::timeout(grace, self.shared.tracker.wait())
+            .await
+            .is_ok()
+        {
             return;
         }
         let left: Vec<(String, String)> = self
@@ -284,9 +299,16 @@ impl TaskRuntime {
             .map(|(id, (owner, _))| (id.clone(), owner.clone()))
             .collect();
         for (id, owner) in left {
-            match self.update(&owner, &id, |t, now| t.fail(SHUTDOWN_MESSAGE, now)).await {
-                Ok(_) | Err(UpdateError::Domain(_)) | Err(UpdateError::Store(StoreError::NotFound)) => {}
-                Err(e) => tracing::error!(task = %id, error = %e, "could not mark an unfinished task failed at shutdown"),
+            match self
+                .update(&owner, &id, |t, now| t.fail(SHUTDOWN_MESSAGE, now))
+                .await
+            {
+                Ok(_)
+                | Err(UpdateError::Domain(_))
+                | Err(UpdateError::Store(StoreError::NotFound)) => {}
+                Err(e) => {
+                    tracing::error!(task = %id, error = %e, "could not mark an unfinished task failed at shutdown")
+                }
             }
             self.stop_body(&id);
         }
@@ -300,7 +322,11 @@ impl TaskRuntime {
 async fn finish(shared: &Arc<Shared>, owner: &str, id: &str, outcome: TaskOutcome) {
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=5 {
-        match store::update(&*shared.store, owner, id, |t, now| t.finish(outcome.clone(), now)).await {
+        match store::update(&*shared.store, owner, id, |t, now| {
+            t.finish(outcome.clone(), now)
+        })
+        .await
+        {
             Ok(_) => break,
             Err(UpdateError::Domain(_)) | Err(UpdateError::Store(StoreError::NotFound)) => break,
             Err(e) if attempt == 5 => {

@@ -38,7 +38,9 @@ where
 }
 
 fn ok() -> TaskOutcome {
-    TaskOutcome::Result { value: json!({"content": []}) }
+    TaskOutcome::Result {
+        value: json!({"content": []}),
+    }
 }
 
 #[tokio::test]
@@ -57,7 +59,10 @@ async fn body_runs_in_background_and_completes_with_result() {
         )
         .await
         .unwrap();
-    assert_eq!(rt.get("alice", &t.id).await.unwrap().status, TaskStatus::Working);
+    assert_eq!(
+        rt.get("alice", &t.id).await.unwrap().status,
+        TaskStatus::Working
+    );
     tx.send(()).unwrap();
     let done = rt.wait_terminal("alice", &t.id).await.unwrap();
     assert_eq!(done.status, TaskStatus::Completed);
@@ -150,12 +155,19 @@ async fn shutdown_waits_for_quick_bodies_and_fails_slow_ones() {
         .await
         .unwrap();
     rt.shutdown(Duration::from_millis(200)).await;
-    assert_eq!(rt.get("alice", &quick.id).await.unwrap().status, TaskStatus::Completed);
+    assert_eq!(
+        rt.get("alice", &quick.id).await.unwrap().status,
+        TaskStatus::Completed
+    );
     let slow = rt.get("alice", &slow.id).await.unwrap();
     assert_eq!(slow.status, TaskStatus::Failed);
     assert_eq!(slow.status_message.as_deref(), Some(SHUTDOWN_MESSAGE));
     assert!(matches!(
-        rt.start(new_task(Duration::from_secs(1)), body(|_| Box::pin(async { ok() }))).await,
+        rt.start(
+            new_task(Duration::from_secs(1)),
+            body(|_| Box::pin(async { ok() }))
+        )
+        .await,
         Err(StartError::ShuttingDown)
     ));
 }
@@ -172,7 +184,10 @@ async fn expiry_deletes_the_task_and_stops_its_body() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(rt.sweep_expired().await.unwrap(), 1);
-    assert!(matches!(rt.get("alice", &t.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        rt.get("alice", &t.id).await,
+        Err(StoreError::NotFound)
+    ));
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(rt.running_count(), 0);
 }
@@ -190,26 +205,41 @@ async fn elicitation_waits_for_the_answer_and_resumes() {
                         .await
                         .unwrap();
                     ctx.set_var("answered", &answer.action).await.unwrap();
-                    TaskOutcome::Result { value: json!({"content": [], "answer": answer.content}) }
+                    TaskOutcome::Result {
+                        value: json!({"content": [], "answer": answer.content}),
+                    }
                 })
             }),
         )
         .await
         .unwrap();
     let waiting = rt
-        .wait_until("alice", &t.id, Duration::from_millis(20), |r| r.status == TaskStatus::InputRequired)
+        .wait_until("alice", &t.id, Duration::from_millis(20), |r| {
+            r.status == TaskStatus::InputRequired
+        })
         .await
         .unwrap();
-    assert_eq!(waiting.input_requests["name"]["params"]["message"], "Your name?");
+    assert_eq!(
+        waiting.input_requests["name"]["params"]["message"],
+        "Your name?"
+    );
     let mut answers = serde_json::Map::new();
-    answers.insert("name".into(), json!({"action": "accept", "content": {"name": "Luca"}}));
-    assert_eq!(rt.answer_input("alice", &t.id, &answers).await.unwrap(), vec!["name"]);
+    answers.insert(
+        "name".into(),
+        json!({"action": "accept", "content": {"name": "Luca"}}),
+    );
+    assert_eq!(
+        rt.answer_input("alice", &t.id, &answers).await.unwrap(),
+        vec!["name"]
+    );
     let done = rt.wait_terminal("alice", &t.id).await.unwrap();
     assert_eq!(done.status, TaskStatus::Completed);
     assert_eq!(done.variables["answered"], "accept");
     assert_eq!(
         done.outcome,
-        Some(TaskOutcome::Result { value: json!({"content": [], "answer": {"name": "Luca"}}) })
+        Some(TaskOutcome::Result {
+            value: json!({"content": [], "answer": {"name": "Luca"}})
+        })
     );
 }
 
@@ -217,7 +247,10 @@ async fn elicitation_waits_for_the_answer_and_resumes() {
 async fn variables_over_the_limit_are_refused_and_nothing_changes() {
     let rt = TaskRuntime::new(
         Arc::new(MemoryStore::new()),
-        Limits { max_variable_bytes: 32, ..Limits::default() },
+        Limits {
+            max_variable_bytes: 32,
+            ..Limits::default()
+        },
     );
     let (tx, rx) = tokio::sync::oneshot::channel();
     let t = rt

@@ -66,7 +66,10 @@ fn store_error(e: StoreError, id: &str) -> RpcError {
                  wait for some to finish or cancel them"
             ),
         ),
-        other => RpcError::new(code::INTERNAL_ERROR, format!("Task storage failed: {other}")),
+        other => RpcError::new(
+            code::INTERNAL_ERROR,
+            format!("Task storage failed: {other}"),
+        ),
     }
 }
 
@@ -122,17 +125,25 @@ impl TaskServer {
         let Value::Object(object) = message else {
             return Some(wire::error_response(
                 &Value::Null,
-                &RpcError::new(code::INVALID_REQUEST, "Invalid request: a JSON-RPC message must be an object"),
+                &RpcError::new(
+                    code::INVALID_REQUEST,
+                    "Invalid request: a JSON-RPC message must be an object",
+                ),
             ));
         };
         let id = object.get("id").cloned();
-        let method = object.get("method").and_then(Value::as_str).map(str::to_owned);
+        let method = object
+            .get("method")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         let (id, method) = match (id, method) {
             (None, Some(_)) => {
                 self.handle_notification(Value::Object(object)).await;
                 return None;
             }
-            (Some(id), Some(method)) if object.get("jsonrpc") == Some(&json!("2.0")) => (id, method),
+            (Some(id), Some(method)) if object.get("jsonrpc") == Some(&json!("2.0")) => {
+                (id, method)
+            }
             (id, _) => {
                 if object.contains_key("result") || object.contains_key("error") {
                     // A response to a request we did not send (or sent and
@@ -152,7 +163,10 @@ impl TaskServer {
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(p)) => p.clone(),
             Some(_) => {
-                return Some(wire::error_response(&id, &invalid_params("params must be an object")));
+                return Some(wire::error_response(
+                    &id,
+                    &invalid_params("params must be an object"),
+                ));
             }
         };
         let era = match self.request_era(&params, session) {
@@ -160,7 +174,15 @@ impl TaskServer {
             Err(e) => return Some(wire::error_response(&id, &e)),
         };
         let outcome = self
-            .route(&id, &method, &params, era, session, auth, Value::Object(object))
+            .route(
+                &id,
+                &method,
+                &params,
+                era,
+                session,
+                auth,
+                Value::Object(object),
+            )
             .await;
         Some(match outcome {
             Ok(mut result) => {
@@ -192,7 +214,11 @@ impl TaskServer {
 
     /// Which era a request speaks: its own `_meta` protocol version
     /// (2026-07-28 style), else the version its connection negotiated.
-    fn request_era(&self, params: &Map<String, Value>, session: &Session) -> Result<RequestEra, RpcError> {
+    fn request_era(
+        &self,
+        params: &Map<String, Value>,
+        session: &Session,
+    ) -> Result<RequestEra, RpcError> {
         let meta = match params.get("_meta") {
             None | Some(Value::Null) => None,
             Some(Value::Object(m)) => Some(m),
@@ -207,14 +233,18 @@ impl TaskServer {
                 Era::from_protocol_version(v)
             }
             Some(other) => {
-                let requested = other.as_str().map_or_else(|| other.to_string(), str::to_owned);
+                let requested = other
+                    .as_str()
+                    .map_or_else(|| other.to_string(), str::to_owned);
                 return Err(RpcError {
                     code: code::UNSUPPORTED_PROTOCOL_VERSION,
                     message: format!(
                         "Unsupported protocol version {requested}; this server speaks {}",
                         SUPPORTED_PROTOCOL_VERSIONS.join(", ")
                     ),
-                    data: Some(json!({"supported": SUPPORTED_PROTOCOL_VERSIONS, "requested": requested})),
+                    data: Some(
+                        json!({"supported": SUPPORTED_PROTOCOL_VERSIONS, "requested": requested}),
+                    ),
                 });
             }
         };
@@ -223,7 +253,10 @@ impl TaskServer {
             .and_then(|c| c.get("extensions"))
             .and_then(|e| e.get(wire::TASKS_EXTENSION))
             .is_some();
-        Ok(RequestEra { era, tasks_extension })
+        Ok(RequestEra {
+            era,
+            tasks_extension,
+        })
     }
 
     /// The owner of the caller's tasks (see [`AnonymousPolicy`]).
@@ -279,7 +312,10 @@ impl TaskServer {
                 Err(Routed::Response(response))
             }
             "tools/call" => {
-                let name = params.get("name").and_then(Value::as_str).unwrap_or_default();
+                let name = params
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 match self.inner.tools.get(name) {
                     Some(tool) => {
                         let owner = self.owner(auth.as_ref())?;
@@ -314,7 +350,12 @@ impl TaskServer {
     }
 
     /// Sends a request to pmcp; a 2026-07-28 result gets its envelope.
-    async fn forward_result(&self, raw: Value, auth: Option<AuthContext>, era: RequestEra) -> Result<Value, Routed> {
+    async fn forward_result(
+        &self,
+        raw: Value,
+        auth: Option<AuthContext>,
+        era: RequestEra,
+    ) -> Result<Value, Routed> {
         let mut response = self.forward(raw, auth).await?;
         if era.era == Era::V2026_07_28 {
             if let Some(result) = response.get_mut("result") {
@@ -325,10 +366,12 @@ impl TaskServer {
     }
 
     fn discover(&self) -> Value {
-        let mut capabilities = serde_json::to_value(self.inner.core.capabilities()).unwrap_or_else(|_| json!({}));
+        let mut capabilities =
+            serde_json::to_value(self.inner.core.capabilities()).unwrap_or_else(|_| json!({}));
         if let Some(caps) = capabilities.as_object_mut() {
             caps.remove("tasks");
-            if let Some(experimental) = caps.get_mut("experimental").and_then(Value::as_object_mut) {
+            if let Some(experimental) = caps.get_mut("experimental").and_then(Value::as_object_mut)
+            {
                 experimental.remove("tasks");
             }
             let extensions = caps.entry("extensions").or_insert_with(|| json!({}));
@@ -355,12 +398,17 @@ impl TaskServer {
             return;
         };
         for tool in tools.iter_mut() {
-            let Some(object) = tool.as_object_mut() else { continue };
+            let Some(object) = tool.as_object_mut() else {
+                continue;
+            };
             if era == Era::V2026_07_28 {
                 object.remove("execution");
                 continue;
             }
-            let name = object.get("name").and_then(Value::as_str).unwrap_or_default();
+            let name = object
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if let Some(ours) = self.inner.tools.get(name) {
                 object.insert(
                     "execution".into(),
@@ -369,7 +417,12 @@ impl TaskServer {
             }
         }
         tools.sort_by(|a, b| {
-            let name = |v: &Value| v.get("name").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let name = |v: &Value| {
+                v.get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
             name(a).cmp(&name(b))
         });
     }
@@ -430,7 +483,12 @@ impl TaskServer {
             ttl: limits.effective_ttl(requested_ttl.or(tool.ttl)),
             poll_interval: Some(tool.poll_interval.unwrap_or(limits.poll_interval)),
         };
-        let record = self.inner.runtime.start(new, body).await.map_err(start_error)?;
+        let record = self
+            .inner
+            .runtime
+            .start(new, body)
+            .await
+            .map_err(start_error)?;
         Ok(match era.era {
             Era::V2025_11_25 => json!({"task": wire::task_2025(&record)}),
             Era::V2026_07_28 => {
@@ -456,8 +514,15 @@ impl TaskServer {
                     Some(Value::String(c)) => Some(c.as_str()),
                     Some(_) => return Err(invalid_params("params.cursor must be a string")),
                 };
-                let page = runtime.list(owner, cursor).await.map_err(|e| store_error(e, ""))?;
-                let tasks: Vec<Value> = page.tasks.iter().map(|t| Value::Object(wire::task_2025(t))).collect();
+                let page = runtime
+                    .list(owner, cursor)
+                    .await
+                    .map_err(|e| store_error(e, ""))?;
+                let tasks: Vec<Value> = page
+                    .tasks
+                    .iter()
+                    .map(|t| Value::Object(wire::task_2025(t)))
+                    .collect();
                 let mut result = json!({"tasks": tasks});
                 if let Some(next) = page.next_cursor {
                     result["nextCursor"] = json!(next);
@@ -472,11 +537,17 @@ impl TaskServer {
                 let id = task_id_param(method, params)?;
                 match method {
                     "tasks/get" => {
-                        let record = runtime.get(owner, id).await.map_err(|e| store_error(e, id))?;
+                        let record = runtime
+                            .get(owner, id)
+                            .await
+                            .map_err(|e| store_error(e, id))?;
                         Ok(Value::Object(wire::task_2025(&record)))
                     }
                     "tasks/cancel" => {
-                        let record = runtime.cancel(owner, id).await.map_err(|e| update_error(e, id))?;
+                        let record = runtime
+                            .cancel(owner, id)
+                            .await
+                            .map_err(|e| update_error(e, id))?;
                         Ok(Value::Object(wire::task_2025(&record)))
                     }
                     _ => self.task_result_2025(owner, id, session).await,
@@ -490,7 +561,12 @@ impl TaskServer {
     /// input requests of the task are sent to the client (when the transport
     /// can reach it) with the related-task `_meta`, and the answers are
     /// delivered to the task.
-    async fn task_result_2025(&self, owner: &str, id: &str, session: &Session) -> Result<Value, RpcError> {
+    async fn task_result_2025(
+        &self,
+        owner: &str,
+        id: &str,
+        session: &Session,
+    ) -> Result<Value, RpcError> {
         let runtime = &self.inner.runtime;
         let forwarded: Arc<Mutex<HashSet<String>>> = Arc::default();
         let poll = runtime.limits().poll_interval;
@@ -528,10 +604,17 @@ impl TaskServer {
             if !seen.insert(key.clone()) {
                 continue;
             }
-            let method = request.get("method").and_then(Value::as_str).unwrap_or_default().to_owned();
+            let method = request
+                .get("method")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
             let mut params = request.get("params").cloned().unwrap_or_else(|| json!({}));
             if let Some(object) = params.as_object_mut() {
-                wire::meta_mut(object).insert(wire::RELATED_TASK_KEY.into(), wire::related_task(&record.id));
+                wire::meta_mut(object).insert(
+                    wire::RELATED_TASK_KEY.into(),
+                    wire::related_task(&record.id),
+                );
             }
             let (runtime, peer, key) = (self.inner.runtime.clone(), peer.clone(), key.clone());
             let (owner, id) = (record.owner.clone(), record.id.clone());
@@ -544,7 +627,9 @@ impl TaskServer {
                             tracing::debug!(task = %id, error = %e, "the client's answer came too late");
                         }
                     }
-                    Err(e) => tracing::warn!(task = %id, error = %e.message, "the client refused an input request"),
+                    Err(e) => {
+                        tracing::warn!(task = %id, error = %e.message, "the client refused an input request")
+                    }
                 }
             });
         }
@@ -569,13 +654,20 @@ impl TaskServer {
         let runtime = &self.inner.runtime;
         match method {
             "tasks/get" => {
-                let record = runtime.get(owner, id).await.map_err(|e| store_error(e, id))?;
+                let record = runtime
+                    .get(owner, id)
+                    .await
+                    .map_err(|e| store_error(e, id))?;
                 Ok(Value::Object(wire::detailed_task_2026(&record)))
             }
             "tasks/update" => {
                 let responses = match params.get("inputResponses") {
                     Some(Value::Object(r)) => r,
-                    _ => return Err(invalid_params("tasks/update needs params.inputResponses, an object")),
+                    _ => {
+                        return Err(invalid_params(
+                            "tasks/update needs params.inputResponses, an object",
+                        ))
+                    }
                 };
                 match runtime.answer_input(owner, id, responses).await {
                     Ok(_) | Err(UpdateError::Domain(_)) => Ok(json!({})),
@@ -598,14 +690,20 @@ fn result_of(record: &TaskRecord) -> Result<Value, RpcError> {
         Some(TaskOutcome::Result { value }) => {
             let mut value = value.clone();
             if let Some(object) = value.as_object_mut() {
-                wire::meta_mut(object).insert(wire::RELATED_TASK_KEY.into(), wire::related_task(&record.id));
+                wire::meta_mut(object).insert(
+                    wire::RELATED_TASK_KEY.into(),
+                    wire::related_task(&record.id),
+                );
             }
             Ok(value)
         }
         Some(TaskOutcome::Error { error }) => Err(error.clone()),
         None => Err(RpcError::new(
             code::INTERNAL_ERROR,
-            format!("Task '{}' was cancelled before it finished, so it has no result", record.id),
+            format!(
+                "Task '{}' was cancelled before it finished, so it has no result",
+                record.id
+            ),
         )),
     }
 }

@@ -42,21 +42,37 @@ struct HttpPeer {
 #[async_trait]
 impl ClientPeer for HttpPeer {
     async fn request(&self, method: &str, params: Value) -> Result<Value, RpcError> {
-        let id = format!("pmcp-tasks-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        let id = format!(
+            "pmcp-tasks-{}",
+            self.next_id.fetch_add(1, Ordering::Relaxed)
+        );
         let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         let (tx, rx) = oneshot::channel();
-        self.pending.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), tx);
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.clone(), tx);
         let sent = {
             let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
             streams.retain(|s| !s.is_closed());
             streams.last().is_some_and(|s| s.send(message).is_ok())
         };
         if !sent {
-            self.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
-            return Err(RpcError::new(code::INTERNAL_ERROR, "no open stream to the client"));
+            self.pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
+            return Err(RpcError::new(
+                code::INTERNAL_ERROR,
+                "no open stream to the client",
+            ));
         }
-        rx.await
-            .unwrap_or_else(|_| Err(RpcError::new(code::INTERNAL_ERROR, "the client went away before answering")))
+        rx.await.unwrap_or_else(|_| {
+            Err(RpcError::new(
+                code::INTERNAL_ERROR,
+                "the client went away before answering",
+            ))
+        })
     }
 }
 
@@ -67,12 +83,20 @@ impl HttpPeer {
             Some(other) => other.to_string(),
             None => return,
         };
-        let waiter = self.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        let waiter = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
         if let Some(waiter) = waiter {
             let outcome = match response.get("error") {
                 Some(e) => Err(RpcError {
                     code: e.get("code").and_then(Value::as_i64).unwrap_or(-32603) as i32,
-                    message: e.get("message").and_then(Value::as_str).unwrap_or("error").to_owned(),
+                    message: e
+                        .get("message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("error")
+                        .to_owned(),
                     data: e.get("data").cloned(),
                 }),
                 None => Ok(response.get("result").cloned().unwrap_or(Value::Null)),
@@ -122,7 +146,12 @@ fn new_session() -> Arc<HttpSession> {
 }
 
 fn json_response(status: StatusCode, body: &Value, session_id: Option<&str>) -> Response {
-    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response();
     if let Some(id) = session_id.and_then(|id| HeaderValue::from_str(id).ok()) {
         response.headers_mut().insert(SESSION_HEADER, id);
     }
@@ -147,7 +176,10 @@ fn origin_allowed(headers: &HeaderMap) -> bool {
         .next()
         .unwrap_or_default();
     let host = if host.starts_with('[') {
-        host.split(']').next().map(|h| format!("{h}]")).unwrap_or_default()
+        host.split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or_default()
     } else {
         host.split(':').next().unwrap_or_default().to_owned()
     };
@@ -177,19 +209,35 @@ impl TaskServer {
     }
 }
 
-async fn handle(State(state): State<HttpState>, method: Method, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(state): State<HttpState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !origin_allowed(&headers) {
         return error_status(
             StatusCode::FORBIDDEN,
-            RpcError::new(code::INVALID_REQUEST, "Forbidden: this origin may not use this server"),
+            RpcError::new(
+                code::INVALID_REQUEST,
+                "Forbidden: this origin may not use this server",
+            ),
         );
     }
-    let session_id = headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let session_id = headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     match method {
         Method::POST => post(state, headers, session_id, body).await,
         Method::DELETE => match session_id {
             Some(id) => {
-                let removed = state.sessions.lock().unwrap_or_else(|p| p.into_inner()).by_id.remove(&id);
+                let removed = state
+                    .sessions
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .by_id
+                    .remove(&id);
                 if removed.is_some() {
                     StatusCode::NO_CONTENT.into_response()
                 } else {
@@ -200,17 +248,29 @@ async fn handle(State(state): State<HttpState>, method: Method, headers: HeaderM
         },
         // No standalone server-to-client stream: messages for a task travel
         // on the stream of the `tasks/result` that waits for it.
-        _ => (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST, DELETE")]).into_response(),
+        _ => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "POST, DELETE")],
+        )
+            .into_response(),
     }
 }
 
-async fn post(state: HttpState, headers: HeaderMap, session_id: Option<String>, body: Bytes) -> Response {
+async fn post(
+    state: HttpState,
+    headers: HeaderMap,
+    session_id: Option<String>,
+    body: Bytes,
+) -> Response {
     let message: Value = match serde_json::from_slice(&body) {
         Ok(m) => m,
         Err(e) => {
             return error_status(
                 StatusCode::BAD_REQUEST,
-                RpcError::new(code::PARSE_ERROR, format!("Parse error: the body is not JSON ({e})")),
+                RpcError::new(
+                    code::PARSE_ERROR,
+                    format!("Parse error: the body is not JSON ({e})"),
+                ),
             )
         }
     };
@@ -218,17 +278,30 @@ async fn post(state: HttpState, headers: HeaderMap, session_id: Option<String>, 
         Ok(auth) => auth,
         Err(response) => return response,
     };
-    let method = message.get("method").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let method = message
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let is_request = message.get("id").is_some() && !method.is_empty();
     let known = session_id.as_ref().map(|id| {
-        state.sessions.lock().unwrap_or_else(|p| p.into_inner()).by_id.get(id).cloned()
+        state
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_id
+            .get(id)
+            .cloned()
     });
     let session = match known {
         Some(Some(session)) => session,
         Some(None) => {
             return error_status(
                 StatusCode::NOT_FOUND,
-                RpcError::new(code::INVALID_REQUEST, "Unknown or expired session: initialize again"),
+                RpcError::new(
+                    code::INVALID_REQUEST,
+                    "Unknown or expired session: initialize again",
+                ),
             )
         }
         // No session: a stateless (2026-07-28) request, or `initialize`.
@@ -239,7 +312,10 @@ async fn post(state: HttpState, headers: HeaderMap, session_id: Option<String>, 
         if message.get("method").is_none() {
             session.peer.resolve(&message);
         } else {
-            let _ = state.server.handle_message(message, &session.session, auth).await;
+            let _ = state
+                .server
+                .handle_message(message, &session.session, auth)
+                .await;
         }
         return StatusCode::ACCEPTED.into_response();
     }
@@ -266,7 +342,9 @@ async fn post(state: HttpState, headers: HeaderMap, session_id: Option<String>, 
         .await
         .unwrap_or(Value::Null);
     let status = match response["error"]["code"].as_i64().map(|c| c as i32) {
-        Some(code::UNSUPPORTED_PROTOCOL_VERSION | code::MISSING_REQUIRED_CLIENT_CAPABILITY) => StatusCode::BAD_REQUEST,
+        Some(code::UNSUPPORTED_PROTOCOL_VERSION | code::MISSING_REQUIRED_CLIENT_CAPABILITY) => {
+            StatusCode::BAD_REQUEST
+        }
         _ => StatusCode::OK,
     };
     json_response(status, &response, new_id.as_deref())
@@ -274,7 +352,12 @@ async fn post(state: HttpState, headers: HeaderMap, session_id: Option<String>, 
 
 /// Answers as an SSE stream: requests for the client first, as the task
 /// needs them, and the response last.
-fn stream_response(server: TaskServer, session: Arc<HttpSession>, message: Value, auth: Option<AuthContext>) -> Response {
+fn stream_response(
+    server: TaskServer,
+    session: Arc<HttpSession>,
+    message: Value,
+    auth: Option<AuthContext>,
+) -> Response {
     let (tx, rx) = mpsc::unbounded_channel::<Value>();
     session
         .peer
@@ -304,16 +387,24 @@ fn stream_response(server: TaskServer, session: Arc<HttpSession>, message: Value
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-async fn authenticate(state: &HttpState, headers: &HeaderMap) -> Result<Option<AuthContext>, Response> {
+async fn authenticate(
+    state: &HttpState,
+    headers: &HeaderMap,
+) -> Result<Option<AuthContext>, Response> {
     let Some(provider) = &state.server.inner.auth_provider else {
         return Ok(None);
     };
-    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     match provider.validate_request(authorization).await {
         Ok(auth) => Ok(auth),
         Err(e) => Err(error_status(
             StatusCode::UNAUTHORIZED,
-            RpcError::new(code::AUTHENTICATION_REQUIRED, format!("Authentication failed: {e}")),
+            RpcError::new(
+                code::AUTHENTICATION_REQUIRED,
+                format!("Authentication failed: {e}"),
+            ),
         )),
     }
 }

@@ -7,7 +7,9 @@ mod stdio;
 mod tool_handler;
 mod wire;
 
-pub use server::{AnonymousPolicy, BuildError, TaskServer, TaskServerBuilder, SUPPORTED_PROTOCOL_VERSIONS};
+pub use server::{
+    AnonymousPolicy, BuildError, TaskServer, TaskServerBuilder, SUPPORTED_PROTOCOL_VERSIONS,
+};
 pub use wire::VARIABLES_META_KEY;
 
 /// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM: the moment to call

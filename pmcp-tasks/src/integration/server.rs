@@ -163,7 +163,9 @@ impl TaskServerBuilder {
         };
         let core = core
             .with_supported_protocol_versions(
-                SUPPORTED_PROTOCOL_VERSIONS.iter().map(|v| ProtocolVersion(v.to_string())),
+                SUPPORTED_PROTOCOL_VERSIONS
+                    .iter()
+                    .map(|v| ProtocolVersion(v.to_string())),
             )
             .with_request_state_key(key)
             // Sessions and the initialize handshake are tracked per
@@ -262,7 +264,10 @@ impl Session {
     }
 
     pub(crate) fn negotiated(&self) -> Option<String> {
-        self.negotiated.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.negotiated
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub(crate) fn set_negotiated(&self, version: String) {

@@ -27,7 +27,10 @@ struct StreamPeer {
 #[async_trait]
 impl ClientPeer for StreamPeer {
     async fn request(&self, method: &str, params: Value) -> Result<Value, RpcError> {
-        let id = format!("pmcp-tasks-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        let id = format!(
+            "pmcp-tasks-{}",
+            self.next_id.fetch_add(1, Ordering::Relaxed)
+        );
         let (tx, rx) = oneshot::channel();
         self.pending
             .lock()
@@ -36,16 +39,26 @@ impl ClientPeer for StreamPeer {
         let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         if self.out.send(message).is_err() {
             self.forget(&id);
-            return Err(RpcError::new(code::INTERNAL_ERROR, "the client connection is closed"));
+            return Err(RpcError::new(
+                code::INTERNAL_ERROR,
+                "the client connection is closed",
+            ));
         }
-        rx.await
-            .unwrap_or_else(|_| Err(RpcError::new(code::INTERNAL_ERROR, "the client connection closed before answering")))
+        rx.await.unwrap_or_else(|_| {
+            Err(RpcError::new(
+                code::INTERNAL_ERROR,
+                "the client connection closed before answering",
+            ))
+        })
     }
 }
 
 impl StreamPeer {
     fn forget(&self, id: &str) {
-        self.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
     }
 
     /// Routes a response from the client to the request waiting for it.
@@ -57,12 +70,23 @@ impl StreamPeer {
         }) else {
             return false;
         };
-        let waiter = self.pending.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        let waiter = self
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
         let Some(waiter) = waiter else { return false };
         let outcome = match response.get("error") {
             Some(error) => Err(RpcError {
-                code: error.get("code").and_then(Value::as_i64).unwrap_or(code::INTERNAL_ERROR as i64) as i32,
-                message: error.get("message").and_then(Value::as_str).unwrap_or("error").to_owned(),
+                code: error
+                    .get("code")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(code::INTERNAL_ERROR as i64) as i32,
+                message: error
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("error")
+                    .to_owned(),
                 data: error.get("data").cloned(),
             }),
             None => Ok(response.get("result").cloned().unwrap_or(Value::Null)),
@@ -76,7 +100,8 @@ impl TaskServer {
     /// Serves one client over this process's stdin and stdout until stdin
     /// closes. Call [`TaskServer::shutdown`] afterwards.
     pub async fn serve_stdio(&self) -> std::io::Result<()> {
-        self.serve_stream(tokio::io::stdin(), tokio::io::stdout()).await
+        self.serve_stream(tokio::io::stdin(), tokio::io::stdout())
+            .await
     }
 
     /// Serves one client over any pair of byte streams carrying
@@ -131,7 +156,10 @@ impl TaskServer {
             let message: Value = match serde_json::from_str(text) {
                 Ok(m) => m,
                 Err(e) => {
-                    let error = RpcError::new(code::PARSE_ERROR, format!("Parse error: the line is not JSON ({e})"));
+                    let error = RpcError::new(
+                        code::PARSE_ERROR,
+                        format!("Parse error: the line is not JSON ({e})"),
+                    );
                     let _ = out.send(wire::error_response(&Value::Null, &error));
                     continue;
                 }
@@ -145,7 +173,10 @@ impl TaskServer {
                 continue;
             }
             if message.is_array() {
-                let error = RpcError::new(code::INVALID_REQUEST, "Invalid request: JSON-RPC batches are not supported");
+                let error = RpcError::new(
+                    code::INVALID_REQUEST,
+                    "Invalid request: JSON-RPC batches are not supported",
+                );
                 let _ = out.send(wire::error_response(&Value::Null, &error));
                 continue;
             }
@@ -163,7 +194,10 @@ impl TaskServer {
         let _ = tokio::time::timeout(std::time::Duration::from_millis(200), drain).await;
         in_flight.abort_all();
         // Fail the server-to-client requests still waiting for answers.
-        peer.pending.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        peer.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         stop_writing.cancel();
         writer_task.await.unwrap_or(Ok(()))
     }

@@ -25,7 +25,9 @@ pub(crate) fn wire_support(support: TaskSupport) -> WireSupport {
 impl ToolHandler for PmcpTool {
     async fn handle(&self, args: Value, extra: RequestHandlerExtra) -> pmcp::Result<Value> {
         match self.handle_output(args, extra).await? {
-            ToolOutput::Result(result) => serde_json::to_value(result).map_err(|e| pmcp::Error::internal(e.to_string())),
+            ToolOutput::Result(result) => {
+                serde_json::to_value(result).map_err(|e| pmcp::Error::internal(e.to_string()))
+            }
             ToolOutput::Payload(value) => Ok(value),
             _ => Err(pmcp::Error::internal("unexpected tool output")),
         }
@@ -33,7 +35,11 @@ impl ToolHandler for PmcpTool {
 
     /// Runs the body inline and hands pmcp the finished `CallToolResult`, so
     /// it is not wrapped a second time.
-    async fn handle_output(&self, args: Value, extra: RequestHandlerExtra) -> pmcp::Result<ToolOutput> {
+    async fn handle_output(
+        &self,
+        args: Value,
+        extra: RequestHandlerExtra,
+    ) -> pmcp::Result<ToolOutput> {
         let owner = extra
             .auth_context()
             .map(|a| a.subject.clone())

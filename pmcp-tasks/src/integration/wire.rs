@@ -206,9 +206,14 @@ mod tests {
     #[test]
     fn task_2026_uses_ms_names_and_inlines_details() {
         let mut r = record();
-        r.set_variable("step", Some(json!(2)), 1000, Utc::now()).unwrap();
-        r.request_input("name", json!({"method": "elicitation/create", "params": {"message": "?"}}), Utc::now())
+        r.set_variable("step", Some(json!(2)), 1000, Utc::now())
             .unwrap();
+        r.request_input(
+            "name",
+            json!({"method": "elicitation/create", "params": {"message": "?"}}),
+            Utc::now(),
+        )
+        .unwrap();
         let t = detailed_task_2026(&r);
         assert_eq!(t["ttlMs"], 60000);
         assert_eq!(t["pollIntervalMs"], 500);

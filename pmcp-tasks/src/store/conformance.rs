@@ -39,11 +39,26 @@ async fn create_then_get_round_trips() {
 async fn owners_sharing_a_prefix_never_see_each_other() {
     for (name, store) in stores() {
         let a = store.create(record("tenant", None), 10).await.unwrap();
-        let b = store.create(record("tenant:alice", None), 10).await.unwrap();
+        let b = store
+            .create(record("tenant:alice", None), 10)
+            .await
+            .unwrap();
         let c = store.create(record("tenan", None), 10).await.unwrap();
-        assert_eq!(store.get("tenant", &b.id).await, Err(StoreError::NotFound), "{name}");
-        assert_eq!(store.get("tenant:alice", &a.id).await, Err(StoreError::NotFound), "{name}");
-        assert_eq!(store.get("tenan", &a.id).await, Err(StoreError::NotFound), "{name}");
+        assert_eq!(
+            store.get("tenant", &b.id).await,
+            Err(StoreError::NotFound),
+            "{name}"
+        );
+        assert_eq!(
+            store.get("tenant:alice", &a.id).await,
+            Err(StoreError::NotFound),
+            "{name}"
+        );
+        assert_eq!(
+            store.get("tenan", &a.id).await,
+            Err(StoreError::NotFound),
+            "{name}"
+        );
         for (owner, mine) in [("tenant", &a), ("tenant:alice", &b), ("tenan", &c)] {
             let page = store.list(owner, None, 100).await.unwrap();
             let ids: Vec<_> = page.tasks.iter().map(|t| t.id.clone()).collect();
@@ -74,7 +89,11 @@ async fn compare_and_set_refuses_a_stale_version_and_shows_the_current() {
             Err(StoreError::Conflict { current }) => assert_eq!(*current, written, "{name}"),
             other => panic!("{name}: expected a conflict, got {other:?}"),
         }
-        assert_eq!(store.get("alice", &created.id).await.unwrap(), written, "{name}");
+        assert_eq!(
+            store.get("alice", &created.id).await.unwrap(),
+            written,
+            "{name}"
+        );
     }
 }
 
@@ -83,14 +102,22 @@ async fn completion_and_result_land_together() {
     for (name, store) in stores() {
         let created = store.create(record("alice", None), 10).await.unwrap();
         let (done, ()) = update(&*store, "alice", &created.id, |t, now| {
-            t.finish(TaskOutcome::Result { value: json!({"content": []}) }, now)
+            t.finish(
+                TaskOutcome::Result {
+                    value: json!({"content": []}),
+                },
+                now,
+            )
         })
         .await
         .unwrap();
         let read = store.get("alice", &created.id).await.unwrap();
         assert_eq!(read, done, "{name}");
         assert_eq!(read.status, TaskStatus::Completed, "{name}");
-        assert!(read.outcome.is_some(), "{name}: completed without its result");
+        assert!(
+            read.outcome.is_some(),
+            "{name}: completed without its result"
+        );
     }
 }
 
@@ -101,12 +128,23 @@ async fn active_limit_counts_only_unfinished_tasks() {
         store.create(record("alice", None), 2).await.unwrap();
         assert_eq!(
             store.create(record("alice", None), 2).await,
-            Err(StoreError::LimitExceeded { active: 2, limit: 2 }),
+            Err(StoreError::LimitExceeded {
+                active: 2,
+                limit: 2
+            }),
             "{name}"
         );
-        store.create(record("bob", None), 2).await.expect("other owners are not limited");
-        update(&*store, "alice", &a.id, |t, now| t.cancel(now)).await.unwrap();
-        store.create(record("alice", None), 2).await.expect("a finished task frees a place");
+        store
+            .create(record("bob", None), 2)
+            .await
+            .expect("other owners are not limited");
+        update(&*store, "alice", &a.id, |t, now| t.cancel(now))
+            .await
+            .unwrap();
+        store
+            .create(record("alice", None), 2)
+            .await
+            .expect("a finished task frees a place");
     }
 }
 
@@ -117,9 +155,16 @@ async fn expired_tasks_vanish_and_are_purged() {
             .create(record("alice", Some(Duration::from_millis(1))), 10)
             .await
             .unwrap();
-        let long = store.create(record("alice", Some(Duration::from_secs(600))), 10).await.unwrap();
+        let long = store
+            .create(record("alice", Some(Duration::from_secs(600))), 10)
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(5)).await;
-        assert_eq!(store.get("alice", &short.id).await, Err(StoreError::NotFound), "{name}");
+        assert_eq!(
+            store.get("alice", &short.id).await,
+            Err(StoreError::NotFound),
+            "{name}"
+        );
         let page = store.list("alice", None, 10).await.unwrap();
         assert_eq!(page.tasks.len(), 1, "{name}");
         let purged = store.purge_expired(Utc::now()).await.unwrap();
@@ -167,11 +212,18 @@ async fn cancel_racing_complete_ends_in_exactly_one_terminal_state() {
             let (s1, s2) = (store.clone(), store.clone());
             let (id1, id2) = (t.id.clone(), t.id.clone());
             let cancel = tokio::spawn(async move {
-                update(&*s1, "alice", &id1, |t, now| t.cancel(now)).await.is_ok()
+                update(&*s1, "alice", &id1, |t, now| t.cancel(now))
+                    .await
+                    .is_ok()
             });
             let complete = tokio::spawn(async move {
                 update(&*s2, "alice", &id2, |t, now| {
-                    t.finish(TaskOutcome::Result { value: json!({"content": []}) }, now)
+                    t.finish(
+                        TaskOutcome::Result {
+                            value: json!({"content": []}),
+                        },
+                        now,
+                    )
                 })
                 .await
                 .is_ok()

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test of the repository on a fresh machine: installs what the
+# tests need (npm packages; later also apt services), builds, and runs the
+# Rust suites and the real-client suites.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n== %s\n' "$*"; }
+
+say "toolchain"
+cargo --version
+node --version
+npm --version
+
+say "npm packages for the client tests"
+(cd client-tests && npm ci --no-audit --no-fund --loglevel=error)
+
+say "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+say "Rust tests"
+if command -v cargo-nextest >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
+cargo test --workspace --doc --locked
+
+say "real MCP clients against the quickstart"
+cargo build --example quickstart --locked
+(cd client-tests && npm test)
