@@ -230,6 +230,15 @@ impl TaskServer {
         self.inner.tools.keys().map(String::as_str)
     }
 
+    /// Handles one JSON-RPC message in process, as a stateless request from
+    /// a caller authenticated as `auth` (if any): the era comes from the
+    /// message's `_meta`, else 2025-11-25. Returns the response, or `None`
+    /// for a notification. Transports keep per-connection state instead;
+    /// this is for embedding, tests and benchmarks.
+    pub async fn handle(&self, message: Value, auth: Option<pmcp::server::auth::AuthContext>) -> Option<Value> {
+        self.handle_message(message, &Session::default(), auth).await
+    }
+
     /// Stops taking tasks, lets running ones finish for up to `grace`, then
     /// marks the rest `failed`.
     pub async fn shutdown(&self, grace: Duration) {
