@@ -23,7 +23,12 @@ async fn create(client: &LineClient, tool: &str, args: Value, ttl: Option<u64>) 
         Some(ms) => json!({"ttl": ms}),
         None => json!({}),
     };
-    let response = client.call("tools/call", json!({"name": tool, "arguments": args, "task": task})).await;
+    let response = client
+        .call(
+            "tools/call",
+            json!({"name": tool, "arguments": args, "task": task}),
+        )
+        .await;
     ok(&response)["task"].clone()
 }
 
@@ -39,7 +44,10 @@ async fn create_poll_and_fetch_the_result() {
     assert_eq!(done["_meta"]["pmcp:variables"]["slept_ms"], 100);
     let result = ok(&client.call("tasks/result", json!({"taskId": id})).await).clone();
     assert_eq!(result["structuredContent"], json!({"slept_ms": 100}));
-    assert_eq!(result["_meta"]["io.modelcontextprotocol/related-task"]["taskId"], id);
+    assert_eq!(
+        result["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
+        id
+    );
 }
 
 #[tokio::test]
@@ -55,13 +63,22 @@ async fn tasks_result_blocks_while_get_and_cancel_keep_answering() {
     };
     let meanwhile = async {
         let got = client.call("tasks/get", json!({"taskId": slow_id})).await;
-        assert_eq!(ok(&got)["status"], "working", "tasks/get answered while tasks/result waits");
-        let cancelled = client.call("tasks/cancel", json!({"taskId": other["taskId"]})).await;
+        assert_eq!(
+            ok(&got)["status"],
+            "working",
+            "tasks/get answered while tasks/result waits"
+        );
+        let cancelled = client
+            .call("tasks/cancel", json!({"taskId": other["taskId"]}))
+            .await;
         assert_eq!(ok(&cancelled)["status"], "cancelled");
         std::time::Instant::now()
     };
     let (result, answered_at) = tokio::join!(waiting, meanwhile);
-    assert!(answered_at.elapsed() >= Duration::from_millis(100), "tasks/result returned before the task ended");
+    assert!(
+        answered_at.elapsed() >= Duration::from_millis(100),
+        "tasks/result returned before the task ended"
+    );
     assert_eq!(ok(&result)["structuredContent"]["slept_ms"], 400);
 }
 
@@ -71,7 +88,10 @@ async fn unknown_ids_are_invalid_params_on_every_method() {
     for method in ["tasks/get", "tasks/result", "tasks/cancel"] {
         let response = client.call(method, json!({"taskId": "nope"})).await;
         assert_eq!(err_code(&response), -32602, "{method}: {response}");
-        assert!(response["error"]["message"].as_str().unwrap().contains("not found"));
+        assert!(response["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not found"));
     }
     let missing = client.call("tasks/get", json!({})).await;
     assert_eq!(err_code(&missing), -32602);
@@ -159,22 +179,40 @@ async fn a_protocol_error_is_returned_by_tasks_result_as_the_same_error() {
     let id = task["taskId"].as_str().unwrap();
     assert_eq!(poll_until_terminal(&client, id).await["status"], "failed");
     let response = client.call("tasks/result", json!({"taskId": id})).await;
-    assert_eq!(response["error"], json!({"code": -32050, "message": "upstream exploded"}));
+    assert_eq!(
+        response["error"],
+        json!({"code": -32050, "message": "upstream exploded"})
+    );
 }
 
 #[tokio::test]
 async fn task_support_is_enforced_with_method_not_found() {
     let (_server, client) = connected(fast_limits()).await;
     let forbidden = client
-        .call("tools/call", json!({"name": "plain", "arguments": {}, "task": {}}))
+        .call(
+            "tools/call",
+            json!({"name": "plain", "arguments": {}, "task": {}}),
+        )
         .await;
     assert_eq!(err_code(&forbidden), -32601);
-    let required = client.call("tools/call", json!({"name": "ask_twice", "arguments": {}})).await;
+    let required = client
+        .call("tools/call", json!({"name": "ask_twice", "arguments": {}}))
+        .await;
     assert_eq!(err_code(&required), -32601);
-    assert!(required["error"]["message"].as_str().unwrap().contains("add \"task\": {}"));
-    let inline = client.call("tools/call", json!({"name": "plain", "arguments": {}})).await;
+    assert!(required["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("add \"task\": {}"));
+    let inline = client
+        .call("tools/call", json!({"name": "plain", "arguments": {}}))
+        .await;
     assert_eq!(ok(&inline)["content"][0]["text"], "inline=true");
-    let optional_inline = client.call("tools/call", json!({"name": "sleepy", "arguments": {"ms": 1}})).await;
+    let optional_inline = client
+        .call(
+            "tools/call",
+            json!({"name": "sleepy", "arguments": {"ms": 1}}),
+        )
+        .await;
     assert_eq!(ok(&optional_inline)["structuredContent"]["slept_ms"], 1);
 }
 
@@ -189,7 +227,10 @@ async fn input_requests_are_sent_during_tasks_result_with_related_task_meta() {
     assert_eq!(asked.len(), 2);
     for request in &asked {
         assert_eq!(request["method"], "elicitation/create");
-        assert_eq!(request["params"]["_meta"]["io.modelcontextprotocol/related-task"]["taskId"], id);
+        assert_eq!(
+            request["params"]["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
+            id
+        );
     }
 }
 
@@ -197,13 +238,25 @@ async fn input_requests_are_sent_during_tasks_result_with_related_task_meta() {
 async fn bad_arguments_are_invalid_params_and_create_nothing() {
     let (_server, client) = connected(fast_limits()).await;
     let response = client
-        .call("tools/call", json!({"name": "sleepy", "arguments": {"ms": "soon"}, "task": {}}))
+        .call(
+            "tools/call",
+            json!({"name": "sleepy", "arguments": {"ms": "soon"}, "task": {}}),
+        )
         .await;
     assert_eq!(err_code(&response), -32602);
-    assert!(response["error"]["message"].as_str().unwrap().contains("invalid type"));
-    assert_eq!(ok(&client.call("tasks/list", json!({})).await)["tasks"], json!([]));
+    assert!(response["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("invalid type"));
+    assert_eq!(
+        ok(&client.call("tasks/list", json!({})).await)["tasks"],
+        json!([])
+    );
     let bad_ttl = client
-        .call("tools/call", json!({"name": "sleepy", "arguments": {"ms": 1}, "task": {"ttl": "long"}}))
+        .call(
+            "tools/call",
+            json!({"name": "sleepy", "arguments": {"ms": 1}, "task": {"ttl": "long"}}),
+        )
         .await;
     assert_eq!(err_code(&bad_ttl), -32602);
 }
@@ -219,9 +272,18 @@ async fn the_owner_limit_refuses_more_unfinished_tasks() {
         create(&client, "sleepy", json!({"ms": 60_000}), None).await;
     }
     let third = client
-        .call("tools/call", json!({"name": "sleepy", "arguments": {"ms": 1}, "task": {}}))
+        .call(
+            "tools/call",
+            json!({"name": "sleepy", "arguments": {"ms": 1}, "task": {}}),
+        )
         .await;
-    assert!(third["error"]["message"].as_str().unwrap().contains("limit is 2"), "{third}");
+    assert!(
+        third["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("limit is 2"),
+        "{third}"
+    );
 }
 
 #[tokio::test]
@@ -232,11 +294,20 @@ async fn shutdown_leaves_no_task_working() {
     server.shutdown(Duration::from_millis(100)).await;
     let after = ok(&client.call("tasks/get", json!({"taskId": id})).await).clone();
     assert_eq!(after["status"], "failed");
-    assert!(after["statusMessage"].as_str().unwrap().contains("shut down"));
+    assert!(after["statusMessage"]
+        .as_str()
+        .unwrap()
+        .contains("shut down"));
     let refused = client
-        .call("tools/call", json!({"name": "sleepy", "arguments": {"ms": 1}, "task": {}}))
+        .call(
+            "tools/call",
+            json!({"name": "sleepy", "arguments": {"ms": 1}, "task": {}}),
+        )
         .await;
-    assert!(refused["error"]["message"].as_str().unwrap().contains("shutting down"));
+    assert!(refused["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("shutting down"));
 }
 
 #[tokio::test]
@@ -249,15 +320,33 @@ async fn the_stdio_loop_survives_unknown_methods_bad_lines_and_notifications() {
     client
         .send_line(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#)
         .await;
-    let update = client.call("tasks/update", json!({"taskId": "x", "inputResponses": {}})).await;
-    assert_eq!(err_code(&update), -32601, "tasks/update is a 2026-07-28 method");
-    let no_version = client
-        .call_raw(json!({"id": 99, "method": "ping"}))
+    let update = client
+        .call("tasks/update", json!({"taskId": "x", "inputResponses": {}}))
         .await;
+    assert_eq!(
+        err_code(&update),
+        -32601,
+        "tasks/update is a 2026-07-28 method"
+    );
+    let no_version = client.call_raw(json!({"id": 99, "method": "ping"})).await;
     assert_eq!(err_code(&no_version), -32600);
     let ping = client.call("ping", json!({})).await;
     assert_eq!(ok(&ping), &json!({}));
     let tools = client.call("tools/list", json!({})).await;
-    let names: Vec<_> = ok(&tools)["tools"].as_array().unwrap().iter().map(|t| t["name"].clone()).collect();
-    assert_eq!(names, vec!["ask_twice", "plain", "protocol_error", "sleepy", "tool_error"]);
+    let names: Vec<_> = ok(&tools)["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "ask_twice",
+            "plain",
+            "protocol_error",
+            "sleepy",
+            "tool_error"
+        ]
+    );
 }

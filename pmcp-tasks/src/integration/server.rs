@@ -235,8 +235,13 @@ impl TaskServer {
     /// message's `_meta`, else 2025-11-25. Returns the response, or `None`
     /// for a notification. Transports keep per-connection state instead;
     /// this is for embedding, tests and benchmarks.
-    pub async fn handle(&self, message: Value, auth: Option<pmcp::server::auth::AuthContext>) -> Option<Value> {
-        self.handle_message(message, &Session::default(), auth).await
+    pub async fn handle(
+        &self,
+        message: Value,
+        auth: Option<pmcp::server::auth::AuthContext>,
+    ) -> Option<Value> {
+        self.handle_message(message, &Session::default(), auth)
+            .await
     }
 
     /// Stops taking tasks, lets running ones finish for up to `grace`, then

@@ -41,7 +41,10 @@ async fn protocol_error(_: Empty, _ctx: TaskContext) -> Result<String, ToolError
 async fn ask_twice(_: Empty, ctx: TaskContext) -> Result<String, ToolError> {
     let schema = json!({"type": "object", "properties": {"v": {"type": "string"}}});
     // Two questions outstanding at once, to exercise partial answers.
-    let (a, b) = tokio::join!(ctx.elicit("first", "First?", schema.clone()), ctx.elicit("second", "Second?", schema));
+    let (a, b) = tokio::join!(
+        ctx.elicit("first", "First?", schema.clone()),
+        ctx.elicit("second", "Second?", schema)
+    );
     let value = |r: pmcp_tasks::ElicitAnswer| {
         r.content
             .and_then(|c| c.get("v").and_then(Value::as_str).map(str::to_owned))
@@ -106,11 +109,15 @@ pub struct LineClient {
 }
 
 impl LineClient {
-    pub fn connect(server: &TaskServer, answer: impl Fn(&Value) -> Value + Send + 'static) -> LineClient {
+    pub fn connect(
+        server: &TaskServer,
+        answer: impl Fn(&Value) -> Value + Send + 'static,
+    ) -> LineClient {
         let (client_side, server_side) = tokio::io::duplex(1 << 20);
         let (server_read, server_write) = tokio::io::split(server_side);
         let srv = server.clone();
-        let server_task = tokio::spawn(async move { srv.serve_stream(server_read, server_write).await });
+        let server_task =
+            tokio::spawn(async move { srv.serve_stream(server_read, server_write).await });
         let (read, write) = tokio::io::split(client_side);
         let writer = Arc::new(tokio::sync::Mutex::new(write));
         let pending: Arc<Mutex<HashMap<String, oneshot::Sender<Value>>>> = Arc::default();
@@ -175,9 +182,15 @@ impl LineClient {
     /// Sends a request with a raw id and waits for the response by that id.
     pub async fn call_raw(&self, request: Value) -> Value {
         let (tx, rx) = oneshot::channel();
-        self.pending.lock().unwrap().insert(request["id"].to_string(), tx);
+        self.pending
+            .lock()
+            .unwrap()
+            .insert(request["id"].to_string(), tx);
         self.send_line(&request.to_string()).await;
-        tokio::time::timeout(Duration::from_secs(10), rx).await.expect("answer").unwrap()
+        tokio::time::timeout(Duration::from_secs(10), rx)
+            .await
+            .expect("answer")
+            .unwrap()
     }
 
     pub async fn initialize(&self) -> Value {
@@ -208,7 +221,10 @@ pub fn err_code(response: &Value) -> i64 {
 pub async fn poll_until_terminal(client: &LineClient, id: &str) -> Value {
     for _ in 0..500 {
         let task = ok(&client.call("tasks/get", json!({"taskId": id})).await).clone();
-        if matches!(task["status"].as_str(), Some("completed" | "failed" | "cancelled")) {
+        if matches!(
+            task["status"].as_str(),
+            Some("completed" | "failed" | "cancelled")
+        ) {
             return task;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
