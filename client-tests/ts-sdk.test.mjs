@@ -1,0 +1,266 @@
+// The official TypeScript SDK client (2025-11-25 tasks, `client.experimental.tasks`)
+// drives the quickstart server, over stdio and over streamable HTTP.
+//
+// Run through the repo's test command, or by hand after building the example:
+//   cargo build --example quickstart && (cd client-tests && npm test)
+// QUICKSTART_BIN overrides the server binary.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  CallToolResultSchema,
+  CreateTaskResultSchema,
+  ElicitRequestSchema,
+  McpError,
+} from '@modelcontextprotocol/sdk/types.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const binary = process.env.QUICKSTART_BIN ?? path.join(repo, 'target', 'debug', 'examples', 'quickstart');
+const RELATED_TASK = 'io.modelcontextprotocol/related-task';
+
+/** Starts the quickstart over HTTP on a free port; resolves with its URL. */
+function startHttpServer() {
+  const child = spawn(binary, ['--http', '127.0.0.1:0'], {
+    cwd: repo,
+    env: { ...process.env, RUST_LOG: 'warn' },
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    const timer = setTimeout(() => reject(new Error(`no URL on stderr: ${stderr}`)), 30_000);
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      process.stderr.write(chunk);
+      const found = stderr.match(/http:\/\/[0-9.:]+\/mcp/);
+      if (found) {
+        clearTimeout(timer);
+        resolve({ child, url: found[0], stderr: () => stderr });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited (${code}): ${stderr}`)));
+  });
+}
+
+const transports = {
+  stdio: async () => ({
+    transport: new StdioClientTransport({
+      command: binary,
+      args: [],
+      cwd: repo,
+      env: { ...process.env, RUST_LOG: 'warn' },
+      stderr: 'inherit',
+    }),
+    stop: async () => {},
+  }),
+  http: async () => {
+    const server = await startHttpServer();
+    return {
+      transport: new StreamableHTTPClientTransport(new URL(server.url)),
+      stop: async () => {
+        server.child.kill('SIGTERM');
+      },
+    };
+  },
+};
+
+for (const [kind, connect] of Object.entries(transports)) {
+  describe(`TypeScript SDK over ${kind}`, () => {
+    let client;
+    let stop;
+    const inbound = [];
+    const outbound = [];
+    const elicitations = [];
+
+    before(async () => {
+      const made = await connect();
+      stop = made.stop;
+      const { transport } = made;
+      const receive = (m) => inbound.push(m);
+      transport.onmessage = receive;
+      const send = transport.send.bind(transport);
+      transport.send = (m, opts) => {
+        outbound.push(m);
+        return send(m, opts);
+      };
+      client = new Client(
+        { name: 'pmcp-tasks-ts-test', version: '1.0.0' },
+        { capabilities: { elicitation: { form: {} } }, defaultTaskPollInterval: 100 },
+      );
+      client.setRequestHandler(ElicitRequestSchema, async (request) => {
+        elicitations.push(request);
+        return { action: 'accept', content: { name: 'Ada' } };
+      });
+      await client.connect(transport, { timeout: 60_000 });
+    });
+
+    after(async () => {
+      await client?.close();
+      await stop?.();
+    });
+
+    /** Asserts that `promise` rejects with an McpError of `code`. */
+    async function rejectsWith(promise, code, pattern) {
+      await assert.rejects(promise, (e) => {
+        assert.ok(e instanceof McpError, `expected McpError, got ${e}`);
+        assert.equal(e.code, code, e.message);
+        if (pattern) assert.match(e.message, pattern);
+        return true;
+      });
+    }
+
+    /** Creates a task without polling it. */
+    async function createTask(name, args) {
+      const { task } = await client.request(
+        { method: 'tools/call', params: { name, arguments: args } },
+        CreateTaskResultSchema,
+        { task: { ttl: 60_000 } },
+      );
+      return task;
+    }
+
+    test('initialize advertises the 2025-11-25 tasks capability', () => {
+      const init = outbound.find((m) => m.method === 'initialize');
+      const answer = inbound.find((m) => m.id === init.id);
+      assert.equal(answer.result.protocolVersion, '2025-11-25');
+      const caps = client.getServerCapabilities();
+      assert.deepEqual(caps.tasks, { list: {}, cancel: {}, requests: { tools: { call: {} } } });
+    });
+
+    test('tools/list declares each tool\'s task support', async () => {
+      const { tools } = await client.listTools();
+      const support = Object.fromEntries(tools.map((t) => [t.name, t.execution?.taskSupport]));
+      assert.deepEqual(support, { failing_job: 'optional', greet_user: 'required', slow_job: 'optional' });
+    });
+
+    let finishedId;
+    test('a task call streams created → status → result', async () => {
+      const messages = [];
+      for await (const m of client.experimental.tasks.callToolStream(
+        { name: 'slow_job', arguments: { seconds: 2 } },
+        CallToolResultSchema,
+        { task: { ttl: 60_000 }, timeout: 30_000 },
+      )) {
+        messages.push(m);
+      }
+      const types = messages.map((m) => m.type);
+      assert.equal(types[0], 'taskCreated');
+      assert.equal(types.at(-1), 'result', JSON.stringify(messages.at(-1)));
+      assert.ok(types.includes('taskStatus'));
+      const created = messages[0].task;
+      assert.equal(created.status, 'working');
+      assert.equal(created.ttl, 60_000);
+      assert.equal(typeof created.pollInterval, 'number');
+      const statuses = messages.filter((m) => m.type === 'taskStatus').map((m) => m.task.status);
+      assert.equal(statuses.at(-1), 'completed');
+      assert.deepEqual(messages.at(-1).result.structuredContent, { seconds: 2, steps: 2 });
+      finishedId = created.taskId;
+    });
+
+    test('get, result (with related-task _meta) and list of a finished task', async () => {
+      const task = await client.experimental.tasks.getTask(finishedId);
+      assert.equal(task.status, 'completed');
+      assert.deepEqual(task._meta?.['pmcp:variables'], { steps_done: 2 });
+      const result = await client.experimental.tasks.getTaskResult(finishedId, CallToolResultSchema);
+      assert.deepEqual(result.structuredContent, { seconds: 2, steps: 2 });
+      assert.equal(result._meta?.[RELATED_TASK]?.taskId, finishedId);
+      const { tasks } = await client.experimental.tasks.listTasks();
+      assert.ok(tasks.some((t) => t.taskId === finishedId && t.status === 'completed'));
+    });
+
+    test('tasks/result blocks until the end without stalling tasks/get', async () => {
+      const task = await createTask('slow_job', { seconds: 2 });
+      let resultArrived = false;
+      const result = client.experimental.tasks
+        .getTaskResult(task.taskId, CallToolResultSchema)
+        .then((r) => {
+          resultArrived = true;
+          return r;
+        });
+      const polled = await client.experimental.tasks.getTask(task.taskId);
+      assert.equal(polled.status, 'working');
+      assert.equal(resultArrived, false, 'tasks/result answered before the task finished');
+      const final = await result;
+      assert.deepEqual(final.structuredContent, { seconds: 2, steps: 2 });
+      assert.equal((await client.experimental.tasks.getTask(task.taskId)).status, 'completed');
+    });
+
+    test('cancel stops a running task; cancelling again is -32602', async () => {
+      const task = await createTask('slow_job', { seconds: 30 });
+      const cancelled = await client.experimental.tasks.cancelTask(task.taskId);
+      assert.equal(cancelled.taskId, task.taskId);
+      assert.equal(cancelled.status, 'cancelled');
+      assert.equal((await client.experimental.tasks.getTask(task.taskId)).status, 'cancelled');
+      await rejectsWith(client.experimental.tasks.cancelTask(task.taskId), -32602, /terminal status 'cancelled'/);
+    });
+
+    test('unknown task ids answer -32602 on every method', async () => {
+      const tasks = client.experimental.tasks;
+      await rejectsWith(tasks.getTask('no-such-task'), -32602, /not found/i);
+      await rejectsWith(tasks.getTaskResult('no-such-task', CallToolResultSchema), -32602, /not found/i);
+      await rejectsWith(tasks.cancelTask('no-such-task'), -32602, /not found/i);
+    });
+
+    test('a failing tool ends failed, and tasks/result returns its isError result', async () => {
+      const messages = [];
+      for await (const m of client.experimental.tasks.callToolStream(
+        { name: 'failing_job', arguments: { message: 'disk full' } },
+        CallToolResultSchema,
+        { task: { ttl: 60_000 } },
+      )) {
+        messages.push(m);
+      }
+      assert.equal(messages.at(-1).type, 'error');
+      const id = messages[0].task.taskId;
+      const task = await client.experimental.tasks.getTask(id);
+      assert.equal(task.status, 'failed');
+      assert.equal(task.statusMessage, 'disk full');
+      const result = await client.experimental.tasks.getTaskResult(id, CallToolResultSchema);
+      assert.equal(result.isError, true);
+      assert.equal(result.content[0].text, 'disk full');
+    });
+
+    test('input mid-task: the server elicits during tasks/result and the task resumes', async () => {
+      const messages = [];
+      for await (const m of client.experimental.tasks.callToolStream(
+        { name: 'greet_user', arguments: {} },
+        CallToolResultSchema,
+        { task: { ttl: 60_000 }, timeout: 30_000 },
+      )) {
+        messages.push(m);
+      }
+      const id = messages[0].task.taskId;
+      assert.ok(messages.some((m) => m.type === 'taskStatus' && m.task.status === 'input_required'));
+      assert.equal(messages.at(-1).type, 'result', JSON.stringify(messages.at(-1)));
+      assert.equal(messages.at(-1).result.content[0].text, 'Hello, Ada!');
+      const asked = elicitations.find((e) => e.params._meta?.[RELATED_TASK]?.taskId === id);
+      assert.ok(asked, 'the elicitation carried the related-task _meta');
+      assert.equal(asked.params.message, 'What is your name?');
+    });
+
+    test('a task-required tool called without a task is -32601', async () => {
+      await rejectsWith(
+        client.request({ method: 'tools/call', params: { name: 'greet_user', arguments: {} } }, CallToolResultSchema),
+        -32601,
+        /must run as a task/,
+      );
+    });
+
+    test('bad arguments are -32602 with the reason, and no task is created', async () => {
+      const before = (await client.experimental.tasks.listTasks()).tasks.length;
+      await rejectsWith(createTask('slow_job', { seconds: 'soon' }), -32602, /invalid type/);
+      const after = (await client.experimental.tasks.listTasks()).tasks.length;
+      assert.equal(after, before);
+    });
+
+    test('an unknown method answers -32601 and the server keeps serving', async () => {
+      await rejectsWith(client.request({ method: 'foo/bar', params: {} }, CallToolResultSchema), -32601);
+      const { tools } = await client.listTools();
+      assert.equal(tools.length, 3);
+    });
+  });
+}
