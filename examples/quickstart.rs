@@ -100,29 +100,49 @@ async fn failing_job(args: FailArgs, _ctx: TaskContext) -> Result<String, ToolEr
     ))
 }
 
-fn parse_http_addr() -> Result<Option<String>, String> {
+const USAGE: &str = "usage: quickstart [--http ADDR] [--grace SECONDS]   (stdio without --http)";
+
+/// Command-line options.
+struct Options {
+    /// Serve streamable HTTP at this address instead of stdio.
+    http: Option<String>,
+    /// How long running tasks may finish after a shutdown signal.
+    grace: Duration,
+}
+
+fn parse_options() -> Result<Options, String> {
     let mut args = std::env::args().skip(1);
-    let mut addr = None;
+    let mut options = Options {
+        http: None,
+        grace: Duration::from_secs(10),
+    };
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--http" => {
-                addr = Some(
-                    args.next()
-                        .ok_or("--http needs an address, e.g. --http 127.0.0.1:8080")?,
-                )
+                let addr = args
+                    .next()
+                    .ok_or("--http needs an address, e.g. --http 127.0.0.1:8080")?;
+                options.http = Some(addr);
+            }
+            "--grace" => {
+                let value = args.next().ok_or("--grace needs a number of seconds")?;
+                let seconds: f64 = value
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                    .ok_or_else(|| {
+                        format!("--grace takes seconds (a number >= 0), not '{value}'")
+                    })?;
+                options.grace = Duration::from_secs_f64(seconds);
             }
             "-h" | "--help" => {
-                eprintln!("usage: quickstart [--http ADDR]   (stdio without --http)");
+                eprintln!("{USAGE}");
                 std::process::exit(0);
             }
-            other => {
-                return Err(format!(
-                    "unknown argument '{other}'; usage: quickstart [--http ADDR]"
-                ))
-            }
+            other => return Err(format!("unknown argument '{other}'; {USAGE}")),
         }
     }
-    Ok(addr)
+    Ok(options)
 }
 
 #[tokio::main]
@@ -133,8 +153,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .init();
-    let http = match parse_http_addr() {
-        Ok(http) => http,
+    let options = match parse_options() {
+        Ok(options) => options,
         Err(e) => {
             eprintln!("quickstart: {e}");
             std::process::exit(2)
@@ -158,8 +178,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .support(TaskSupport::Optional),
         )
         .build()?;
-    let grace = Duration::from_secs(10);
-    match http {
+    let grace = options.grace;
+    match options.http {
         None => {
             eprintln!("pmcp-tasks quickstart: serving MCP over stdio (both task eras: 2025-11-25 and 2026-07-28).");
             eprintln!("  Connect a client by launching this command, e.g.: npx @modelcontextprotocol/inspector cargo run --example quickstart");
@@ -181,9 +201,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     eprintln!(
-        "pmcp-tasks quickstart: shutting down (waiting up to {}s for running tasks)",
-        grace.as_secs()
+        "pmcp-tasks quickstart: shutting down (running tasks get up to {:.1}s to finish)",
+        grace.as_secs_f64()
     );
-    server.shutdown(grace).await;
+    let failed = server.shutdown(grace).await;
+    eprintln!("pmcp-tasks quickstart: stopped; {failed} unfinished task(s) marked failed");
     Ok(())
 }

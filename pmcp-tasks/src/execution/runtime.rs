@@ -281,14 +281,15 @@ impl TaskRuntime {
     /// Stops taking new tasks, lets running bodies finish for up to `grace`,
     /// then marks every task still running `failed` (with
     /// [`SHUTDOWN_MESSAGE`]) and stops its body. Nothing is left `working`.
-    pub async fn shutdown(&self, grace: Duration) {
+    /// Returns how many tasks were marked `failed`.
+    pub async fn shutdown(&self, grace: Duration) -> usize {
         self.shared.closing.cancel();
         self.shared.tracker.close();
         if tokio::time::timeout(grace, self.shared.tracker.wait())
             .await
             .is_ok()
         {
-            return;
+            return 0;
         }
         let left: Vec<(String, String)> = self
             .shared
@@ -298,14 +299,14 @@ impl TaskRuntime {
             .iter()
             .map(|(id, (owner, _))| (id.clone(), owner.clone()))
             .collect();
+        let mut failed = 0;
         for (id, owner) in left {
             match self
                 .update(&owner, &id, |t, now| t.fail(SHUTDOWN_MESSAGE, now))
                 .await
             {
-                Ok(_)
-                | Err(UpdateError::Domain(_))
-                | Err(UpdateError::Store(StoreError::NotFound)) => {}
+                Ok(_) => failed += 1,
+                Err(UpdateError::Domain(_)) | Err(UpdateError::Store(StoreError::NotFound)) => {}
                 Err(e) => {
                     tracing::error!(task = %id, error = %e, "could not mark an unfinished task failed at shutdown")
                 }
@@ -313,6 +314,7 @@ impl TaskRuntime {
             self.stop_body(&id);
         }
         self.shared.tracker.wait().await;
+        failed
     }
 }
 

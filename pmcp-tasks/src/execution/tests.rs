@@ -154,7 +154,11 @@ async fn shutdown_waits_for_quick_bodies_and_fails_slow_ones() {
         )
         .await
         .unwrap();
-    rt.shutdown(Duration::from_millis(200)).await;
+    assert_eq!(
+        rt.shutdown(Duration::from_millis(200)).await,
+        1,
+        "only the slow task is cut short"
+    );
     assert_eq!(
         rt.get("alice", &quick.id).await.unwrap().status,
         TaskStatus::Completed

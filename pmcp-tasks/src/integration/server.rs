@@ -245,9 +245,9 @@ impl TaskServer {
     }
 
     /// Stops taking tasks, lets running ones finish for up to `grace`, then
-    /// marks the rest `failed`.
-    pub async fn shutdown(&self, grace: Duration) {
-        self.inner.runtime.shutdown(grace).await;
+    /// marks the rest `failed`. Returns how many were marked `failed`.
+    pub async fn shutdown(&self, grace: Duration) -> usize {
+        self.inner.runtime.shutdown(grace).await
     }
 }
 
