@@ -350,3 +350,54 @@ async fn the_stdio_loop_survives_unknown_methods_bad_lines_and_notifications() {
         ]
     );
 }
+
+/// A plain pmcp tool, to show that everything but tasks is pmcp's.
+struct Echo;
+
+#[async_trait::async_trait]
+impl pmcp::ToolHandler for Echo {
+    async fn handle(&self, args: Value, _extra: pmcp::RequestHandlerExtra) -> pmcp::Result<Value> {
+        Ok(json!({"echo": args}))
+    }
+}
+
+#[tokio::test]
+async fn plain_pmcp_tools_are_served_by_pmcp_beside_task_tools() {
+    let server = pmcp_tasks::TaskServer::builder("mixed", "1")
+        .pmcp(|core| core.tool("echo", Echo))
+        .tool(pmcp_tasks::TaskTool::new(
+            "sleepy",
+            |a: SleepArgs, _ctx: pmcp_tasks::TaskContext| async move {
+                Ok::<_, pmcp_tasks::ToolError>(a.ms)
+            },
+        ))
+        .build()
+        .unwrap();
+    let client = LineClient::connect(&server, |_| json!({}));
+    ok(&client.initialize().await);
+    let listed = client.call("tools/list", json!({})).await;
+    let names: Vec<_> = ok(&listed)["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].clone())
+        .collect();
+    assert_eq!(names, vec!["echo", "sleepy"]);
+    let echoed = client
+        .call("tools/call", json!({"name": "echo", "arguments": {"x": 1}}))
+        .await;
+    assert!(
+        ok(&echoed)["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("\"x\""),
+        "{echoed}"
+    );
+    let task = client
+        .call(
+            "tools/call",
+            json!({"name": "sleepy", "arguments": {"ms": 1}, "task": {}}),
+        )
+        .await;
+    assert_eq!(ok(&task)["task"]["status"], "working");
+}

@@ -321,6 +321,10 @@ impl TaskServer {
                         let owner = self.owner(auth.as_ref())?;
                         Ok(self.call_tool(tool, params, era, owner).await?)
                     }
+                    None if !self.pmcp_has_tool(name).await => Err(invalid_params(format!(
+                        "Unknown tool: '{name}'; tools/list shows the tools of this server"
+                    ))
+                    .into()),
                     None => self.forward_result(raw, auth, era).await,
                 }
             }
@@ -363,6 +367,33 @@ impl TaskServer {
             }
         }
         Err(Routed::Response(response))
+    }
+
+    /// Whether pmcp serves a plain tool called `name`. pmcp answers an
+    /// unknown tool with `-32603`; the spec wants `-32602`, so the names are
+    /// read once from pmcp's own `tools/list`.
+    async fn pmcp_has_tool(&self, name: &str) -> bool {
+        let names = self
+            .inner
+            .pmcp_tools
+            .get_or_init(|| async {
+                let list = json!({"jsonrpc": "2.0", "id": 0, "method": "tools/list", "params": {}});
+                let response = match self.forward(list, None).await {
+                    Ok(r) | Err(Routed::Response(r)) => r,
+                    Err(Routed::Error(_)) => Value::Null,
+                };
+                response["result"]["tools"]
+                    .as_array()
+                    .map(|tools| {
+                        tools
+                            .iter()
+                            .filter_map(|t| t["name"].as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+            .await;
+        names.contains(name)
     }
 
     fn discover(&self) -> Value {

@@ -54,6 +54,9 @@ pub enum BuildError {
     /// Two tools share a name.
     #[error("two task tools are both named '{0}'; tool names must be unique")]
     DuplicateTool(String),
+    /// `build` was called outside a tokio runtime.
+    #[error("TaskServer::build must run inside a tokio runtime (it starts the expiry sweeper); call it from async code such as #[tokio::main]")]
+    NoRuntime,
     /// pmcp refused its part of the configuration.
     #[error("the pmcp server could not be built: {0}")]
     Pmcp(#[from] pmcp::Error),
@@ -144,8 +147,11 @@ impl TaskServerBuilder {
     }
 
     /// Builds the server. Must run inside a tokio runtime (it starts the
-    /// expiry sweeper).
+    /// expiry sweeper); outside one it answers [`BuildError::NoRuntime`].
     pub fn build(self) -> Result<TaskServer, BuildError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(BuildError::NoRuntime);
+        }
         let mut tools = BTreeMap::new();
         let mut core = self.core;
         for tool in self.tools {
@@ -183,6 +189,7 @@ impl TaskServerBuilder {
                 tools,
                 anonymous: self.anonymous,
                 auth_provider: self.auth_provider,
+                pmcp_tools: tokio::sync::OnceCell::new(),
             }),
         })
     }
@@ -203,6 +210,8 @@ pub(crate) struct Inner {
     pub(crate) tools: BTreeMap<String, TaskTool>,
     pub(crate) anonymous: AnonymousPolicy,
     pub(crate) auth_provider: Option<Arc<dyn AuthProvider>>,
+    /// Names of pmcp's own (non-task) tools, read on first need.
+    pub(crate) pmcp_tools: tokio::sync::OnceCell<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for TaskServer {

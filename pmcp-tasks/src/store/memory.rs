@@ -100,7 +100,7 @@ impl Inner {
         if let Some(index) = self.owners.get_mut(&entry.record.owner) {
             index.by_seq.remove(&entry.seq);
             if !entry.record.status.is_terminal() {
-                index.active -= 1;
+                index.active = index.active.saturating_sub(1);
             }
             if index.by_seq.is_empty() {
                 self.owners.remove(&entry.record.owner);
@@ -177,7 +177,7 @@ impl TaskStore for MemoryStore {
                 if is_active {
                     index.active += 1;
                 } else {
-                    index.active -= 1;
+                    index.active = index.active.saturating_sub(1);
                 }
             }
         }
