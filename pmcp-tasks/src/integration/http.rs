@@ -5,6 +5,7 @@
 //! send a task's input requests on it while the client waits. 2026-07-28
 //! requests are stateless and answered as plain JSON.
 
+use super::peer::Outbox;
 use super::server::{ClientPeer, Session, TaskServer};
 use super::wire::{self, code};
 use crate::domain::RpcError;
@@ -16,18 +17,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use pmcp::server::auth::AuthContext;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 const SESSION_HEADER: &str = "mcp-session-id";
 /// Sessions kept at most; the oldest is dropped beyond this.
 const MAX_SESSIONS: usize = 10_000;
-
-type Pending = Mutex<HashMap<String, oneshot::Sender<Result<Value, RpcError>>>>;
 
 /// Reaches a 2025-11-25 HTTP client through the SSE stream of a request it
 /// is waiting on (its `tasks/result`); its answers come back as POSTs.
@@ -35,74 +33,24 @@ type Pending = Mutex<HashMap<String, oneshot::Sender<Result<Value, RpcError>>>>;
 struct HttpPeer {
     /// The open SSE streams of this session, newest last.
     streams: Mutex<Vec<mpsc::UnboundedSender<Value>>>,
-    pending: Pending,
-    next_id: AtomicU64,
+    outbox: Outbox,
 }
 
 #[async_trait]
 impl ClientPeer for HttpPeer {
     async fn request(&self, method: &str, params: Value) -> Result<Value, RpcError> {
-        let id = format!(
-            "pmcp-tasks-{}",
-            self.next_id.fetch_add(1, Ordering::Relaxed)
-        );
-        let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        let (tx, rx) = oneshot::channel();
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id.clone(), tx);
+        let outgoing = self.outbox.prepare(method, params);
         let sent = {
             let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
             streams.retain(|s| !s.is_closed());
-            streams.last().is_some_and(|s| s.send(message).is_ok())
+            streams
+                .last()
+                .is_some_and(|s| s.send(outgoing.message.clone()).is_ok())
         };
         if !sent {
-            self.pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&id);
-            return Err(RpcError::new(
-                code::INTERNAL_ERROR,
-                "no open stream to the client",
-            ));
+            return Err(self.outbox.forget(outgoing));
         }
-        rx.await.unwrap_or_else(|_| {
-            Err(RpcError::new(
-                code::INTERNAL_ERROR,
-                "the client went away before answering",
-            ))
-        })
-    }
-}
-
-impl HttpPeer {
-    fn resolve(&self, response: &Value) {
-        let id = match response.get("id") {
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-            None => return,
-        };
-        let waiter = self
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
-        if let Some(waiter) = waiter {
-            let outcome = match response.get("error") {
-                Some(e) => Err(RpcError {
-                    code: e.get("code").and_then(Value::as_i64).unwrap_or(-32603) as i32,
-                    message: e
-                        .get("message")
-                        .and_then(Value::as_str)
-                        .unwrap_or("error")
-                        .to_owned(),
-                    data: e.get("data").cloned(),
-                }),
-                None => Ok(response.get("result").cloned().unwrap_or(Value::Null)),
-            };
-            let _ = waiter.send(outcome);
-        }
+        outgoing.answer().await
     }
 }
 
@@ -310,7 +258,7 @@ async fn post(
     if !is_request {
         // A notification, or the client's answer to one of our requests.
         if message.get("method").is_none() {
-            session.peer.resolve(&message);
+            session.peer.outbox.resolve(&message);
         } else {
             let _ = state
                 .server

@@ -2,6 +2,7 @@
 
 mod dispatch;
 mod http;
+mod peer;
 mod server;
 mod stdio;
 mod tool_handler;

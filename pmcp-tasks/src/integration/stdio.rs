@@ -2,97 +2,32 @@
 //! concurrently: a `tasks/result` that waits never stalls other requests,
 //! and a bad line gets an error answer instead of ending the loop.
 
+use super::peer::Outbox;
 use super::server::{ClientPeer, Session, TaskServer};
 use super::wire::{self, code};
 use crate::domain::RpcError;
 use async_trait::async_trait;
-use serde_json::{json, Value};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use serde_json::Value;
+use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-
-type Pending = Mutex<HashMap<String, oneshot::Sender<Result<Value, RpcError>>>>;
 
 /// The client at the other end of the stream, for server-to-client requests.
 struct StreamPeer {
     out: mpsc::UnboundedSender<Value>,
-    pending: Pending,
-    next_id: AtomicU64,
+    outbox: Outbox,
 }
 
 #[async_trait]
 impl ClientPeer for StreamPeer {
     async fn request(&self, method: &str, params: Value) -> Result<Value, RpcError> {
-        let id = format!(
-            "pmcp-tasks-{}",
-            self.next_id.fetch_add(1, Ordering::Relaxed)
-        );
-        let (tx, rx) = oneshot::channel();
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id.clone(), tx);
-        let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        if self.out.send(message).is_err() {
-            self.forget(&id);
-            return Err(RpcError::new(
-                code::INTERNAL_ERROR,
-                "the client connection is closed",
-            ));
+        let outgoing = self.outbox.prepare(method, params);
+        if self.out.send(outgoing.message.clone()).is_err() {
+            return Err(self.outbox.forget(outgoing));
         }
-        rx.await.unwrap_or_else(|_| {
-            Err(RpcError::new(
-                code::INTERNAL_ERROR,
-                "the client connection closed before answering",
-            ))
-        })
-    }
-}
-
-impl StreamPeer {
-    fn forget(&self, id: &str) {
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
-    }
-
-    /// Routes a response from the client to the request waiting for it.
-    /// Returns false if no request of ours has that id.
-    fn resolve(&self, response: &Value) -> bool {
-        let Some(id) = response.get("id").map(|id| match id {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        }) else {
-            return false;
-        };
-        let waiter = self
-            .pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
-        let Some(waiter) = waiter else { return false };
-        let outcome = match response.get("error") {
-            Some(error) => Err(RpcError {
-                code: error
-                    .get("code")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(code::INTERNAL_ERROR as i64) as i32,
-                message: error
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("error")
-                    .to_owned(),
-                data: error.get("data").cloned(),
-            }),
-            None => Ok(response.get("result").cloned().unwrap_or(Value::Null)),
-        };
-        let _ = waiter.send(outcome);
-        true
+        outgoing.answer().await
     }
 }
 
@@ -134,8 +69,7 @@ impl TaskServer {
         });
         let peer = Arc::new(StreamPeer {
             out: out.clone(),
-            pending: Mutex::default(),
-            next_id: AtomicU64::new(1),
+            outbox: Outbox::default(),
         });
         let session = Arc::new(Session::with_peer(peer.clone()));
         let mut in_flight = JoinSet::new();
@@ -167,7 +101,7 @@ impl TaskServer {
             if message.get("method").is_none()
                 && (message.get("result").is_some() || message.get("error").is_some())
             {
-                if !peer.resolve(&message) {
+                if !peer.outbox.resolve(&message) {
                     tracing::debug!("dropping a response to an unknown request");
                 }
                 continue;
@@ -194,10 +128,7 @@ impl TaskServer {
         let _ = tokio::time::timeout(std::time::Duration::from_millis(200), drain).await;
         in_flight.abort_all();
         // Fail the server-to-client requests still waiting for answers.
-        peer.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        peer.outbox.clear();
         stop_writing.cancel();
         writer_task.await.unwrap_or(Ok(()))
     }

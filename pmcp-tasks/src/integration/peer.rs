@@ -1,0 +1,106 @@
+//! Server-to-client requests: the bookkeeping shared by the transports
+//! that can reach their client (stdio, HTTP sessions).
+
+use super::wire::code;
+use crate::domain::RpcError;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use tokio::sync::oneshot;
+
+type Answer = Result<Value, RpcError>;
+
+/// The requests this server sent to one client and still waits on, by id.
+#[derive(Default)]
+pub(crate) struct Outbox {
+    pending: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
+    next_id: AtomicU64,
+}
+
+/// A request ready to send, and the way to its answer.
+pub(crate) struct Outgoing {
+    /// The JSON-RPC request to write to the client.
+    pub(crate) message: Value,
+    id: String,
+    answer: oneshot::Receiver<Answer>,
+}
+
+impl Outbox {
+    /// Registers a new request and builds its message.
+    pub(crate) fn prepare(&self, method: &str, params: Value) -> Outgoing {
+        let id = format!(
+            "pmcp-tasks-{}",
+            self.next_id.fetch_add(1, Ordering::Relaxed)
+        );
+        let (tx, answer) = oneshot::channel();
+        self.lock().insert(id.clone(), tx);
+        let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        Outgoing {
+            message,
+            id,
+            answer,
+        }
+    }
+
+    /// Gives up on a request that could not be sent.
+    pub(crate) fn forget(&self, outgoing: Outgoing) -> RpcError {
+        self.lock().remove(&outgoing.id);
+        RpcError::new(
+            code::INTERNAL_ERROR,
+            "there is no open connection to the client",
+        )
+    }
+
+    /// Hands a response from the client to the request waiting for it.
+    /// Returns false if no request of ours has that id.
+    pub(crate) fn resolve(&self, response: &Value) -> bool {
+        let id = match response.get("id") {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => return false,
+        };
+        let Some(waiter) = self.lock().remove(&id) else {
+            return false;
+        };
+        let answer = match response.get("error") {
+            Some(error) => Err(RpcError {
+                code: error
+                    .get("code")
+                    .and_then(Value::as_i64)
+                    .and_then(|c| i32::try_from(c).ok())
+                    .unwrap_or(code::INTERNAL_ERROR),
+                message: error
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("the client answered with an error")
+                    .to_owned(),
+                data: error.get("data").cloned(),
+            }),
+            None => Ok(response.get("result").cloned().unwrap_or(Value::Null)),
+        };
+        let _ = waiter.send(answer);
+        true
+    }
+
+    /// Fails every request still waiting (the connection is gone).
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, oneshot::Sender<Answer>>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Outgoing {
+    /// Waits for the client's answer.
+    pub(crate) async fn answer(self) -> Answer {
+        self.answer.await.unwrap_or_else(|_| {
+            Err(RpcError::new(
+                code::INTERNAL_ERROR,
+                "the client connection closed before it answered",
+            ))
+        })
+    }
+}
