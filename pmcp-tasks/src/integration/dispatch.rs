@@ -174,15 +174,7 @@ impl TaskServer {
             Err(e) => return Some(wire::error_response(&id, &e)),
         };
         let outcome = self
-            .route(
-                &id,
-                &method,
-                &params,
-                era,
-                session,
-                auth,
-                Value::Object(object),
-            )
+            .route(&method, &params, era, session, auth, Value::Object(object))
             .await;
         Some(match outcome {
             Ok(mut result) => {
@@ -273,10 +265,8 @@ impl TaskServer {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn route(
         &self,
-        id: &Value,
         method: &str,
         params: &Map<String, Value>,
         era: RequestEra,
@@ -330,7 +320,6 @@ impl TaskServer {
             }
             "tasks/get" | "tasks/result" | "tasks/list" | "tasks/cancel" | "tasks/update" => {
                 let owner = self.owner(auth.as_ref())?;
-                let _ = id;
                 Ok(match era.era {
                     Era::V2025_11_25 => self.tasks_2025(method, params, &owner, session).await?,
                     Era::V2026_07_28 => self.tasks_2026(method, params, &owner, era).await?,
