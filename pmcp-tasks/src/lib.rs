@@ -45,11 +45,17 @@ pub mod domain;
 mod error;
 pub mod execution;
 pub mod integration;
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+pub mod registry;
 pub mod store;
 mod tool;
+mod variables;
 
 pub use domain::{Era, Limits, TaskStatus};
 pub use error::{TaskError, ToolError};
 pub use execution::{ElicitAnswer, TaskContext, TaskRuntime};
 pub use integration::{shutdown_signal, AnonymousPolicy, TaskServer, TaskServerBuilder};
 pub use tool::{TaskSupport, TaskTool};
+pub use variables::TaskVariables;

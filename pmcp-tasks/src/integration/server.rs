@@ -52,8 +52,15 @@ impl Default for AnonymousPolicy {
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// Two tools share a name.
-    #[error("two task tools are both named '{0}'; tool names must be unique")]
-    DuplicateTool(String),
+    #[error("two task tools are both named '{name}' ({first} and {second}); tool names must be unique: rename one with #[task_tool(name = \"...\")]")]
+    DuplicateTool {
+        /// The shared name.
+        name: String,
+        /// Where the first one comes from.
+        first: String,
+        /// Where the second one comes from.
+        second: String,
+    },
     /// `build` was called outside a tokio runtime.
     #[error("TaskServer::build must run inside a tokio runtime (it starts the expiry sweeper); call it from async code such as #[tokio::main]")]
     NoRuntime,
@@ -65,7 +72,8 @@ pub enum BuildError {
 /// Configures a [`TaskServer`].
 pub struct TaskServerBuilder {
     core: ServerCoreBuilder,
-    tools: Vec<TaskTool>,
+    /// Each tool with where it came from, for duplicate-name errors.
+    tools: Vec<(TaskTool, String)>,
     store: Option<Arc<dyn TaskStore>>,
     limits: Limits,
     anonymous: AnonymousPolicy,
@@ -105,13 +113,26 @@ impl TaskServerBuilder {
 
     /// Adds a task tool.
     pub fn tool(mut self, tool: TaskTool) -> Self {
-        self.tools.push(tool);
+        let origin = format!("tool '{}' added with TaskServerBuilder::tool", tool.name);
+        self.tools.push((tool, origin));
         self
     }
 
     /// Adds several task tools.
     pub fn tools(mut self, tools: impl IntoIterator<Item = TaskTool>) -> Self {
-        self.tools.extend(tools);
+        for tool in tools {
+            self = self.tool(tool);
+        }
+        self
+    }
+
+    /// Adds every `#[task_tool]` linked into the program, sorted by name
+    /// (see [`crate::registry`] for the linking caveat).
+    pub fn registered_tools(mut self) -> Self {
+        for registration in crate::registry::registrations() {
+            let origin = format!("#[task_tool] at {}", registration.location);
+            self.tools.push(((registration.make)(), origin));
+        }
         self
     }
 
@@ -153,11 +174,17 @@ impl TaskServerBuilder {
             return Err(BuildError::NoRuntime);
         }
         let mut tools = BTreeMap::new();
+        let mut origins: BTreeMap<String, String> = BTreeMap::new();
         let mut core = self.core;
-        for tool in self.tools {
-            if tools.contains_key(&tool.name) {
-                return Err(BuildError::DuplicateTool(tool.name));
+        for (tool, origin) in self.tools {
+            if let Some(first) = origins.get(&tool.name) {
+                return Err(BuildError::DuplicateTool {
+                    name: tool.name.clone(),
+                    first: first.clone(),
+                    second: origin,
+                });
             }
+            origins.insert(tool.name.clone(), origin);
             core = core.tool_arc(tool.name.clone(), Arc::new(PmcpTool(tool.clone())));
             tools.insert(tool.name.clone(), tool);
         }
