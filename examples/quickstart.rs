@@ -5,7 +5,7 @@
 //! cargo run --example quickstart -- --http 127.0.0.1:8080   # http://127.0.0.1:8080/mcp
 //! ```
 
-use pmcp_tasks::{shutdown_signal, TaskContext, TaskServer, TaskSupport, TaskTool, ToolError};
+use pmcp_tasks::{shutdown_signal, task_tool, TaskContext, TaskServer, TaskVariables, ToolError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -23,7 +23,14 @@ struct SlowJobReport {
     steps: u64,
 }
 
+/// What `slow_job` shows the client while it runs (`_meta["pmcp:variables"]`).
+#[derive(TaskVariables)]
+struct SlowJobVars {
+    steps_done: u64,
+}
+
 /// Works for `seconds`, reporting progress every second.
+#[task_tool(support = "optional", ttl = "10m")]
 async fn slow_job(args: SlowJobArgs, ctx: TaskContext) -> Result<SlowJobReport, ToolError> {
     if !(0.0..=3600.0).contains(&args.seconds) {
         return Err(ToolError::invalid_params(
@@ -35,7 +42,7 @@ async fn slow_job(args: SlowJobArgs, ctx: TaskContext) -> Result<SlowJobReport, 
     for step in 1..=steps {
         tokio::time::sleep(Duration::from_secs(1)).await;
         ctx.progress(format!("step {step} of {steps}")).await?;
-        ctx.set_var("steps_done", &step).await?;
+        ctx.vars::<SlowJobVars>().set_steps_done(&step).await?;
     }
     tokio::time::sleep(total - Duration::from_secs(steps)).await;
     Ok(SlowJobReport {
@@ -56,6 +63,7 @@ fn default_question() -> String {
 }
 
 /// Asks the user for their name, then greets them.
+#[task_tool(support = "required")]
 async fn greet_user(args: GreetArgs, ctx: TaskContext) -> Result<String, ToolError> {
     let answer = ctx
         .elicit(
@@ -92,6 +100,7 @@ struct FailArgs {
 }
 
 /// Always fails, after a short moment: shows how failures look.
+#[task_tool(support = "optional")]
 async fn failing_job(args: FailArgs, _ctx: TaskContext) -> Result<String, ToolError> {
     tokio::time::sleep(Duration::from_millis(200)).await;
     Err(ToolError::new(
@@ -161,22 +170,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let server = TaskServer::builder("pmcp-tasks-quickstart", env!("CARGO_PKG_VERSION"))
-        .tool(
-            TaskTool::new("slow_job", slow_job)
-                .description("Works for `seconds`, reporting progress every second.")
-                .support(TaskSupport::Optional)
-                .ttl(Duration::from_secs(600)),
-        )
-        .tool(
-            TaskTool::new("greet_user", greet_user)
-                .description("Asks the user for their name, then greets them.")
-                .support(TaskSupport::Required),
-        )
-        .tool(
-            TaskTool::new("failing_job", failing_job)
-                .description("Always fails, after a short moment: shows how failures look.")
-                .support(TaskSupport::Optional),
-        )
+        .registered_tools()
         .build()?;
     let grace = options.grace;
     match options.http {

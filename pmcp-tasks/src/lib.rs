@@ -59,3 +59,46 @@ pub use execution::{ElicitAnswer, TaskContext, TaskRuntime};
 pub use integration::{shutdown_signal, AnonymousPolicy, TaskServer, TaskServerBuilder};
 pub use tool::{TaskSupport, TaskTool};
 pub use variables::TaskVariables;
+
+/// Turns an `async fn` into an MCP task tool, registered with the program.
+///
+/// ```ignore
+/// /// Renders the report (the doc comment becomes the tool's description).
+/// #[task_tool(support = "optional", ttl = "10m", poll_interval = "2s")]
+/// async fn render_report(args: ReportArgs, ctx: TaskContext) -> Result<Report, ToolError> { … }
+/// ```
+///
+/// The function stays as written, callable from tests (with
+/// [`TaskContext::detached`]). Beside it the attribute adds
+/// `fn render_report_task_tool() -> TaskTool` (for explicit registration) and
+/// an entry in [`registry`], installed by
+/// [`TaskServerBuilder::registered_tools`].
+///
+/// The function takes `(args: A, ctx: TaskContext)`, `(args: A)`,
+/// `(ctx: TaskContext)` or nothing, and returns `Result<O, E>` where
+/// `A: Deserialize + JsonSchema`, `O: Serialize + JsonSchema` and
+/// `E: Into<ToolError>`; its future must be `Send`.
+///
+/// | key | value | default |
+/// | --- | --- | --- |
+/// | `support` | `"optional"`, `"required"` or `"forbidden"` | `"optional"` |
+/// | `ttl` | a duration such as `"10m"` | the server's default TTL |
+/// | `poll_interval` | a duration such as `"2s"` | the server's poll interval |
+/// | `name` | the tool's name | the function's name |
+/// | `description` | the tool's description | the doc comment |
+/// | `crate` | path of `pmcp_tasks`, for re-exporters | `::pmcp_tasks` |
+pub use pmcp_tasks_macros::task_tool;
+
+/// Derives [`TaskVariables`](trait@TaskVariables): typed accessors over a
+/// task's variables, one `get_`/`set_`/`remove_` trio per field.
+///
+/// ```ignore
+/// #[derive(TaskVariables)]
+/// struct ReportVars {
+///     approved: bool,
+///     #[task_var(rename = "rows-loaded")]
+///     rows: u64,
+/// }
+/// // in a tool: ctx.vars::<ReportVars>().set_rows(&42).await?;
+/// ```
+pub use pmcp_tasks_macros::TaskVariables;

@@ -13,70 +13,79 @@ use crate::error::ToolError;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use core::future::Future;
 
-/// Checked at the arguments' type, so the error points at it.
+// Marker traits with the messages a user sees when a type does not fit. The
+// expansion names the user's types in a turbofish spanned at their tokens,
+// so each error points at the offending type and says what to write.
+
+/// Task tool arguments: deserialized from `tools/call` arguments.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the arguments of a task tool: it must implement `serde::Deserialize`",
     label = "add `#[derive(serde::Deserialize)]` to this type",
     note = "task tool arguments are deserialized from the `arguments` of `tools/call`"
 )]
-pub trait ArgsDeserialize {}
-impl<T: DeserializeOwned> ArgsDeserialize for T {}
+pub trait ArgsDeserialize: DeserializeOwned + Send + 'static {}
+impl<T: DeserializeOwned + Send + 'static> ArgsDeserialize for T {}
 
-/// Checked at the arguments' type.
+/// Task tool arguments: described by a JSON schema.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the arguments of a task tool: it must implement `schemars::JsonSchema`",
     label = "add `#[derive(schemars::JsonSchema)]` to this type",
     note = "the tool's `inputSchema` is generated from the arguments' type"
 )]
-pub trait ArgsSchema {}
+pub trait ArgsSchema: JsonSchema {}
 impl<T: JsonSchema> ArgsSchema for T {}
 
-/// Checked at the output type.
+/// Task tool output: serialized into the tool result.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the output of a task tool: it must implement `serde::Serialize`",
     label = "add `#[derive(serde::Serialize)]` to this type",
-    note = "the output becomes the `structuredContent` of the tool result"
+    note = "the output becomes the `structuredContent` (and text) of the tool result"
 )]
-pub trait OutputSerialize {}
-impl<T: Serialize> OutputSerialize for T {}
+pub trait OutputSerialize: Serialize + 'static {}
+impl<T: Serialize + 'static> OutputSerialize for T {}
 
-/// Checked at the output type.
+/// Task tool output: described by a JSON schema.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the output of a task tool: it must implement `schemars::JsonSchema`",
     label = "add `#[derive(schemars::JsonSchema)]` to this type",
     note = "the tool's `outputSchema` is generated from the output type"
 )]
-pub trait OutputSchema {}
+pub trait OutputSchema: JsonSchema {}
 impl<T: JsonSchema> OutputSchema for T {}
 
-/// Checked at the error type.
+/// Task tool error: becomes an `isError` result or a JSON-RPC error.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the error of a task tool: it must convert into `pmcp_tasks::ToolError`",
     label = "return `pmcp_tasks::ToolError`, or any `std::error::Error + Send + Sync + 'static`",
     note = "the error becomes an `isError` tool result carrying its message"
 )]
-pub trait ToolFailure {}
-impl<T: Into<ToolError>> ToolFailure for T {}
+pub trait ToolFailure: Into<ToolError> + 'static {}
+impl<T: Into<ToolError> + 'static> ToolFailure for T {}
 
-/// Checked at the function: the future runs on a multi-threaded executor.
+/// The future of a task tool body: it runs in the background on a
+/// multi-threaded runtime.
 #[diagnostic::on_unimplemented(
-    message = "the future of this task tool is not `Send`",
-    label = "a value held across an `.await` here is not `Send`",
+    message = "the future returned by this task tool is not `Send`",
+    label = "this `async fn` holds a value that is not `Send` across an `.await`",
     note = "task bodies run in the background on tokio's multi-threaded runtime; drop non-`Send` values (such as `Rc` or a `std::sync::MutexGuard`) before `.await`"
 )]
-pub trait SendFuture {}
-impl<T: core::future::Future + Send + 'static> SendFuture for T {}
+pub trait SendFuture<O, E>: Future<Output = Result<O, E>> + Send + 'static {}
+impl<O, E, T: Future<Output = Result<O, E>> + Send + 'static> SendFuture<O, E> for T {}
 
-/// Compile-time checks: each call is spanned at the user's token, so a
-/// failed bound is reported there with the trait's message.
-pub const fn assert_args<T: ArgsDeserialize + ArgsSchema>() {}
-/// See [`assert_args`].
-pub const fn assert_output<T: OutputSerialize + OutputSchema>() {}
-/// See [`assert_args`].
-pub const fn assert_error<T: ToolFailure>() {}
-/// See [`assert_args`]: the body's future must be `Send`.
-pub fn assert_send<A, F: Fn(A, TaskContext) -> Fut, Fut: SendFuture>(_: &F) {}
+/// Builds a task tool from a function `(args, ctx) -> Result<O, E>`: the
+/// one generic call every `#[task_tool]` expands to.
+pub fn tool<A, O, E, F, Fut>(name: &'static str, f: F) -> TaskTool
+where
+    A: ArgsDeserialize + ArgsSchema,
+    O: OutputSerialize + OutputSchema,
+    E: ToolFailure,
+    F: Fn(A, TaskContext) -> Fut + Send + Sync + 'static,
+    Fut: SendFuture<O, E>,
+{
+    TaskTool::new(name, f)
+}
 
 /// Arguments of a tool whose function takes none.
 #[derive(Debug, Clone, Copy, Default, serde::Deserialize, schemars::JsonSchema)]

@@ -1,0 +1,181 @@
+//! The annotated function, checked and reduced to what code generation
+//! needs. The original item is kept so it can be emitted unchanged.
+
+use syn::spanned::Spanned;
+use syn::{FnArg, GenericArgument, ItemFn, PathArguments, ReturnType, Type};
+
+/// A function `#[task_tool]` can wrap.
+pub struct ToolFn {
+    pub item: ItemFn,
+    /// The arguments' type, if the function takes arguments.
+    pub args: Option<Type>,
+    /// Whether it takes a `TaskContext`.
+    pub has_ctx: bool,
+    /// `O` of `Result<O, E>`.
+    pub output: Type,
+    /// `E` of `Result<O, E>`.
+    pub error: Type,
+    /// The doc comment, for the default description.
+    pub doc: Option<String>,
+}
+
+fn is_context(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == "TaskContext" && s.arguments.is_none()))
+}
+
+fn is_context_ref(ty: &Type) -> bool {
+    matches!(ty, Type::Reference(r) if is_context(&r.elem))
+}
+
+/// Collects several errors into one.
+#[derive(Default)]
+struct Errors(Option<syn::Error>);
+
+impl Errors {
+    fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+}
+
+impl ToolFn {
+    /// Checks `item` and reports every problem at once, each at its token.
+    pub fn from_item(item: ItemFn) -> syn::Result<ToolFn> {
+        let mut errors = Errors::default();
+        let sig = &item.sig;
+        if sig.asyncness.is_none() {
+            errors.push(syn::Error::new(
+                sig.fn_token.span(),
+                "#[task_tool] needs an `async fn`: write `async fn` here",
+            ));
+        }
+        if let Some(param) = sig.generics.params.first() {
+            errors.push(syn::Error::new(
+                param.span(),
+                "a task tool cannot be generic: use concrete argument and output types, so their JSON schemas can be generated",
+            ));
+        }
+        if let Some(clause) = &sig.generics.where_clause {
+            errors.push(syn::Error::new(
+                clause.span(),
+                "a task tool cannot have a `where` clause: use concrete types",
+            ));
+        }
+        if let Some(variadic) = &sig.variadic {
+            errors.push(syn::Error::new(variadic.span(), "a task tool cannot be variadic"));
+        }
+        let mut args = None;
+        let mut has_ctx = false;
+        for (index, input) in sig.inputs.iter().enumerate() {
+            let ty = match input {
+                FnArg::Receiver(receiver) => {
+                    errors.push(syn::Error::new(
+                        receiver.span(),
+                        "#[task_tool] goes on a free function, not a method: move it out of the `impl` block and pass what it needs as arguments",
+                    ));
+                    continue;
+                }
+                FnArg::Typed(typed) => &*typed.ty,
+            };
+            match index {
+                0 if is_context(ty) => has_ctx = true,
+                0 if is_context_ref(ty) => errors.push(syn::Error::new(
+                    ty.span(),
+                    "take the context by value: write `ctx: TaskContext`",
+                )),
+                0 => args = Some(ty.clone()),
+                1 if is_context(ty) && !has_ctx => has_ctx = true,
+                1 if is_context(ty) => errors.push(syn::Error::new(
+                    ty.span(),
+                    "a task tool takes one context; the first parameter is its arguments: write `(args: Args, ctx: TaskContext)`",
+                )),
+                1 if is_context_ref(ty) => errors.push(syn::Error::new(
+                    ty.span(),
+                    "take the context by value: write `ctx: TaskContext`",
+                )),
+                1 if has_ctx => errors.push(syn::Error::new(
+                    ty.span(),
+                    "the arguments come first and the context second: write `(args: Args, ctx: TaskContext)`",
+                )),
+                1 => errors.push(syn::Error::new(
+                    ty.span(),
+                    "the second parameter of a task tool is its context: write `ctx: TaskContext` (from `pmcp_tasks`)",
+                )),
+                _ => errors.push(syn::Error::new(
+                    input.span(),
+                    "a task tool takes at most two parameters: write `(args: Args, ctx: TaskContext)` and put every argument in `Args`",
+                )),
+            }
+        }
+        let result = result_types(&sig.output);
+        if let Err(e) = &result {
+            errors.push(e.clone());
+        }
+        if let Some(all) = errors.0 {
+            return Err(all);
+        }
+        let (output, error) = result?;
+        let doc = doc_comment(&item.attrs);
+        Ok(ToolFn {
+            item,
+            args,
+            has_ctx,
+            output,
+            error,
+            doc,
+        })
+    }
+}
+
+/// `O` and `E` of `-> Result<O, E>`.
+fn result_types(output: &ReturnType) -> syn::Result<(Type, Type)> {
+    const HELP: &str = "a task tool returns `Result<Output, Error>`: write for example `-> Result<String, ToolError>`";
+    let ReturnType::Type(_, ty) = output else {
+        return Err(syn::Error::new(output.span(), HELP));
+    };
+    let Type::Path(path) = &**ty else {
+        return Err(syn::Error::new(ty.span(), HELP));
+    };
+    let last = path.path.segments.last().filter(|s| s.ident == "Result");
+    let Some(PathArguments::AngleBracketed(generics)) = last.map(|s| &s.arguments) else {
+        return Err(syn::Error::new(ty.span(), HELP));
+    };
+    let types: Vec<&Type> = generics
+        .args
+        .iter()
+        .filter_map(|a| match a {
+            GenericArgument::Type(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    match types.as_slice() {
+        [ok, err] => Ok(((*ok).clone(), (*err).clone())),
+        _ => Err(syn::Error::new(
+            generics.span(),
+            "name both types of the result: write `Result<Output, Error>` (an alias such as `anyhow::Result<T>` hides the error type)",
+        )),
+    }
+}
+
+/// The `///` lines, trimmed and joined.
+fn doc_comment(attrs: &[syn::Attribute]) -> Option<String> {
+    let lines: Vec<String> = attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value().trim().to_owned()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let text = lines.join("\n").trim().to_owned();
+    (!text.is_empty()).then_some(text)
+}
