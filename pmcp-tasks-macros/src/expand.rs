@@ -72,7 +72,9 @@ fn generate(attr: &ToolArgs, model: &ToolFn) -> TokenStream {
         (None, true) => {
             quote_spanned!(ident.span()=> |_: #no_args, ctx: #krate::TaskContext| #ident(ctx))
         }
-        (None, false) => quote_spanned!(ident.span()=> |_: #no_args, _: #krate::TaskContext| #ident()),
+        (None, false) => {
+            quote_spanned!(ident.span()=> |_: #no_args, _: #krate::TaskContext| #ident())
+        }
     };
 
     let description = attr
@@ -98,7 +100,8 @@ fn generate(attr: &ToolArgs, model: &ToolFn) -> TokenStream {
         let ms = millis(p.duration);
         quote!(.poll_interval(#private::Duration::from_millis(#ms)))
     });
-    let builder_doc = format!("The MCP task tool `{name}` of [`{ident}`], to register it explicitly.");
+    let builder_doc =
+        format!("The MCP task tool `{name}` of [`{ident}`], to register it explicitly.");
 
     quote! {
         #item
@@ -147,7 +150,14 @@ mod tests {
 
     #[test]
     fn without_context_or_arguments_a_closure_adapts_the_function() {
-        let out = expand(quote!(), quote!(async fn ping() -> Result<String, ToolError> { todo!() }));
+        let out = expand(
+            quote!(),
+            quote!(
+                async fn ping() -> Result<String, ToolError> {
+                    todo!()
+                }
+            ),
+        );
         assert!(out.contains("NoArguments"), "{out}");
         assert!(out.contains("ping ()"), "{out}");
     }
@@ -156,7 +166,11 @@ mod tests {
     fn name_and_crate_overrides_apply() {
         let out = expand(
             quote!(name = "report.render", crate = my::reexport),
-            quote!(async fn r(a: A) -> Result<O, E> { todo!() }),
+            quote!(
+                async fn r(a: A) -> Result<O, E> {
+                    todo!()
+                }
+            ),
         );
         assert!(out.contains("my :: reexport :: __private :: tool"), "{out}");
         assert!(out.contains("\"report.render\""), "{out}");
@@ -166,7 +180,11 @@ mod tests {
     fn on_failure_the_item_is_still_emitted_with_every_error() {
         let out = expand(
             quote!(support = "sometimes", ttl = "0s"),
-            quote!(fn f<T>(a: T) -> Result<O, E> { todo!() }),
+            quote!(
+                fn f<T>(a: T) -> Result<O, E> {
+                    todo!()
+                }
+            ),
         );
         assert!(out.contains("fn f < T >"), "the item survives: {out}");
         assert_eq!(out.matches("compile_error").count(), 4, "{out}");

@@ -52,28 +52,31 @@ impl ToolFn {
                 "#[task_tool] needs an `async fn`: write `async fn` here",
             ));
         }
-        if let Some(param) = sig.generics.params.first() {
-            errors.push(syn::Error::new(
-                param.span(),
+        if !sig.generics.params.is_empty() {
+            errors.push(syn::Error::new_spanned(
+                &sig.generics,
                 "a task tool cannot be generic: use concrete argument and output types, so their JSON schemas can be generated",
             ));
         }
         if let Some(clause) = &sig.generics.where_clause {
-            errors.push(syn::Error::new(
-                clause.span(),
+            errors.push(syn::Error::new_spanned(
+                clause,
                 "a task tool cannot have a `where` clause: use concrete types",
             ));
         }
         if let Some(variadic) = &sig.variadic {
-            errors.push(syn::Error::new(variadic.span(), "a task tool cannot be variadic"));
+            errors.push(syn::Error::new(
+                variadic.span(),
+                "a task tool cannot be variadic",
+            ));
         }
         let mut args = None;
         let mut has_ctx = false;
         for (index, input) in sig.inputs.iter().enumerate() {
             let ty = match input {
                 FnArg::Receiver(receiver) => {
-                    errors.push(syn::Error::new(
-                        receiver.span(),
+                    errors.push(syn::Error::new_spanned(
+                        receiver,
                         "#[task_tool] goes on a free function, not a method: move it out of the `impl` block and pass what it needs as arguments",
                     ));
                     continue;
@@ -82,30 +85,30 @@ impl ToolFn {
             };
             match index {
                 0 if is_context(ty) => has_ctx = true,
-                0 if is_context_ref(ty) => errors.push(syn::Error::new(
-                    ty.span(),
+                0 if is_context_ref(ty) => errors.push(syn::Error::new_spanned(
+                    ty,
                     "take the context by value: write `ctx: TaskContext`",
                 )),
                 0 => args = Some(ty.clone()),
                 1 if is_context(ty) && !has_ctx => has_ctx = true,
-                1 if is_context(ty) => errors.push(syn::Error::new(
-                    ty.span(),
+                1 if is_context(ty) => errors.push(syn::Error::new_spanned(
+                    ty,
                     "a task tool takes one context; the first parameter is its arguments: write `(args: Args, ctx: TaskContext)`",
                 )),
-                1 if is_context_ref(ty) => errors.push(syn::Error::new(
-                    ty.span(),
+                1 if is_context_ref(ty) => errors.push(syn::Error::new_spanned(
+                    ty,
                     "take the context by value: write `ctx: TaskContext`",
                 )),
-                1 if has_ctx => errors.push(syn::Error::new(
-                    ty.span(),
+                1 if has_ctx => errors.push(syn::Error::new_spanned(
+                    ty,
                     "the arguments come first and the context second: write `(args: Args, ctx: TaskContext)`",
                 )),
-                1 => errors.push(syn::Error::new(
-                    ty.span(),
+                1 => errors.push(syn::Error::new_spanned(
+                    ty,
                     "the second parameter of a task tool is its context: write `ctx: TaskContext` (from `pmcp_tasks`)",
                 )),
-                _ => errors.push(syn::Error::new(
-                    input.span(),
+                _ => errors.push(syn::Error::new_spanned(
+                    input,
                     "a task tool takes at most two parameters: write `(args: Args, ctx: TaskContext)` and put every argument in `Args`",
                 )),
             }
@@ -134,14 +137,14 @@ impl ToolFn {
 fn result_types(output: &ReturnType) -> syn::Result<(Type, Type)> {
     const HELP: &str = "a task tool returns `Result<Output, Error>`: write for example `-> Result<String, ToolError>`";
     let ReturnType::Type(_, ty) = output else {
-        return Err(syn::Error::new(output.span(), HELP));
+        return Err(syn::Error::new_spanned(output, HELP));
     };
     let Type::Path(path) = &**ty else {
-        return Err(syn::Error::new(ty.span(), HELP));
+        return Err(syn::Error::new_spanned(ty, HELP));
     };
     let last = path.path.segments.last().filter(|s| s.ident == "Result");
     let Some(PathArguments::AngleBracketed(generics)) = last.map(|s| &s.arguments) else {
-        return Err(syn::Error::new(ty.span(), HELP));
+        return Err(syn::Error::new_spanned(ty, HELP));
     };
     let types: Vec<&Type> = generics
         .args
@@ -153,8 +156,8 @@ fn result_types(output: &ReturnType) -> syn::Result<(Type, Type)> {
         .collect();
     match types.as_slice() {
         [ok, err] => Ok(((*ok).clone(), (*err).clone())),
-        _ => Err(syn::Error::new(
-            generics.span(),
+        _ => Err(syn::Error::new_spanned(
+            generics,
             "name both types of the result: write `Result<Output, Error>` (an alias such as `anyhow::Result<T>` hides the error type)",
         )),
     }

@@ -38,28 +38,31 @@ pub fn derive(input: TokenStream) -> syn::Result<TokenStream> {
         syn::Data::Enum(e) => return Err(explain(e.enum_token.span())),
         syn::Data::Union(u) => return Err(explain(u.union_token.span())),
         syn::Data::Struct(s) if !matches!(s.fields, syn::Fields::Named(_)) => {
-            return Err(explain(if s.fields.is_empty() {
-                parsed.ident.span()
+            return Err(if s.fields.is_empty() {
+                explain(parsed.ident.span())
             } else {
-                s.fields.span()
-            }))
+                syn::Error::new_spanned(&s.fields, explain(parsed.ident.span()).to_string())
+            })
         }
         _ => {}
     }
-    if let Some(param) = parsed.generics.params.first() {
-        return Err(syn::Error::new(
-            param.span(),
+    if !parsed.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &parsed.generics,
             "#[derive(TaskVariables)] cannot be generic: each variable needs a concrete type",
         ));
     }
     let input = Input::from_derive_input(&parsed).map_err(|e| syn::Error::from(e))?;
     let _ = &input.generics;
-    let krate = input.krate.clone().unwrap_or_else(|| syn::parse_quote!(::pmcp_tasks));
+    let krate = input
+        .krate
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(::pmcp_tasks));
     let fields = input.data.take_struct().expect("checked: a struct").fields;
     let ident = &input.ident;
     let vis = &input.vis;
     let access = format_ident!("{}Access", ident);
-    let mut names = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     let mut methods = Vec::new();
     let mut saves = Vec::new();
     for field in &fields {
@@ -68,11 +71,24 @@ pub fn derive(input: TokenStream) -> syn::Result<TokenStream> {
         let field_name = field_name.strip_prefix("r#").unwrap_or(&field_name);
         let name = match &field.rename {
             Some(rename) if rename.value().is_empty() => {
-                return Err(syn::Error::new(rename.span(), "a variable name cannot be empty"))
+                return Err(syn::Error::new(
+                    rename.span(),
+                    "a variable name cannot be empty",
+                ))
             }
             Some(rename) => rename.value(),
             None => field_name.to_owned(),
         };
+        if names.contains(&name) {
+            let culprit = match &field.rename {
+                Some(rename) => syn::Error::new_spanned(rename, ""),
+                None => syn::Error::new_spanned(field_ident, ""),
+            };
+            return Err(syn::Error::new(
+                culprit.span(),
+                format!("two fields are both stored as variable `{name}`: give one of them another `#[task_var(rename = \"...\")]`"),
+            ));
+        }
         let ty = &field.ty;
         let ty_spanned = quote_spanned!(ty.span()=> #ty);
         let get = format_ident!("get_{}", field_name);
@@ -86,27 +102,19 @@ pub fn derive(input: TokenStream) -> syn::Result<TokenStream> {
         methods.push(quote! {
             #[doc = #get_doc]
             pub async fn #get(&self) -> ::core::result::Result<::core::option::Option<#ty_spanned>, #krate::TaskError> {
-                self.vars.get::<#ty>(#name).await
+                self.vars.get::<#ty_spanned>(#name).await
             }
             #[doc = #set_doc]
             pub async fn #set(&self, value: &#ty) -> ::core::result::Result<(), #krate::TaskError> {
-                self.vars.set::<#ty>(#name, value).await
+                self.vars.set::<#ty_spanned>(#name, value).await
             }
             #[doc = #remove_doc]
             pub async fn #remove(&self) -> ::core::result::Result<(), #krate::TaskError> {
                 self.vars.remove(#name).await
             }
         });
-        saves.push(quote!(self.vars.set::<#ty>(#name, &all.#field_ident).await?;));
+        saves.push(quote!(vars.set::<#ty>(#name, &self.#field_ident).await?;));
         names.push(name);
-    }
-    for (i, name) in names.iter().enumerate() {
-        if names[..i].contains(name) {
-            return Err(syn::Error::new(
-                ident.span(),
-                format!("two fields are both stored as variable `{name}`: give one another `#[task_var(rename = \"...\")]`"),
-            ));
-        }
     }
     let doc = format!("Typed accessors over the task variables of [`{ident}`]; get them with `ctx.vars::<{ident}>()`.");
     Ok(quote! {
@@ -118,15 +126,11 @@ pub fn derive(input: TokenStream) -> syn::Result<TokenStream> {
 
         impl<'a> #access<'a> {
             #(#methods)*
-
-            /// Writes every field as its variable.
-            pub async fn save(&self, all: &#ident) -> ::core::result::Result<(), #krate::TaskError> {
-                #(#saves)*
-                ::core::result::Result::Ok(())
-            }
         }
 
-        #[automatically_derived]
+        // Not `#[automatically_derived]`: `save` reads every field, and
+        // rustc would otherwise call the fields of a struct used only as a
+        // description of variables "never read".
         impl #krate::TaskVariables for #ident {
             type Access<'a> = #access<'a>;
 
@@ -135,6 +139,17 @@ pub fn derive(input: TokenStream) -> syn::Result<TokenStream> {
             }
 
             const NAMES: &'static [&'static str] = &[#(#names),*];
+
+            fn save<'a>(
+                &'a self,
+                ctx: &'a #krate::TaskContext,
+            ) -> #krate::__private::BoxFuture<'a, ::core::result::Result<(), #krate::TaskError>> {
+                ::std::boxed::Box::pin(async move {
+                    let vars = #krate::__private::VariableAccess::new(ctx);
+                    #(#saves)*
+                    ::core::result::Result::Ok(())
+                })
+            }
         }
     })
 }

@@ -41,13 +41,13 @@
 #![deny(clippy::await_holding_lock)]
 #![warn(missing_docs)]
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 pub mod domain;
 mod error;
 pub mod execution;
 pub mod integration;
-#[doc(hidden)]
-#[path = "private.rs"]
-pub mod __private;
 pub mod registry;
 pub mod store;
 mod tool;

@@ -5,15 +5,16 @@ pub use crate::tool::{TaskSupport, TaskTool};
 pub use crate::variables::VariableAccess;
 pub use crate::{TaskContext, TaskError};
 pub use core::time::Duration;
+pub use futures::future::BoxFuture;
 pub use inventory;
 pub use serde;
 pub use serde_json;
 
 use crate::error::ToolError;
+use core::future::Future;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use core::future::Future;
 
 // Marker traits with the messages a user sees when a type does not fit. The
 // expansion names the user's types in a turbofish spanned at their tokens,

@@ -3,6 +3,7 @@
 
 use crate::error::TaskError;
 use crate::execution::TaskContext;
+use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -19,6 +20,9 @@ pub trait TaskVariables {
 
     /// The variable names (after `rename`), in field order.
     const NAMES: &'static [&'static str];
+
+    /// Writes every field as its variable.
+    fn save<'a>(&'a self, ctx: &'a TaskContext) -> BoxFuture<'a, Result<(), TaskError>>;
 }
 
 impl TaskContext {
@@ -27,6 +31,15 @@ impl TaskContext {
         V::access(self)
     }
 }
+
+/// A type that can be stored as a task variable.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a task variable: it must implement `serde::Serialize` and `serde::Deserialize`",
+    label = "add `#[derive(serde::Serialize, serde::Deserialize)]` to this type",
+    note = "task variables are stored as JSON and shown to the client under `_meta`"
+)]
+pub trait VariableValue: Serialize + DeserializeOwned {}
+impl<T: Serialize + DeserializeOwned> VariableValue for T {}
 
 /// What generated accessors call: one variable, by name.
 #[doc(hidden)]
@@ -42,12 +55,12 @@ impl<'a> VariableAccess<'a> {
     }
 
     /// Reads `name`.
-    pub async fn get<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, TaskError> {
+    pub async fn get<T: VariableValue>(&self, name: &str) -> Result<Option<T>, TaskError> {
         self.ctx.get_var(name).await
     }
 
     /// Writes `name`.
-    pub async fn set<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<(), TaskError> {
+    pub async fn set<T: VariableValue>(&self, name: &str, value: &T) -> Result<(), TaskError> {
         self.ctx.set_var(name, value).await
     }
 

@@ -1,0 +1,8 @@
+use pmcp_tasks::TaskVariables;
+
+#[derive(TaskVariables)]
+enum Vars {
+    Approved(bool),
+}
+
+fn main() {}
