@@ -19,7 +19,6 @@ struct Field {
 struct Input {
     ident: syn::Ident,
     vis: syn::Visibility,
-    generics: syn::Generics,
     data: darling::ast::Data<(), Field>,
     #[darling(rename = "crate")]
     krate: Option<syn::Path>,
@@ -52,8 +51,7 @@ pub fn derive(input: TokenStream) -> syn::Result<TokenStream> {
             "#[derive(TaskVariables)] cannot be generic: each variable needs a concrete type",
         ));
     }
-    let input = Input::from_derive_input(&parsed).map_err(|e| syn::Error::from(e))?;
-    let _ = &input.generics;
+    let input = Input::from_derive_input(&parsed).map_err(syn::Error::from)?;
     let krate = input
         .krate
         .clone()
