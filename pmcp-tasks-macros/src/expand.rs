@@ -130,6 +130,24 @@ mod tests {
         task_tool(attr, item).to_string()
     }
 
+    /// Prints the expansion of a typical tool, for `docs/macros.md`:
+    /// `cargo test -p pmcp-tasks-macros print_expansion -- --ignored --nocapture | rustfmt`.
+    #[test]
+    #[ignore = "prints the expansion measured in docs/macros.md"]
+    fn print_expansion() {
+        let out = task_tool(
+            quote!(support = "optional", ttl = "10m"),
+            quote! {
+                /// Renders a report.
+                async fn render_report(args: ReportArgs, ctx: TaskContext) -> Result<Report, ToolError> {
+                    ctx.progress("loading").await?;
+                    Ok(Report::from(args))
+                }
+            },
+        );
+        println!("{out}");
+    }
+
     #[test]
     fn generates_one_generic_call_and_a_registration() {
         let out = expand(
