@@ -27,7 +27,11 @@ type Store = Arc<dyn TaskStore>;
 /// The answer to a task-augmented call: pmcp mints the task from it, with the
 /// TTL the client asked for (pmcp does not pass it on by itself).
 fn task_placeholder(extra: &RequestHandlerExtra) -> Value {
-    let ttl = extra.task_request.as_ref().and_then(|t| t.get("ttl")).cloned();
+    let ttl = extra
+        .task_request
+        .as_ref()
+        .and_then(|t| t.get("ttl"))
+        .cloned();
     json!({"taskId": "pending", "status": "working", "ttl": ttl})
 }
 
@@ -42,18 +46,25 @@ where
         tokio::spawn(async move {
             let (id, owner) = (created.task.task_id.clone(), created.owner_id.clone());
             let outcome = body(store.clone(), id.clone(), owner.clone()).await;
-            let still_running = matches!(store.get(&id, &owner).await, Ok(t) if !t.status.is_terminal());
+            let still_running =
+                matches!(store.get(&id, &owner).await, Ok(t) if !t.status.is_terminal());
             if !still_running {
                 return; // cancelled meanwhile
             }
             match outcome {
                 Ok(result) => {
                     let _ = store.set_result(&id, &owner, result).await;
-                    let _ = store.update_status(&id, &owner, TaskStatus::Completed, None).await;
+                    let _ = store
+                        .update_status(&id, &owner, TaskStatus::Completed, None)
+                        .await;
                 }
                 Err(message) => {
-                    let _ = store.set_error(&id, &owner, json!({"code": -32603, "message": message})).await;
-                    let _ = store.update_status(&id, &owner, TaskStatus::Failed, Some(message)).await;
+                    let _ = store
+                        .set_error(&id, &owner, json!({"code": -32603, "message": message}))
+                        .await;
+                    let _ = store
+                        .update_status(&id, &owner, TaskStatus::Failed, Some(message))
+                        .await;
                 }
             }
         });
@@ -76,7 +87,10 @@ struct SlowJobReport {
     steps: u64,
 }
 
-async fn slow_job(args: SlowJobArgs, progress: Option<(Store, String, String)>) -> Result<CallToolResult, String> {
+async fn slow_job(
+    args: SlowJobArgs,
+    progress: Option<(Store, String, String)>,
+) -> Result<CallToolResult, String> {
     if !(0.0..=3600.0).contains(&args.seconds) {
         return Err("seconds must be between 0 and 3600".into());
     }
@@ -88,26 +102,40 @@ async fn slow_job(args: SlowJobArgs, progress: Option<(Store, String, String)>) 
             if is_cancelled(store, id, owner).await {
                 return Err("cancelled".into());
             }
-            let _ = store.set_status_message(id, owner, Some(format!("step {step} of {steps}"))).await;
+            let _ = store
+                .set_status_message(id, owner, Some(format!("step {step} of {steps}")))
+                .await;
         }
     }
     tokio::time::sleep(total - Duration::from_secs(steps)).await;
-    let report = serde_json::to_value(SlowJobReport { seconds: args.seconds, steps }).map_err(|e| e.to_string())?;
+    let report = serde_json::to_value(SlowJobReport {
+        seconds: args.seconds,
+        steps,
+    })
+    .map_err(|e| e.to_string())?;
     Ok(CallToolResult::structured(report))
 }
 
 fn slow_job_tool(store: Store) -> impl pmcp::ToolHandler {
-    TypedTool::new("slow_job", move |args: SlowJobArgs, extra: RequestHandlerExtra| {
-        let store = store.clone();
-        Box::pin(async move {
-            if !extra.will_create_task() {
-                let result = slow_job(args, None).await.map_err(pmcp::Error::invalid_params)?;
-                return serde_json::to_value(result).map_err(|e| pmcp::Error::internal(e.to_string()));
-            }
-            run_in_background(&extra, store, move |store, id, owner| slow_job(args, Some((store, id, owner))));
-            Ok(task_placeholder(&extra))
-        }) as std::pin::Pin<Box<dyn Future<Output = pmcp::Result<Value>> + Send>>
-    })
+    TypedTool::new(
+        "slow_job",
+        move |args: SlowJobArgs, extra: RequestHandlerExtra| {
+            let store = store.clone();
+            Box::pin(async move {
+                if !extra.will_create_task() {
+                    let result = slow_job(args, None)
+                        .await
+                        .map_err(pmcp::Error::invalid_params)?;
+                    return serde_json::to_value(result)
+                        .map_err(|e| pmcp::Error::internal(e.to_string()));
+                }
+                run_in_background(&extra, store, move |store, id, owner| {
+                    slow_job(args, Some((store, id, owner)))
+                });
+                Ok(task_placeholder(&extra))
+            }) as std::pin::Pin<Box<dyn Future<Output = pmcp::Result<Value>> + Send>>
+        },
+    )
     .with_description("Works for `seconds`, reporting progress every second.")
     .with_execution(ToolExecution::new().with_task_support(TaskSupport::Optional))
 }
@@ -120,22 +148,28 @@ struct FailArgs {
 }
 
 fn failing_job_tool(store: Store) -> impl pmcp::ToolHandler {
-    TypedTool::new("failing_job", move |args: FailArgs, extra: RequestHandlerExtra| {
-        let store = store.clone();
-        Box::pin(async move {
-            let message = args.message.unwrap_or_else(|| "the job failed on purpose".into());
-            let fail = move || async move {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                Ok(CallToolResult::error(vec![Content::text(message)]))
-            };
-            if !extra.will_create_task() {
-                let result: Result<CallToolResult, String> = fail().await;
-                return serde_json::to_value(result.unwrap_or_default()).map_err(|e| pmcp::Error::internal(e.to_string()));
-            }
-            run_in_background(&extra, store, move |_, _, _| fail());
-            Ok(task_placeholder(&extra))
-        }) as std::pin::Pin<Box<dyn Future<Output = pmcp::Result<Value>> + Send>>
-    })
+    TypedTool::new(
+        "failing_job",
+        move |args: FailArgs, extra: RequestHandlerExtra| {
+            let store = store.clone();
+            Box::pin(async move {
+                let message = args
+                    .message
+                    .unwrap_or_else(|| "the job failed on purpose".into());
+                let fail = move || async move {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    Ok(CallToolResult::error(vec![Content::text(message)]))
+                };
+                if !extra.will_create_task() {
+                    let result: Result<CallToolResult, String> = fail().await;
+                    return serde_json::to_value(result.unwrap_or_default())
+                        .map_err(|e| pmcp::Error::internal(e.to_string()));
+                }
+                run_in_background(&extra, store, move |_, _, _| fail());
+                Ok(task_placeholder(&extra))
+            }) as std::pin::Pin<Box<dyn Future<Output = pmcp::Result<Value>> + Send>>
+        },
+    )
     .with_description("Always fails, after a short moment: shows how failures look.")
     .with_execution(ToolExecution::new().with_task_support(TaskSupport::Optional))
 }
@@ -151,43 +185,73 @@ fn default_question() -> String {
     "What is your name?".into()
 }
 
-async fn greet_user(args: GreetArgs, store: Store, id: String, owner: String) -> Result<CallToolResult, String> {
+async fn greet_user(
+    args: GreetArgs,
+    store: Store,
+    id: String,
+    owner: String,
+) -> Result<CallToolResult, String> {
     let mut requests = BTreeMap::new();
     let params = ElicitRequestParams::Form {
         message: args.question,
         requested_schema: json!({"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}),
     };
-    requests.insert("name".to_owned(), InputRequest::Elicitation(Box::new(params)));
-    store.record_input_requests(&id, &owner, requests).await.map_err(|e| e.to_string())?;
+    requests.insert(
+        "name".to_owned(),
+        InputRequest::Elicitation(Box::new(params)),
+    );
+    store
+        .record_input_requests(&id, &owner, requests)
+        .await
+        .map_err(|e| e.to_string())?;
     let answer = loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
         if is_cancelled(&store, &id, &owner).await {
             return Err("cancelled".into());
         }
-        let snapshot = store.task_input_snapshot(&id, &owner).await.map_err(|e| e.to_string())?;
+        let snapshot = store
+            .task_input_snapshot(&id, &owner)
+            .await
+            .map_err(|e| e.to_string())?;
         if let Some(InputResponse::Elicitation(answer)) = snapshot.input_responses.get("name") {
             break answer.clone();
         }
     };
-    let _ = store.update_status(&id, &owner, TaskStatus::Working, None).await;
+    let _ = store
+        .update_status(&id, &owner, TaskStatus::Working, None)
+        .await;
     if answer.action != ElicitAction::Accept {
         return Ok(CallToolResult::error(vec![Content::text("no name given")]));
     }
-    let name = answer.content.as_ref().and_then(|c| c.get("name")).and_then(Value::as_str).unwrap_or("stranger");
-    Ok(CallToolResult::new(vec![Content::text(format!("Hello, {name}!"))]))
+    let name = answer
+        .content
+        .as_ref()
+        .and_then(|c| c.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or("stranger");
+    Ok(CallToolResult::new(vec![Content::text(format!(
+        "Hello, {name}!"
+    ))]))
 }
 
 fn greet_user_tool(store: Store) -> impl pmcp::ToolHandler {
-    TypedTool::new("greet_user", move |args: GreetArgs, extra: RequestHandlerExtra| {
-        let store = store.clone();
-        Box::pin(async move {
-            if !extra.will_create_task() {
-                return Err(pmcp::Error::method_not_found("greet_user must run as a task"));
-            }
-            run_in_background(&extra, store, move |store, id, owner| greet_user(args, store, id, owner));
-            Ok(task_placeholder(&extra))
-        }) as std::pin::Pin<Box<dyn Future<Output = pmcp::Result<Value>> + Send>>
-    })
+    TypedTool::new(
+        "greet_user",
+        move |args: GreetArgs, extra: RequestHandlerExtra| {
+            let store = store.clone();
+            Box::pin(async move {
+                if !extra.will_create_task() {
+                    return Err(pmcp::Error::method_not_found(
+                        "greet_user must run as a task",
+                    ));
+                }
+                run_in_background(&extra, store, move |store, id, owner| {
+                    greet_user(args, store, id, owner)
+                });
+                Ok(task_placeholder(&extra))
+            }) as std::pin::Pin<Box<dyn Future<Output = pmcp::Result<Value>> + Send>>
+        },
+    )
     .with_description("Asks the user for their name, then greets them.")
     .with_execution(ToolExecution::new().with_task_support(TaskSupport::Required))
 }
