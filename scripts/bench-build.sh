@@ -11,6 +11,7 @@
 #
 # The generated crates live in target/bench-build/ (ignored by git).
 set -euo pipefail
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 
 RUNS="${RUNS:-3}"
@@ -194,13 +195,15 @@ prepare() {
 
 now() { date +%s.%N; }
 
-# build CRATE -> prints the wall-clock seconds of `cargo build`.
+# build CRATE: runs `cargo build`, setting WALL to its wall-clock seconds and
+# CPU to the CPU seconds (user + sys) of cargo and every compiler it ran.
 build() {
-  local crate="$1" start end
-  start=$(now)
-  (cd "$BENCH/$crate" && CARGO_TARGET_DIR="$BENCH/target-$crate" cargo build $OFFLINE --quiet) >&2
-  end=$(now)
-  awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f\n", e - s }'
+  local crate="$1" TIMEFORMAT='%3R %3U %3S' user sys
+  { time (cd "$BENCH/$crate" &&
+    CARGO_TARGET_DIR="$BENCH/target-$crate" cargo build $OFFLINE --quiet >&3 2>&3); } 3>&2 2>"$BENCH/time.txt"
+  read -r WALL user sys <"$BENCH/time.txt"
+  WALL=$(awk -v w="$WALL" 'BEGIN { printf "%.2f", w }')
+  CPU=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
 }
 
 # Sets tool_0's `factor` literal to a new value so the next build recompiles.
@@ -220,10 +223,21 @@ gen_macro50
 gen_typed50
 prepare
 
-declare -A T
-for key in macro50.clean typed50.clean macro50.crate typed50.crate macro50.incr typed50.incr; do
-  T[$key]=""
+declare -A T C # wall-clock and CPU seconds, "macro50.clean" -> "t1 t2 ..."
+for crate in macro50 typed50; do
+  for kind in clean crate incr; do
+    T[$crate.$kind]=""
+    C[$crate.$kind]=""
+  done
 done
+
+# measure CRATE KIND LABEL: one build, recorded.
+measure() {
+  build "$1"
+  T[$1.$2]+="$WALL "
+  C[$1.$2]+="$CPU "
+  printf '  %-26s %7ss wall %7ss cpu\n' "$3:" "$WALL" "$CPU" >&2
+}
 
 edit_value=2
 for ((run = 1; run <= RUNS; run++)); do
@@ -231,29 +245,31 @@ for ((run = 1; run <= RUNS; run++)); do
   for crate in $order; do
     say "run $run/$RUNS: $crate"
     rm -rf "$BENCH/target-$crate"
-    t=$(build "$crate")
-    T[$crate.clean]+="$t "
-    echo "  clean build (with deps): ${t}s" >&2
+    measure "$crate" clean "clean build (with deps)"
 
     (cd "$BENCH/$crate" && CARGO_TARGET_DIR="$BENCH/target-$crate" cargo clean $OFFLINE --quiet -p "$crate") >&2
-    t=$(build "$crate")
-    T[$crate.crate]+="$t "
-    echo "  crate-only clean build:  ${t}s" >&2
+    measure "$crate" crate "crate-only clean build"
 
     edit_value=$((edit_value + 1))
     edit_tool0 "$crate" "$edit_value"
-    t=$(build "$crate")
-    T[$crate.incr]+="$t "
-    echo "  incremental (tool_0):    ${t}s" >&2
+    measure "$crate" incr "incremental (tool_0)"
   done
 done
 
-row() {
-  local label="$1" kind="$2" m h
-  m=$(echo "${T[macro50.$kind]}" | median)
-  h=$(echo "${T[typed50.$kind]}" | median)
-  awk -v l="$label" -v m="$m" -v h="$h" -v rm="${T[macro50.$kind]}" -v rh="${T[typed50.$kind]}" \
-    'BEGIN { printf "| %s | %.2f | %.2f | %.2f | %s/ %s|\n", l, m, h, m / h, rm, rh }'
+LABELS=("clean build, with dependencies" "clean build, crate only" "incremental (tool_0 body edited)")
+KINDS=(clean crate incr)
+
+# table NAME-OF-ASSOCIATIVE-ARRAY: the medians and their ratios.
+table() {
+  local -n data="$1"
+  local i m h
+  echo "| measurement | #[task_tool] (s) | TypedTool by hand (s) | ratio (macro / hand) |"
+  echo "|---|---|---|---|"
+  for i in 0 1 2; do
+    m=$(echo "${data[macro50.${KINDS[$i]}]}" | median)
+    h=$(echo "${data[typed50.${KINDS[$i]}]}" | median)
+    awk -v l="${LABELS[$i]}" -v m="$m" -v h="$h" 'BEGIN { printf "| %s | %.2f | %.2f | %.2f |\n", l, m, h, m / h }'
+  done
 }
 
 lines_macro=$(wc -l <"$BENCH/macro50/src/lib.rs")
@@ -267,11 +283,19 @@ echo "- machine: $(nproc) cores, $(rustc --version)"
 echo "- date: $(date -u +%Y-%m-%d)"
 echo "- offline: $([ -n "$OFFLINE" ] && echo yes || echo no); medians of $RUNS runs, debug profile"
 echo
-echo "| measurement | #[task_tool] (s) | TypedTool by hand (s) | ratio (macro / hand) | all runs (macro / hand) |"
-echo "|---|---|---|---|---|"
-row "clean build, with dependencies" clean
-row "clean build, crate only" crate
-row "incremental (tool_0 body edited)" incr
+echo "Wall-clock (median):"
+echo
+table T
+echo
+echo "CPU time, user + sys of cargo and every rustc it ran (median):"
+echo
+table C
+echo
+echo "All runs, wall-clock seconds (macro50 | typed50):"
+echo
+for i in 0 1 2; do
+  echo "- ${LABELS[$i]}: ${T[macro50.${KINDS[$i]}]}| ${T[typed50.${KINDS[$i]}]}"
+done
 echo
 echo "| generated crate | lines of src/lib.rs |"
 echo "|---|---|"
