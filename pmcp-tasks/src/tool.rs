@@ -123,6 +123,9 @@ pub struct TaskTool {
     pub(crate) support: TaskSupport,
     pub(crate) ttl: Option<Duration>,
     pub(crate) poll_interval: Option<Duration>,
+    /// Questions answered before the task is created (see
+    /// [`TaskTool::ask_first`]).
+    pub(crate) ask_first: Vec<(String, Value)>,
     pub(crate) body: Arc<dyn ErasedTool>,
 }
 
@@ -171,6 +174,7 @@ impl TaskTool {
             support: TaskSupport::default(),
             ttl: None,
             poll_interval: None,
+            ask_first: Vec::new(),
             body: Arc::new(FnTool::<F, A, O, E> {
                 f: Arc::new(f),
                 _types: std::marker::PhantomData,
@@ -200,6 +204,20 @@ impl TaskTool {
     /// The polling interval suggested for this tool's tasks.
     pub fn poll_interval(mut self, every: Duration) -> Self {
         self.poll_interval = Some(every);
+        self
+    }
+
+    /// Asks the client a question before the task is created.
+    ///
+    /// On 2026-07-28 the first `tools/call` answers an `input_required`
+    /// result carrying this request (`{"method", "params"}`) under `key`; the
+    /// client calls again with `inputResponses`, and only then is the task
+    /// created, with the answer stored in it. On 2025-11-25, which has no such
+    /// round trip, the question is asked inside the task instead. Either way
+    /// the body reads the answer with `ctx.request_input(key, ..)` (or
+    /// `ctx.elicit(key, ..)`), which returns it at once.
+    pub fn ask_first(mut self, key: impl Into<String>, request: Value) -> Self {
+        self.ask_first.push((key.into(), request));
         self
     }
 

@@ -132,6 +132,9 @@ pub struct NewTask {
     pub ttl: Option<Duration>,
     /// Suggested polling interval.
     pub poll_interval: Option<Duration>,
+    /// Answers the client gave before the task existed (a multi round-trip
+    /// `tools/call`); the body's questions with these keys return at once.
+    pub input_responses: BTreeMap<String, Value>,
 }
 
 impl TaskRecord {
@@ -152,7 +155,7 @@ impl TaskRecord {
             variables: Map::new(),
             outcome: None,
             input_requests: BTreeMap::new(),
-            input_responses: BTreeMap::new(),
+            input_responses: new.input_responses,
             version: 0,
         }
     }
@@ -370,6 +373,7 @@ mod tests {
                 arguments: json!({}),
                 ttl: Some(Duration::from_secs(60)),
                 poll_interval: None,
+                input_responses: BTreeMap::new(),
             },
             Utc::now(),
         )

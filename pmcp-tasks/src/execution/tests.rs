@@ -27,6 +27,7 @@ fn new_task(ttl: Duration) -> NewTask {
         arguments: json!({}),
         ttl: Some(ttl),
         poll_interval: None,
+        input_responses: Default::default(),
     }
 }
 

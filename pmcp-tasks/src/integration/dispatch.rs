@@ -494,6 +494,27 @@ impl TaskServer {
                 invalid_params("params.task.ttl must be a whole number of milliseconds")
             })?)),
         };
+        let mut answered = std::collections::BTreeMap::new();
+        if era.era == Era::V2026_07_28 && !tool.ask_first.is_empty() {
+            let responses = match params.get("inputResponses") {
+                None | Some(Value::Null) => Map::new(),
+                Some(Value::Object(r)) => r.clone(),
+                Some(_) => return Err(invalid_params("params.inputResponses must be an object")),
+            };
+            let missing: Map<String, Value> = tool
+                .ask_first
+                .iter()
+                .filter(|(key, _)| !responses.contains_key(key))
+                .map(|(key, request)| (key.clone(), request.clone()))
+                .collect();
+            if !missing.is_empty() {
+                // Multi round-trip: ask now, create the task on the retry.
+                return Ok(json!({"resultType": "input_required", "inputRequests": missing}));
+            }
+            for (key, _) in &tool.ask_first {
+                answered.insert(key.clone(), responses[key].clone());
+            }
+        }
         let limits = self.inner.runtime.limits();
         let new = NewTask {
             owner,
@@ -502,6 +523,7 @@ impl TaskServer {
             arguments,
             ttl: limits.effective_ttl(requested_ttl.or(tool.ttl)),
             poll_interval: Some(tool.poll_interval.unwrap_or(limits.poll_interval)),
+            input_responses: answered,
         };
         let record = self
             .inner

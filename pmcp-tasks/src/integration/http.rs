@@ -231,6 +231,10 @@ async fn post(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
+    if let Err(error) = routing_headers_match(&headers, &message) {
+        let response = wire::error_response(message.get("id").unwrap_or(&Value::Null), &error);
+        return json_response(StatusCode::BAD_REQUEST, &response, None);
+    }
     let is_request = message.get("id").is_some() && !method.is_empty();
     let known = session_id.as_ref().map(|id| {
         state
@@ -276,7 +280,11 @@ async fn post(
             .insert(id.clone(), session.clone());
         id
     });
+    let stateless = message["params"]["_meta"]
+        .get(wire::PROTOCOL_VERSION_KEY)
+        .is_some();
     let wants_stream = method == "tasks/result"
+        && !stateless
         && headers
             .get(header::ACCEPT)
             .and_then(|a| a.to_str().ok())
@@ -290,9 +298,11 @@ async fn post(
         .await
         .unwrap_or(Value::Null);
     let status = match response["error"]["code"].as_i64().map(|c| c as i32) {
-        Some(code::UNSUPPORTED_PROTOCOL_VERSION | code::MISSING_REQUIRED_CLIENT_CAPABILITY) => {
-            StatusCode::BAD_REQUEST
-        }
+        Some(
+            code::UNSUPPORTED_PROTOCOL_VERSION
+            | code::MISSING_REQUIRED_CLIENT_CAPABILITY
+            | code::HEADER_MISMATCH,
+        ) => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
     json_response(status, &response, new_id.as_deref())
@@ -333,6 +343,44 @@ fn stream_response(
         .header(header::CACHE_CONTROL, "no-cache")
         .body(Body::from_stream(events))
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// The 2026-07-28 routing headers, when sent, must say what the body says:
+/// `Mcp-Method` its method, `Mcp-Name` its tool name or task id (load
+/// balancers route on them). A mismatch is `-32020`.
+fn routing_headers_match(headers: &HeaderMap, message: &Value) -> Result<(), RpcError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let method = message
+        .get("method")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if let Some(sent) = header("mcp-method") {
+        if sent != method {
+            return Err(RpcError::new(
+                code::HEADER_MISMATCH,
+                format!(
+                    "Header mismatch: Mcp-Method says '{sent}' but the body's method is '{method}'"
+                ),
+            ));
+        }
+    }
+    let params = &message["params"];
+    let named = match method {
+        "tools/call" | "prompts/get" => params.get("name"),
+        "resources/read" => params.get("uri"),
+        "tasks/get" | "tasks/update" | "tasks/cancel" => params.get("taskId"),
+        _ => None,
+    }
+    .and_then(Value::as_str);
+    if let (Some(sent), Some(named)) = (header("mcp-name"), named) {
+        if sent != named {
+            return Err(RpcError::new(
+                code::HEADER_MISMATCH,
+                format!("Header mismatch: Mcp-Name says '{sent}' but the body names '{named}'"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 async fn authenticate(

@@ -29,6 +29,7 @@ pub(crate) mod code {
     pub const AUTHENTICATION_REQUIRED: i32 = -32003;
     pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i32 = -32021;
     pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
+    pub const HEADER_MISMATCH: i32 = -32020;
 }
 
 fn timestamp(at: DateTime<Utc>) -> String {
@@ -120,10 +121,17 @@ pub(crate) fn detailed_task_2026(record: &TaskRecord) -> Map<String, Value> {
             object.insert("inputRequests".into(), Value::Object(requests));
         }
         TaskStatus::Completed => {
-            let result = match &record.outcome {
+            let mut result = match &record.outcome {
                 Some(TaskOutcome::Result { value }) => value.clone(),
                 _ => json!({"content": []}),
             };
+            // The inlined result is the call's 2026-07-28 result, envelope
+            // included.
+            if let Some(inner) = result.as_object_mut() {
+                inner
+                    .entry("resultType")
+                    .or_insert_with(|| json!("complete"));
+            }
             object.insert("result".into(), result);
         }
         TaskStatus::Failed => {
@@ -185,6 +193,7 @@ mod tests {
                 arguments: json!({}),
                 ttl: Some(Duration::from_secs(60)),
                 poll_interval: Some(Duration::from_millis(500)),
+                input_responses: Default::default(),
             },
             Utc::now(),
         )

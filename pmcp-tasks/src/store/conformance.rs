@@ -16,6 +16,7 @@ fn record(owner: &str, ttl: Option<Duration>) -> TaskRecord {
             arguments: json!({"n": 1}),
             ttl,
             poll_interval: None,
+            input_responses: Default::default(),
         },
         Utc::now(),
     )
