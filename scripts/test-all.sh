@@ -12,8 +12,9 @@ cargo --version
 node --version
 npm --version
 
-say "npm packages for the client tests"
+say "npm packages: client tests, and the conformance suite with its Node 22"
 (cd client-tests && npm ci --no-audit --no-fund --loglevel=error)
+(cd conformance && npm ci --no-audit --no-fund --loglevel=error)
 
 say "format and lints"
 cargo fmt --all -- --check
@@ -28,5 +29,8 @@ fi
 cargo test --workspace --doc --locked
 
 say "real MCP clients against the quickstart"
-cargo build --example quickstart --locked
+cargo build --example quickstart --example conformance --locked
 (cd client-tests && npm test)
+
+say "official MCP conformance suite: tasks-* scenarios"
+(cd conformance && npm test)
