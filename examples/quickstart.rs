@@ -5,7 +5,9 @@
 //! cargo run --example quickstart -- --http 127.0.0.1:8080   # http://127.0.0.1:8080/mcp
 //! ```
 
-use pmcp_tasks::{shutdown_signal, task_tool, TaskContext, TaskServer, TaskVariables, ToolError};
+use pmcp_tasks::{
+    shutdown_signal, task_tool, Limits, TaskContext, TaskServer, TaskVariables, ToolError,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -109,7 +111,8 @@ async fn failing_job(args: FailArgs, _ctx: TaskContext) -> Result<String, ToolEr
     ))
 }
 
-const USAGE: &str = "usage: quickstart [--http ADDR] [--grace SECONDS]   (stdio without --http)";
+const USAGE: &str =
+    "usage: quickstart [--http ADDR] [--grace SECONDS] [--page-size N]   (stdio without --http)";
 
 /// Command-line options.
 struct Options {
@@ -117,6 +120,8 @@ struct Options {
     http: Option<String>,
     /// How long running tasks may finish after a shutdown signal.
     grace: Duration,
+    /// Tasks per `tasks/list` page.
+    page_size: Option<usize>,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -124,6 +129,7 @@ fn parse_options() -> Result<Options, String> {
     let mut options = Options {
         http: None,
         grace: Duration::from_secs(10),
+        page_size: None,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -143,6 +149,17 @@ fn parse_options() -> Result<Options, String> {
                         format!("--grace takes seconds (a number >= 0), not '{value}'")
                     })?;
                 options.grace = Duration::from_secs_f64(seconds);
+            }
+            "--page-size" => {
+                let value = args.next().ok_or("--page-size needs a number")?;
+                let size = value
+                    .parse()
+                    .ok()
+                    .filter(|n: &usize| *n > 0)
+                    .ok_or_else(|| {
+                        format!("--page-size takes a whole number > 0, not '{value}'")
+                    })?;
+                options.page_size = Some(size);
             }
             "-h" | "--help" => {
                 eprintln!("{USAGE}");
@@ -169,7 +186,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::process::exit(2)
         }
     };
+    let mut limits = Limits::default();
+    if let Some(size) = options.page_size {
+        limits.list_page_size = size;
+    }
     let server = TaskServer::builder("pmcp-tasks-quickstart", env!("CARGO_PKG_VERSION"))
+        .limits(limits)
         .registered_tools()
         .build()?;
     let grace = options.grace;
