@@ -29,7 +29,13 @@ async fn create(client: &LineClient, tool: &str, args: Value, ttl: Option<u64>) 
             json!({"name": tool, "arguments": args, "task": task}),
         )
         .await;
-    ok(&response)["task"].clone()
+    let created = ok(&response)["task"].clone();
+    assert_eq!(
+        ok(&response)["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
+        created["taskId"],
+        "the create result is related to its task"
+    );
+    created
 }
 
 #[tokio::test]

@@ -225,6 +225,16 @@ async fn removed_methods_unknown_ids_and_versions() {
         let response = call(&server, method, v2026(json!({"taskId": "x"}), true)).await;
         assert_eq!(err_code(&response), -32601, "{method}");
     }
+    let listen = json!({"notifications": {"taskIds": ["x"]}});
+    let undeclared = call(
+        &server,
+        "subscriptions/listen",
+        v2026(listen.clone(), false),
+    )
+    .await;
+    assert_eq!(err_code(&undeclared), -32021, "{undeclared}");
+    let declared = call(&server, "subscriptions/listen", v2026(listen, true)).await;
+    assert_eq!(err_code(&declared), -32601, "notifications are not served");
     let unknown = call(&server, "tasks/get", v2026(json!({"taskId": "nope"}), true)).await;
     assert_eq!(err_code(&unknown), -32602);
     let mut params = v2026(json!({"taskId": "x"}), true);

@@ -118,6 +118,7 @@ impl TaskRuntime {
             .store
             .create(record, self.shared.limits.max_active_tasks_per_owner)
             .await?;
+        tracing::info!(task = %created.id, owner = %created.owner, tool = %created.tool, "task created");
         let token = CancellationToken::new();
         self.shared
             .running
@@ -172,6 +173,7 @@ impl TaskRuntime {
     /// and then stops its body, if it runs here.
     pub async fn cancel(&self, owner: &str, id: &str) -> Result<TaskRecord, UpdateError> {
         let (record, ()) = self.update(owner, id, |t, now| t.cancel(now)).await?;
+        tracing::info!(task = %id, owner = %owner, "task cancelled");
         self.stop_body(id);
         Ok(record)
     }
@@ -329,7 +331,10 @@ async fn finish(shared: &Arc<Shared>, owner: &str, id: &str, outcome: TaskOutcom
         })
         .await
         {
-            Ok(_) => break,
+            Ok((record, ())) => {
+                tracing::info!(task = %id, owner = %owner, status = %record.status, "task finished");
+                break;
+            }
             Err(UpdateError::Domain(_)) | Err(UpdateError::Store(StoreError::NotFound)) => break,
             Err(e) if attempt == 5 => {
                 tracing::error!(task = %id, error = %e, "could not store a task's outcome");

@@ -318,6 +318,19 @@ impl TaskServer {
                     None => self.forward_result(raw, auth, era).await,
                 }
             }
+            "subscriptions/listen" => {
+                let wants_tasks = params
+                    .get("notifications")
+                    .and_then(|n| n.get("taskIds"))
+                    .is_some();
+                if wants_tasks && era.era == Era::V2026_07_28 && !era.tasks_extension {
+                    return Err(missing_tasks_extension("task status notifications").into());
+                }
+                Err(method_not_found(
+                    "subscriptions/listen is not supported by this server: poll tasks/get for task status",
+                )
+                .into())
+            }
             "tasks/get" | "tasks/result" | "tasks/list" | "tasks/cancel" | "tasks/update" => {
                 let owner = self.owner(auth.as_ref())?;
                 Ok(match era.era {
@@ -532,7 +545,10 @@ impl TaskServer {
             .await
             .map_err(start_error)?;
         Ok(match era.era {
-            Era::V2025_11_25 => json!({"task": wire::task_2025(&record)}),
+            Era::V2025_11_25 => json!({
+                "task": wire::task_2025(&record),
+                "_meta": {wire::RELATED_TASK_KEY: wire::related_task(&record.id)},
+            }),
             Era::V2026_07_28 => {
                 let mut task = wire::task_2026(&record);
                 task.insert("resultType".into(), json!("task"));
