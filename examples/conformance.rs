@@ -38,17 +38,24 @@ struct SlowComputeArgs {
 #[task_tool(support = "optional")]
 async fn slow_compute(args: SlowComputeArgs, ctx: TaskContext) -> Result<String, ToolError> {
     for second in 0..args.seconds.min(3600) {
-        ctx.progress(format!("{second} of {} seconds", args.seconds)).await.ok();
+        ctx.progress(format!("{second} of {} seconds", args.seconds))
+            .await
+            .ok();
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    Ok(format!("Computed '{}' in {} seconds", args.label, args.seconds))
+    Ok(format!(
+        "Computed '{}' in {} seconds",
+        args.label, args.seconds
+    ))
 }
 
 /// Fails with a tool error (`isError`) after a second; only as a task.
 #[task_tool(support = "required")]
 async fn failing_job() -> Result<String, ToolError> {
     tokio::time::sleep(Duration::from_secs(1)).await;
-    Err(ToolError::new("The job failed: the input could not be processed"))
+    Err(ToolError::new(
+        "The job failed: the input could not be processed",
+    ))
 }
 
 /// Fails with a JSON-RPC error after a moment; only as a task.
@@ -98,7 +105,10 @@ async fn multi_input(ctx: TaskContext) -> Result<String, ToolError> {
         .content
         .and_then(|c| c.get("name").and_then(Value::as_str).map(str::to_owned))
         .unwrap_or_default();
-    Ok(format!("Received {name}; confirmed: {}", second?.accepted()))
+    Ok(format!(
+        "Received {name}; confirmed: {}",
+        second?.accepted()
+    ))
 }
 
 const USER_NAME: &str = "user_name";
@@ -152,7 +162,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let listener = tokio::net::TcpListener::bind(&addr)
                 .await
                 .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-            eprintln!("conformance fixtures at http://{}/mcp", listener.local_addr()?);
+            eprintln!(
+                "conformance fixtures at http://{}/mcp",
+                listener.local_addr()?
+            );
             server.serve_http(listener, shutdown_signal()).await?;
         }
         None => {
