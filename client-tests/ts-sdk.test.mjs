@@ -8,7 +8,10 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -22,6 +25,41 @@ import {
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const binary = process.env.QUICKSTART_BIN ?? path.join(repo, 'target', 'debug', 'examples', 'quickstart');
 const RELATED_TASK = 'io.modelcontextprotocol/related-task';
+
+/** Validators for the definitions of the vendored 2025-11-25 schema. */
+const schema2025 = (() => {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  const file = path.join(path.dirname(fileURLToPath(import.meta.url)), 'schemas', 'mcp-2025-11-25-schema.json');
+  ajv.addSchema(JSON.parse(fs.readFileSync(file, 'utf8')), 'mcp-2025-11-25');
+  return (def, value) => {
+    const validate = ajv.getSchema(`mcp-2025-11-25#/$defs/${def}`);
+    assert.ok(validate, `the schema defines ${def}`);
+    return validate(value) ? [] : validate.errors.map((e) => `${def}${e.instancePath} ${e.message}`);
+  };
+})();
+
+/** The schema definition a result of `method` must satisfy. */
+function resultDefinition(method, result) {
+  switch (method) {
+    case 'initialize':
+      return 'InitializeResult';
+    case 'tools/list':
+      return 'ListToolsResult';
+    case 'tools/call':
+      return result.task ? 'CreateTaskResult' : 'CallToolResult';
+    case 'tasks/get':
+      return 'GetTaskResult';
+    case 'tasks/list':
+      return 'ListTasksResult';
+    case 'tasks/cancel':
+      return 'CancelTaskResult';
+    case 'tasks/result':
+      return 'CallToolResult';
+    default:
+      return 'Result';
+  }
+}
 
 /** Starts the quickstart over HTTP on a free port; resolves with its URL. */
 function startHttpServer() {
@@ -282,6 +320,32 @@ for (const [kind, connect] of Object.entries(transports)) {
       const before = await count();
       await rejectsWith(createTask('slow_job', { seconds: 'soon' }), -32602, /invalid type/);
       assert.equal(await count(), before);
+    });
+
+    test('every message the server sent matches the 2025-11-25 schema', () => {
+      const methods = new Map(outbound.filter((m) => m.method && m.id !== undefined).map((m) => [m.id, m.method]));
+      const problems = [];
+      const seen = {};
+      for (const message of inbound) {
+        let def;
+        let value;
+        if (message.method && message.id !== undefined) {
+          [def, value] = [message.method === 'elicitation/create' ? 'ElicitRequest' : 'JSONRPCRequest', message];
+        } else if (message.method) {
+          [def, value] = ['JSONRPCNotification', message];
+        } else if (message.error) {
+          [def, value] = ['JSONRPCErrorResponse', message];
+        } else {
+          const method = methods.get(message.id);
+          [def, value] = [resultDefinition(method, message.result), message.result];
+        }
+        seen[def] = (seen[def] ?? 0) + 1;
+        problems.push(...schema2025(def, value).map((p) => `${JSON.stringify(message).slice(0, 200)}: ${p}`));
+      }
+      assert.deepEqual(problems, []);
+      for (const def of ['InitializeResult', 'CreateTaskResult', 'GetTaskResult', 'ListTasksResult', 'CancelTaskResult', 'CallToolResult', 'ElicitRequest', 'JSONRPCErrorResponse']) {
+        assert.ok(seen[def] > 0, `saw a ${def}: ${JSON.stringify(seen)}`);
+      }
     });
 
     test('an unknown method answers -32601 and the server keeps serving', async () => {
