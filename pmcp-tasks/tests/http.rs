@@ -224,6 +224,23 @@ async fn sessions_origins_methods_and_bad_bodies() {
         .await
         .unwrap();
     assert_eq!(local.status(), 200);
+    let ping = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}";
+    let text = client
+        .post(&url)
+        .header("content-type", "text/plain")
+        .body(ping)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(text.status(), 415);
+    let html = client
+        .post(&url)
+        .header("accept", "text/html")
+        .body(ping)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(html.status(), 406);
     let garbage = client.post(&url).body("{not json").send().await.unwrap();
     assert_eq!(garbage.status(), 400);
     assert_eq!(
@@ -306,4 +323,5 @@ async fn the_auth_subject_owns_the_task() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 401);
+    assert_eq!(refused.headers()["www-authenticate"], "Bearer");
 }

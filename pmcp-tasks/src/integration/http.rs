@@ -210,6 +210,9 @@ async fn post(
     session_id: Option<String>,
     body: Bytes,
 ) -> Response {
+    if let Some(refused) = content_negotiation(&headers) {
+        return refused;
+    }
     let message: Value = match serde_json::from_slice(&body) {
         Ok(m) => m,
         Err(e) => {
@@ -345,6 +348,51 @@ fn stream_response(
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
+/// A POST must carry JSON (415 otherwise) and accept JSON or an event
+/// stream in return (406 otherwise); absent headers are taken kindly.
+fn content_negotiation(headers: &HeaderMap) -> Option<Response> {
+    let value = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    if let Some(content_type) = value(header::CONTENT_TYPE) {
+        if !content_type
+            .to_ascii_lowercase()
+            .contains("application/json")
+        {
+            return Some(error_status(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                RpcError::new(
+                    code::INVALID_REQUEST,
+                    format!("Unsupported Content-Type '{content_type}': send application/json"),
+                ),
+            ));
+        }
+    }
+    if let Some(accept) = value(header::ACCEPT) {
+        let accept = accept.to_ascii_lowercase();
+        if ![
+            "application/json",
+            "text/event-stream",
+            "*/*",
+            "application/*",
+        ]
+        .iter()
+        .any(|t| accept.contains(t))
+        {
+            return Some(error_status(
+                StatusCode::NOT_ACCEPTABLE,
+                RpcError::new(
+                    code::INVALID_REQUEST,
+                    "Not acceptable: accept application/json and text/event-stream",
+                ),
+            ));
+        }
+    }
+    None
+}
+
 /// The 2026-07-28 routing headers, when sent, must say what the body says:
 /// `Mcp-Method` its method, `Mcp-Name` its tool name or task id (load
 /// balancers route on them). A mismatch is `-32020`.
@@ -395,12 +443,19 @@ async fn authenticate(
         .and_then(|v| v.to_str().ok());
     match provider.validate_request(authorization).await {
         Ok(auth) => Ok(auth),
-        Err(e) => Err(error_status(
-            StatusCode::UNAUTHORIZED,
-            RpcError::new(
-                code::AUTHENTICATION_REQUIRED,
-                format!("Authentication failed: {e}"),
-            ),
-        )),
+        Err(e) => {
+            let mut response = error_status(
+                StatusCode::UNAUTHORIZED,
+                RpcError::new(
+                    code::AUTHENTICATION_REQUIRED,
+                    format!("Authentication failed: {e}"),
+                ),
+            );
+            let challenge = HeaderValue::from_static(provider.auth_scheme());
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, challenge);
+            Err(response)
+        }
     }
 }
