@@ -1,5 +1,8 @@
-//! Behaviour every [`TaskStore`] must show, run here against the memory
-//! backend. Each check takes a fresh store.
+//! Behaviour every [`TaskStore`] must show: one suite, run against every
+//! backend. Each check takes a fresh, empty store and panics on a violation.
+//!
+//! A backend's tests call [`store_conformance_tests!`](crate::store_conformance_tests)
+//! with an expression that builds a fresh store.
 
 use super::*;
 use crate::domain::{Era, NewTask, TaskOutcome, TaskStatus};
@@ -22,223 +25,229 @@ fn record(owner: &str, ttl: Option<Duration>) -> TaskRecord {
     )
 }
 
-fn stores() -> Vec<(&'static str, Arc<dyn TaskStore>)> {
-    vec![("memory", Arc::new(MemoryStore::new()))]
+/// See the module docs.
+pub async fn create_then_get_round_trips(store: Arc<dyn TaskStore>) {
+    let name = "store";
+    let created = store.create(record("alice", None), 10).await.unwrap();
+    assert_eq!(created.version, 1, "{name}");
+    let got = store.get("alice", &created.id).await.unwrap();
+    assert_eq!(got, created, "{name}");
 }
 
-#[tokio::test]
-async fn create_then_get_round_trips() {
-    for (name, store) in stores() {
-        let created = store.create(record("alice", None), 10).await.unwrap();
-        assert_eq!(created.version, 1, "{name}");
-        let got = store.get("alice", &created.id).await.unwrap();
-        assert_eq!(got, created, "{name}");
-    }
-}
-
-#[tokio::test]
-async fn owners_sharing_a_prefix_never_see_each_other() {
-    for (name, store) in stores() {
-        let a = store.create(record("tenant", None), 10).await.unwrap();
-        let b = store
-            .create(record("tenant:alice", None), 10)
-            .await
-            .unwrap();
-        let c = store.create(record("tenan", None), 10).await.unwrap();
-        assert_eq!(
-            store.get("tenant", &b.id).await,
-            Err(StoreError::NotFound),
-            "{name}"
-        );
-        assert_eq!(
-            store.get("tenant:alice", &a.id).await,
-            Err(StoreError::NotFound),
-            "{name}"
-        );
-        assert_eq!(
-            store.get("tenan", &a.id).await,
-            Err(StoreError::NotFound),
-            "{name}"
-        );
-        for (owner, mine) in [("tenant", &a), ("tenant:alice", &b), ("tenan", &c)] {
-            let page = store.list(owner, None, 100).await.unwrap();
-            let ids: Vec<_> = page.tasks.iter().map(|t| t.id.clone()).collect();
-            assert_eq!(ids, vec![mine.id.clone()], "{name}: {owner}");
-        }
-        let mut foreign = b.clone();
-        foreign.owner = "tenant".into();
-        foreign.status = TaskStatus::Cancelled;
-        assert_eq!(
-            store.compare_and_set(foreign).await,
-            Err(StoreError::NotFound),
-            "{name}: a write naming another owner is refused"
-        );
-    }
-}
-
-#[tokio::test]
-async fn compare_and_set_refuses_a_stale_version_and_shows_the_current() {
-    for (name, store) in stores() {
-        let created = store.create(record("alice", None), 10).await.unwrap();
-        let mut first = created.clone();
-        first.status_message = Some("first".into());
-        let written = store.compare_and_set(first).await.unwrap();
-        assert_eq!(written.version, 2, "{name}");
-        let mut stale = created.clone();
-        stale.status_message = Some("stale".into());
-        match store.compare_and_set(stale).await {
-            Err(StoreError::Conflict { current }) => assert_eq!(*current, written, "{name}"),
-            other => panic!("{name}: expected a conflict, got {other:?}"),
-        }
-        assert_eq!(
-            store.get("alice", &created.id).await.unwrap(),
-            written,
-            "{name}"
-        );
-    }
-}
-
-#[tokio::test]
-async fn completion_and_result_land_together() {
-    for (name, store) in stores() {
-        let created = store.create(record("alice", None), 10).await.unwrap();
-        let (done, ()) = update(&*store, "alice", &created.id, |t, now| {
-            t.finish(
-                TaskOutcome::Result {
-                    value: json!({"content": []}),
-                },
-                now,
-            )
-        })
+/// See the module docs.
+pub async fn owners_sharing_a_prefix_never_see_each_other(store: Arc<dyn TaskStore>) {
+    let name = "store";
+    let a = store.create(record("tenant", None), 10).await.unwrap();
+    let b = store
+        .create(record("tenant:alice", None), 10)
         .await
         .unwrap();
-        let read = store.get("alice", &created.id).await.unwrap();
-        assert_eq!(read, done, "{name}");
-        assert_eq!(read.status, TaskStatus::Completed, "{name}");
-        assert!(
-            read.outcome.is_some(),
-            "{name}: completed without its result"
-        );
+    let c = store.create(record("tenan", None), 10).await.unwrap();
+    assert_eq!(
+        store.get("tenant", &b.id).await,
+        Err(StoreError::NotFound),
+        "{name}"
+    );
+    assert_eq!(
+        store.get("tenant:alice", &a.id).await,
+        Err(StoreError::NotFound),
+        "{name}"
+    );
+    assert_eq!(
+        store.get("tenan", &a.id).await,
+        Err(StoreError::NotFound),
+        "{name}"
+    );
+    for (owner, mine) in [("tenant", &a), ("tenant:alice", &b), ("tenan", &c)] {
+        let page = store.list(owner, None, 100).await.unwrap();
+        let ids: Vec<_> = page.tasks.iter().map(|t| t.id.clone()).collect();
+        assert_eq!(ids, vec![mine.id.clone()], "{name}: {owner}");
     }
+    let mut foreign = b.clone();
+    foreign.owner = "tenant".into();
+    foreign.status = TaskStatus::Cancelled;
+    assert_eq!(
+        store.compare_and_set(foreign).await,
+        Err(StoreError::NotFound),
+        "{name}: a write naming another owner is refused"
+    );
 }
 
-#[tokio::test]
-async fn active_limit_counts_only_unfinished_tasks() {
-    for (name, store) in stores() {
-        let a = store.create(record("alice", None), 2).await.unwrap();
-        store.create(record("alice", None), 2).await.unwrap();
-        assert_eq!(
-            store.create(record("alice", None), 2).await,
-            Err(StoreError::LimitExceeded {
-                active: 2,
-                limit: 2
-            }),
-            "{name}"
-        );
-        store
-            .create(record("bob", None), 2)
-            .await
-            .expect("other owners are not limited");
-        update(&*store, "alice", &a.id, |t, now| t.cancel(now))
-            .await
-            .unwrap();
-        store
-            .create(record("alice", None), 2)
-            .await
-            .expect("a finished task frees a place");
+/// See the module docs.
+pub async fn compare_and_set_refuses_a_stale_version_and_shows_the_current(store: Arc<dyn TaskStore>) {
+    let name = "store";
+    let created = store.create(record("alice", None), 10).await.unwrap();
+    let mut first = created.clone();
+    first.status_message = Some("first".into());
+    let written = store.compare_and_set(first).await.unwrap();
+    assert_eq!(written.version, 2, "{name}");
+    let mut stale = created.clone();
+    stale.status_message = Some("stale".into());
+    match store.compare_and_set(stale).await {
+        Err(StoreError::Conflict { current }) => assert_eq!(*current, written, "{name}"),
+        other => panic!("{name}: expected a conflict, got {other:?}"),
     }
+    assert_eq!(
+        store.get("alice", &created.id).await.unwrap(),
+        written,
+        "{name}"
+    );
 }
 
-#[tokio::test]
-async fn expired_tasks_vanish_and_are_purged() {
-    for (name, store) in stores() {
-        let short = store
-            .create(record("alice", Some(Duration::from_millis(1))), 10)
-            .await
-            .unwrap();
-        let long = store
-            .create(record("alice", Some(Duration::from_secs(600))), 10)
-            .await
-            .unwrap();
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        assert_eq!(
-            store.get("alice", &short.id).await,
-            Err(StoreError::NotFound),
-            "{name}"
-        );
-        let page = store.list("alice", None, 10).await.unwrap();
-        assert_eq!(page.tasks.len(), 1, "{name}");
-        let purged = store.purge_expired(Utc::now()).await.unwrap();
-        assert_eq!(purged, vec![short.id.clone()], "{name}");
-        assert!(store.get("alice", &long.id).await.is_ok(), "{name}");
-        // The purged task no longer counts against the limit.
-        store.create(record("alice", None), 2).await.unwrap();
-    }
+/// See the module docs.
+pub async fn completion_and_result_land_together(store: Arc<dyn TaskStore>) {
+    let name = "store";
+    let created = store.create(record("alice", None), 10).await.unwrap();
+    let (done, ()) = update(&*store, "alice", &created.id, |t, now| {
+        t.finish(
+            TaskOutcome::Result {
+                value: json!({"content": []}),
+            },
+            now,
+        )
+    })
+    .await
+    .unwrap();
+    let read = store.get("alice", &created.id).await.unwrap();
+    assert_eq!(read, done, "{name}");
+    assert_eq!(read.status, TaskStatus::Completed, "{name}");
+    assert!(
+        read.outcome.is_some(),
+        "{name}: completed without its result"
+    );
 }
 
-#[tokio::test]
-async fn pagination_walks_every_task_once_in_creation_order() {
-    for (name, store) in stores() {
-        let mut ids = Vec::new();
-        for _ in 0..7 {
-            ids.push(store.create(record("alice", None), 100).await.unwrap().id);
+/// See the module docs.
+pub async fn active_limit_counts_only_unfinished_tasks(store: Arc<dyn TaskStore>) {
+    let name = "store";
+    let a = store.create(record("alice", None), 2).await.unwrap();
+    store.create(record("alice", None), 2).await.unwrap();
+    assert_eq!(
+        store.create(record("alice", None), 2).await,
+        Err(StoreError::LimitExceeded {
+            active: 2,
+            limit: 2
+        }),
+        "{name}"
+    );
+    store
+        .create(record("bob", None), 2)
+        .await
+        .expect("other owners are not limited");
+    update(&*store, "alice", &a.id, |t, now| t.cancel(now))
+        .await
+        .unwrap();
+    store
+        .create(record("alice", None), 2)
+        .await
+        .expect("a finished task frees a place");
+}
+
+/// See the module docs.
+pub async fn expired_tasks_vanish_and_are_purged(store: Arc<dyn TaskStore>) {
+    let name = "store";
+    let short = store
+        .create(record("alice", Some(Duration::from_millis(1))), 10)
+        .await
+        .unwrap();
+    let long = store
+        .create(record("alice", Some(Duration::from_secs(600))), 10)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(
+        store.get("alice", &short.id).await,
+        Err(StoreError::NotFound),
+        "{name}"
+    );
+    let page = store.list("alice", None, 10).await.unwrap();
+    assert_eq!(page.tasks.len(), 1, "{name}");
+    let purged = store.purge_expired(Utc::now()).await.unwrap();
+    assert_eq!(purged, vec![short.id.clone()], "{name}");
+    assert!(store.get("alice", &long.id).await.is_ok(), "{name}");
+    // The purged task no longer counts against the limit.
+    store.create(record("alice", None), 2).await.unwrap();
+}
+
+/// See the module docs.
+pub async fn pagination_walks_every_task_once_in_creation_order(store: Arc<dyn TaskStore>) {
+    let name = "store";
+    let mut ids = Vec::new();
+    for _ in 0..7 {
+        ids.push(store.create(record("alice", None), 100).await.unwrap().id);
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = store.list("alice", cursor.as_deref(), 3).await.unwrap();
+        pages += 1;
+        seen.extend(page.tasks.into_iter().map(|t| t.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
         }
-        let mut seen = Vec::new();
-        let mut cursor: Option<String> = None;
-        let mut pages = 0;
-        loop {
-            let page = store.list("alice", cursor.as_deref(), 3).await.unwrap();
-            pages += 1;
-            seen.extend(page.tasks.into_iter().map(|t| t.id));
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
-        assert_eq!(seen, ids, "{name}");
-        assert_eq!(pages, 3, "{name}");
-        assert_eq!(
-            store.list("alice", Some("not-a-cursor"), 3).await,
-            Err(StoreError::InvalidCursor),
-            "{name}"
-        );
     }
+    assert_eq!(seen, ids, "{name}");
+    assert_eq!(pages, 3, "{name}");
+    assert_eq!(
+        store.list("alice", Some("not-a-cursor"), 3).await,
+        Err(StoreError::InvalidCursor),
+        "{name}"
+    );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cancel_racing_complete_ends_in_exactly_one_terminal_state() {
-    for (name, store) in stores() {
-        for _ in 0..200 {
-            let t = store.create(record("alice", None), 1000).await.unwrap();
-            let (s1, s2) = (store.clone(), store.clone());
-            let (id1, id2) = (t.id.clone(), t.id.clone());
-            let cancel = tokio::spawn(async move {
-                update(&*s1, "alice", &id1, |t, now| t.cancel(now))
-                    .await
-                    .is_ok()
-            });
-            let complete = tokio::spawn(async move {
-                update(&*s2, "alice", &id2, |t, now| {
-                    t.finish(
-                        TaskOutcome::Result {
-                            value: json!({"content": []}),
-                        },
-                        now,
-                    )
-                })
+/// See the module docs.
+pub async fn cancel_racing_complete_ends_in_exactly_one_terminal_state(store: Arc<dyn TaskStore>) {
+    let name = "store";
+    for _ in 0..200 {
+        let t = store.create(record("alice", None), 1000).await.unwrap();
+        let (s1, s2) = (store.clone(), store.clone());
+        let (id1, id2) = (t.id.clone(), t.id.clone());
+        let cancel = tokio::spawn(async move {
+            update(&*s1, "alice", &id1, |t, now| t.cancel(now))
                 .await
                 .is_ok()
-            });
-            let (cancelled, completed) = (cancel.await.unwrap(), complete.await.unwrap());
-            assert!(cancelled ^ completed, "{name}: exactly one side wins");
-            let end = store.get("alice", &t.id).await.unwrap();
-            if cancelled {
-                assert_eq!(end.status, TaskStatus::Cancelled, "{name}");
-                assert!(end.outcome.is_none(), "{name}");
-            } else {
-                assert_eq!(end.status, TaskStatus::Completed, "{name}");
-                assert!(end.outcome.is_some(), "{name}");
-            }
+        });
+        let complete = tokio::spawn(async move {
+            update(&*s2, "alice", &id2, |t, now| {
+                t.finish(
+                    TaskOutcome::Result {
+                        value: json!({"content": []}),
+                    },
+                    now,
+                )
+            })
+            .await
+            .is_ok()
+        });
+        let (cancelled, completed) = (cancel.await.unwrap(), complete.await.unwrap());
+        assert!(cancelled ^ completed, "{name}: exactly one side wins");
+        let end = store.get("alice", &t.id).await.unwrap();
+        if cancelled {
+            assert_eq!(end.status, TaskStatus::Cancelled, "{name}");
+            assert!(end.outcome.is_none(), "{name}");
+        } else {
+            assert_eq!(end.status, TaskStatus::Completed, "{name}");
+            assert!(end.outcome.is_some(), "{name}");
         }
     }
+}
+
+/// Expands to one `#[tokio::test]` per conformance check, each on a fresh
+/// store built by `$make` (an expression, awaited if `async`).
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:expr) => {
+        $crate::store_conformance_tests!(@tests $make, create_then_get_round_trips, owners_sharing_a_prefix_never_see_each_other, compare_and_set_refuses_a_stale_version_and_shows_the_current, completion_and_result_land_together, active_limit_counts_only_unfinished_tasks, expired_tasks_vanish_and_are_purged, pagination_walks_every_task_once_in_creation_order, cancel_racing_complete_ends_in_exactly_one_terminal_state);
+    };
+    (@tests $make:expr, $($check:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let store: ::std::sync::Arc<dyn $crate::store::TaskStore> = $make;
+                $crate::store::conformance::$check(store).await;
+            }
+        )*
+    };
 }

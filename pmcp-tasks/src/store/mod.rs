@@ -135,5 +135,10 @@ pub async fn update<T>(
     .into())
 }
 
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+
 #[cfg(test)]
-mod conformance;
+mod memory_conformance {
+    crate::store_conformance_tests!(std::sync::Arc::new(crate::store::MemoryStore::new()));
+}
