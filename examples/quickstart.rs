@@ -112,7 +112,11 @@ async fn failing_job(args: FailArgs, _ctx: TaskContext) -> Result<String, ToolEr
 }
 
 const USAGE: &str =
-    "usage: quickstart [--http ADDR] [--grace SECONDS] [--page-size N]   (stdio without --http)";
+    "usage: quickstart [--http ADDR] [--store URL] [--grace SECONDS] [--page-size N]
+  --http ADDR      serve streamable HTTP at http://ADDR/mcp (default: stdio)
+  --store URL      where tasks are kept: memory (default), sqlite:PATH; or set PMCP_TASKS_STORE
+  --grace SECONDS  how long running tasks may finish after SIGINT/SIGTERM (default 10)
+  --page-size N    tasks per tasks/list page (default 50)";
 
 /// Command-line options.
 struct Options {
@@ -122,6 +126,8 @@ struct Options {
     grace: Duration,
     /// Tasks per `tasks/list` page.
     page_size: Option<usize>,
+    /// Where tasks are kept.
+    store: Option<String>,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -130,6 +136,7 @@ fn parse_options() -> Result<Options, String> {
         http: None,
         grace: Duration::from_secs(10),
         page_size: None,
+        store: None,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -149,6 +156,12 @@ fn parse_options() -> Result<Options, String> {
                         format!("--grace takes seconds (a number >= 0), not '{value}'")
                     })?;
                 options.grace = Duration::from_secs_f64(seconds);
+            }
+            "--store" => {
+                options.store = Some(
+                    args.next()
+                        .ok_or("--store needs a URL, e.g. sqlite:tasks.db")?,
+                );
             }
             "--page-size" => {
                 let value = args.next().ok_or("--page-size needs a number")?;
@@ -190,7 +203,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(size) = options.page_size {
         limits.list_page_size = size;
     }
+    let store_url = options
+        .store
+        .or_else(|| std::env::var("PMCP_TASKS_STORE").ok())
+        .unwrap_or_else(|| "memory".into());
+    let (store, store_name) = match pmcp_tasks::store::url::open(&store_url) {
+        Ok(opened) => opened,
+        Err(e) => {
+            eprintln!("quickstart: {e}");
+            std::process::exit(2);
+        }
+    };
+    eprintln!("pmcp-tasks quickstart: tasks are kept in {store_name}");
     let server = TaskServer::builder("pmcp-tasks-quickstart", env!("CARGO_PKG_VERSION"))
+        .store(store)
         .limits(limits)
         .registered_tools()
         .build()?;

@@ -18,15 +18,15 @@ say "npm packages: client tests, and the conformance suite with its Node 22"
 
 say "format and lints"
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 say "Rust tests"
 if command -v cargo-nextest >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast
+  cargo nextest run --workspace --all-features --locked --no-fail-fast
 else
-  cargo test --workspace --locked --no-fail-fast
+  cargo test --workspace --all-features --locked --no-fail-fast
 fi
-cargo test --workspace --doc --locked
+cargo test --workspace --doc --all-features --locked
 
 say "real MCP clients against the quickstart"
 cargo build --example quickstart --example conformance --locked

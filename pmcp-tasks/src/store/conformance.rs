@@ -74,7 +74,9 @@ pub async fn owners_sharing_a_prefix_never_see_each_other(store: Arc<dyn TaskSto
 }
 
 /// See the module docs.
-pub async fn compare_and_set_refuses_a_stale_version_and_shows_the_current(store: Arc<dyn TaskStore>) {
+pub async fn compare_and_set_refuses_a_stale_version_and_shows_the_current(
+    store: Arc<dyn TaskStore>,
+) {
     let name = "store";
     let created = store.create(record("alice", None), 10).await.unwrap();
     let mut first = created.clone();

@@ -8,8 +8,13 @@
 //! task is never seen `completed` without its result.
 
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+pub mod url;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 
 use crate::domain::{DomainError, TaskRecord};
 use async_trait::async_trait;

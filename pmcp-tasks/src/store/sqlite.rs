@@ -1,0 +1,372 @@
+//! The SQLite backend: durable tasks in one file, for one machine.
+//!
+//! A task is one row holding its JSON record plus the columns the store
+//! queries (owner, creation order, expiry, version). Compare-and-set is an
+//! `UPDATE … WHERE version = ?`; the owner's count of unfinished tasks lives
+//! in its own table, changed in the same transaction as the task, so the
+//! limit check at create is O(1) and exact. SQLite calls are blocking, so
+//! they run on tokio's blocking pool; the connection mutex is never held
+//! across an `.await`.
+
+use super::{StoreError, TaskPage, TaskStore};
+use crate::domain::TaskRecord;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// Tasks kept in a SQLite database file; survives restarts.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+const SCHEMA: &str = "
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS pmcp_tasks (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id         TEXT NOT NULL UNIQUE,
+    owner      TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    active     INTEGER NOT NULL,
+    expires_at INTEGER,
+    record     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pmcp_tasks_by_owner ON pmcp_tasks (owner, seq);
+CREATE INDEX IF NOT EXISTS pmcp_tasks_by_expiry ON pmcp_tasks (expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS pmcp_task_owners (
+    owner  TEXT PRIMARY KEY,
+    active INTEGER NOT NULL
+);
+";
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("sqlite: {e}"))
+}
+
+fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn encode(record: &TaskRecord) -> Result<String, StoreError> {
+    serde_json::to_string(record).map_err(backend)
+}
+
+fn decode(text: &str) -> Result<TaskRecord, StoreError> {
+    serde_json::from_str(text).map_err(|e| backend(format!("a stored task does not decode: {e}")))
+}
+
+fn encode_cursor(seq: i64) -> String {
+    format!("s{seq:x}")
+}
+
+fn decode_cursor(cursor: &str) -> Result<i64, StoreError> {
+    cursor
+        .strip_prefix('s')
+        .and_then(|hex| i64::from_str_radix(hex, 16).ok())
+        .filter(|seq| *seq >= 0)
+        .ok_or(StoreError::InvalidCursor)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        let conn = Connection::open(path)
+            .map_err(|e| backend(format!("cannot open {}: {e}", path.display())))?;
+        Self::with_connection(conn)
+    }
+
+    /// A private in-memory database (for tests).
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::with_connection(Connection::open_in_memory().map_err(backend)?)
+    }
+
+    fn with_connection(conn: Connection) -> Result<Self, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(backend)?;
+        conn.execute_batch(SCHEMA).map_err(backend)?;
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `work` on the connection, on tokio's blocking pool.
+    async fn with<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            work(&mut guard)
+        })
+        .await
+        .map_err(|e| backend(format!("the storage thread failed: {e}")))?
+    }
+}
+
+/// The live record `id` of `owner`, if any.
+fn live(
+    conn: &Connection,
+    owner: &str,
+    id: &str,
+    now: i64,
+) -> Result<Option<TaskRecord>, StoreError> {
+    conn.query_row(
+        "SELECT record FROM pmcp_tasks WHERE id = ?1 AND owner = ?2 AND (expires_at IS NULL OR expires_at > ?3)",
+        params![id, owner, now],
+        |row| row.get::<_, String>(0),
+    )
+    .optional()
+    .map_err(backend)?
+    .map(|text| decode(&text))
+    .transpose()
+}
+
+fn add_active(conn: &Connection, owner: &str, delta: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO pmcp_task_owners (owner, active) VALUES (?1, MAX(?2, 0))
+         ON CONFLICT(owner) DO UPDATE SET active = MAX(active + ?2, 0)",
+        params![owner, delta],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+#[async_trait]
+impl TaskStore for SqliteStore {
+    async fn create(
+        &self,
+        mut record: TaskRecord,
+        max_active: usize,
+    ) -> Result<TaskRecord, StoreError> {
+        self.with(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let active: i64 = tx
+                .query_row(
+                    "SELECT active FROM pmcp_task_owners WHERE owner = ?1",
+                    params![record.owner],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(backend)?
+                .unwrap_or(0);
+            let active = usize::try_from(active).unwrap_or(0);
+            if active >= max_active {
+                return Err(StoreError::LimitExceeded {
+                    active,
+                    limit: max_active,
+                });
+            }
+            record.version = 1;
+            let is_active = !record.status.is_terminal();
+            let inserted = tx.execute(
+                "INSERT INTO pmcp_tasks (id, owner, version, active, expires_at, record) VALUES (?1, ?2, 1, ?3, ?4, ?5)",
+                params![
+                    record.id,
+                    record.owner,
+                    is_active,
+                    record.expires_at().map(millis),
+                    encode(&record)?
+                ],
+            );
+            match inserted {
+                Ok(_) => {}
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    return Err(StoreError::Duplicate)
+                }
+                Err(e) => return Err(backend(e)),
+            }
+            if is_active {
+                add_active(&tx, &record.owner, 1)?;
+            }
+            tx.commit().map_err(backend)?;
+            Ok(record)
+        })
+        .await
+    }
+
+    async fn get(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
+        let (owner, id) = (owner.to_owned(), id.to_owned());
+        self.with(move |conn| {
+            live(conn, &owner, &id, millis(Utc::now()))?.ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn compare_and_set(&self, mut record: TaskRecord) -> Result<TaskRecord, StoreError> {
+        self.with(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let now = millis(Utc::now());
+            let Some(current) = live(&tx, &record.owner, &record.id, now)? else {
+                return Err(StoreError::NotFound);
+            };
+            if current.version != record.version {
+                return Err(StoreError::Conflict {
+                    current: Box::new(current),
+                });
+            }
+            record.version += 1;
+            let (was_active, is_active) =
+                (!current.status.is_terminal(), !record.status.is_terminal());
+            tx.execute(
+                "UPDATE pmcp_tasks SET version = ?1, active = ?2, expires_at = ?3, record = ?4
+                 WHERE id = ?5 AND owner = ?6 AND version = ?7",
+                params![
+                    i64::try_from(record.version).map_err(backend)?,
+                    is_active,
+                    record.expires_at().map(millis),
+                    encode(&record)?,
+                    record.id,
+                    record.owner,
+                    i64::try_from(current.version).map_err(backend)?
+                ],
+            )
+            .map_err(backend)?;
+            if was_active != is_active {
+                add_active(&tx, &record.owner, if is_active { 1 } else { -1 })?;
+            }
+            tx.commit().map_err(backend)?;
+            Ok(record)
+        })
+        .await
+    }
+
+    async fn list(
+        &self,
+        owner: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<TaskPage, StoreError> {
+        let start = cursor.map(decode_cursor).transpose()?.unwrap_or(0);
+        let owner = owner.to_owned();
+        let limit = limit.max(1);
+        self.with(move |conn| {
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT seq, record FROM pmcp_tasks
+                     WHERE owner = ?1 AND seq >= ?2 AND (expires_at IS NULL OR expires_at > ?3)
+                     ORDER BY seq LIMIT ?4",
+                )
+                .map_err(backend)?;
+            let rows = statement
+                .query_map(
+                    params![
+                        owner,
+                        start,
+                        millis(Utc::now()),
+                        i64::try_from(limit + 1).unwrap_or(i64::MAX)
+                    ],
+                    |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
+                )
+                .map_err(backend)?;
+            let mut tasks = Vec::new();
+            let mut next_cursor = None;
+            for row in rows {
+                let (seq, text) = row.map_err(backend)?;
+                if tasks.len() == limit {
+                    next_cursor = Some(encode_cursor(seq));
+                    break;
+                }
+                tasks.push(decode(&text)?);
+            }
+            Ok(TaskPage { tasks, next_cursor })
+        })
+        .await
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        self.with(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let expired: Vec<(String, String, bool)> = {
+                let mut statement = tx
+                    .prepare_cached(
+                        "SELECT id, owner, active FROM pmcp_tasks WHERE expires_at IS NOT NULL AND expires_at <= ?1",
+                    )
+                    .map_err(backend)?;
+                let rows = statement
+                    .query_map(params![millis(now)], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                    .map_err(backend)?;
+                rows.collect::<Result<_, _>>().map_err(backend)?
+            };
+            for (id, owner, active) in &expired {
+                tx.execute("DELETE FROM pmcp_tasks WHERE id = ?1", params![id])
+                    .map_err(backend)?;
+                if *active {
+                    add_active(&tx, owner, -1)?;
+                }
+            }
+            tx.commit().map_err(backend)?;
+            Ok(expired.into_iter().map(|(id, _, _)| id).collect())
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod conformance {
+    crate::store_conformance_tests!(std::sync::Arc::new(
+        super::SqliteStore::in_memory().unwrap()
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Era, NewTask};
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn tasks_survive_reopening_the_file() {
+        let dir = std::env::temp_dir().join(format!("pmcp-tasks-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tasks.db");
+        let record = TaskRecord::new(
+            NewTask {
+                owner: "alice".into(),
+                era: Era::V2026_07_28,
+                tool: "t".into(),
+                arguments: json!({"n": 1}),
+                ttl: None,
+                poll_interval: None,
+                input_responses: Default::default(),
+            },
+            Utc::now(),
+        );
+        let created = SqliteStore::open(&path)
+            .unwrap()
+            .create(record, 10)
+            .await
+            .unwrap();
+        let reopened = SqliteStore::open(&path).unwrap();
+        assert_eq!(reopened.get("alice", &created.id).await.unwrap(), created);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_unopenable_path_is_a_clear_error() {
+        let err = SqliteStore::open("/nonexistent-dir/x/tasks.db").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("cannot open /nonexistent-dir/x/tasks.db"),
+            "{err}"
+        );
+    }
+}
