@@ -114,7 +114,8 @@ async fn failing_job(args: FailArgs, _ctx: TaskContext) -> Result<String, ToolEr
 const USAGE: &str =
     "usage: quickstart [--http ADDR] [--store URL] [--grace SECONDS] [--page-size N]
   --http ADDR      serve streamable HTTP at http://ADDR/mcp (default: stdio)
-  --store URL      where tasks are kept: memory (default), sqlite:PATH; or set PMCP_TASKS_STORE
+  --store URL      where tasks are kept: memory (default), sqlite:PATH, redis://HOST:PORT;
+                   or set PMCP_TASKS_STORE
   --grace SECONDS  how long running tasks may finish after SIGINT/SIGTERM (default 10)
   --page-size N    tasks per tasks/list page (default 50)";
 
@@ -207,7 +208,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .store
         .or_else(|| std::env::var("PMCP_TASKS_STORE").ok())
         .unwrap_or_else(|| "memory".into());
-    let (store, store_name) = match pmcp_tasks::store::url::open(&store_url) {
+    let (store, store_name) = match pmcp_tasks::store::url::open(&store_url).await {
         Ok(opened) => opened,
         Err(e) => {
             eprintln!("quickstart: {e}");

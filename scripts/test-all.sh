@@ -12,6 +12,15 @@ cargo --version
 node --version
 npm --version
 
+if ! command -v redis-server >/dev/null 2>&1; then
+  say "redis-server (Debian package) for the Redis backend's tests"
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null
+fi
+redis-server --version
+
 say "npm packages: client tests, and the conformance suite with its Node 22"
 (cd client-tests && npm ci --no-audit --no-fund --loglevel=error)
 (cd conformance && npm ci --no-audit --no-fund --loglevel=error)

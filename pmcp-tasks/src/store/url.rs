@@ -5,7 +5,7 @@ use super::{MemoryStore, StoreError, TaskStore};
 use std::sync::Arc;
 
 /// The forms [`open`] understands, for error messages and `--help`.
-pub const STORE_URL_FORMS: &str = "memory, sqlite:PATH";
+pub const STORE_URL_FORMS: &str = "memory, sqlite:PATH, redis://HOST:PORT";
 
 /// Why a store URL could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -44,9 +44,11 @@ pub enum StoreUrlError {
     },
 }
 
-/// Opens the store `url` names: `memory`, or `sqlite:PATH` (with the
-/// `sqlite` feature). A short human name of the result is returned too.
-pub fn open(url: &str) -> Result<(Arc<dyn TaskStore>, String), StoreUrlError> {
+/// Opens the store `url` names: `memory`, `sqlite:PATH` (with the `sqlite`
+/// feature) or `redis://HOST:PORT[/DB]` (with the `redis` feature), failing
+/// if it cannot be reached now. A short human name of the store is returned
+/// too.
+pub async fn open(url: &str) -> Result<(Arc<dyn TaskStore>, String), StoreUrlError> {
     let url = url.trim();
     if url == "memory" || url == "memory:" {
         return Ok((
@@ -77,6 +79,23 @@ pub fn open(url: &str) -> Result<(Arc<dyn TaskStore>, String), StoreUrlError> {
             feature: "sqlite",
         });
     }
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        #[cfg(feature = "redis")]
+        {
+            let store = super::RedisStore::connect(url).await.map_err(|source| {
+                StoreUrlError::Unreachable {
+                    url: url.into(),
+                    source,
+                }
+            })?;
+            return Ok((Arc::new(store), format!("Redis at {url}")));
+        }
+        #[cfg(not(feature = "redis"))]
+        return Err(StoreUrlError::NotBuilt {
+            url: url.into(),
+            feature: "redis",
+        });
+    }
     Err(StoreUrlError::Unknown {
         url: url.into(),
         forms: STORE_URL_FORMS,
@@ -87,15 +106,15 @@ pub fn open(url: &str) -> Result<(Arc<dyn TaskStore>, String), StoreUrlError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn urls_are_recognised_or_refused_clearly() {
-        assert!(open("memory").is_ok());
-        let unknown = open("postgres://x").err().unwrap().to_string();
+    #[tokio::test]
+    async fn urls_are_recognised_or_refused_clearly() {
+        assert!(open("memory").await.is_ok());
+        let unknown = open("postgres://x").await.err().unwrap().to_string();
         assert!(
             unknown.contains("unknown store 'postgres://x'") && unknown.contains("memory"),
             "{unknown}"
         );
-        let empty = open("sqlite:").err().unwrap().to_string();
+        let empty = open("sqlite:").await.err().unwrap().to_string();
         assert!(empty.contains("give a file path"), "{empty}");
     }
 }

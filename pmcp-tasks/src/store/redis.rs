@@ -1,0 +1,372 @@
+//! The Redis backend: tasks shared by many server instances.
+//!
+//! Every operation is one Lua script, so one round trip and atomic. Keys,
+//! all under one hash tag (so a Redis Cluster keeps them in one slot):
+//!
+//! | key | type | holds |
+//! | --- | --- | --- |
+//! | `{prefix}:task:<id>` | hash | `record` (JSON), `owner`, `version`, `expires` (ms or empty) |
+//! | `{prefix}:owner:<owner>` | sorted set | the owner's task ids by creation sequence (listing) |
+//! | `{prefix}:active:<owner>` | set | the owner's unfinished task ids (`SCARD`: the count) |
+//! | `{prefix}:expiry` | sorted set | `owner\nid` by expiry time (the sweeper's index) |
+//! | `{prefix}:seq` | string | the creation sequence |
+//!
+//! Expiry is checked at read time; the sweeper deletes expired tasks from
+//! every index, and each task key also carries a Redis expiry a day after
+//! its TTL as a backstop.
+
+use super::{StoreError, TaskPage, TaskStore};
+use crate::domain::TaskRecord;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use redis::aio::ConnectionManager;
+use redis::{Script, Value as RedisValue};
+
+/// How long a task key outlives its TTL before Redis drops it by itself.
+const BACKSTOP_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// Tasks kept in Redis.
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    prefix: String,
+    scripts: std::sync::Arc<Scripts>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Scripts {
+    create: Script,
+    get: Script,
+    cas: Script,
+    list: Script,
+    purge: Script,
+}
+
+const CREATE: &str = r#"
+local task, ownerz, active, expiry, seqkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local id, owner, record, is_active, expires, max_active, backstop = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
+if redis.call('EXISTS', task) == 1 then return {'duplicate'} end
+local count = redis.call('SCARD', active)
+if count >= max_active then return {'limit', count} end
+local seq = redis.call('INCR', seqkey)
+redis.call('HSET', task, 'record', record, 'owner', owner, 'version', 1, 'expires', expires)
+redis.call('ZADD', ownerz, seq, id)
+if is_active == '1' then redis.call('SADD', active, id) end
+if expires ~= '' then
+  redis.call('ZADD', expiry, expires, owner .. '\n' .. id)
+  redis.call('PEXPIREAT', task, backstop)
+end
+return {'ok', seq}
+"#;
+
+const GET: &str = r#"
+local fields = redis.call('HMGET', KEYS[1], 'owner', 'expires', 'record')
+if not fields[1] or fields[1] ~= ARGV[1] then return {'notfound'} end
+if fields[2] ~= '' and tonumber(fields[2]) <= tonumber(ARGV[2]) then return {'notfound'} end
+return {'ok', fields[3]}
+"#;
+
+const CAS: &str = r#"
+local task, active, expiry = KEYS[1], KEYS[2], KEYS[3]
+local owner, expected, record, is_active, expires, now, id, backstop = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
+local fields = redis.call('HMGET', task, 'owner', 'expires', 'record', 'version')
+if not fields[1] or fields[1] ~= owner then return {'notfound'} end
+if fields[2] ~= '' and tonumber(fields[2]) <= now then return {'notfound'} end
+if fields[4] ~= expected then return {'conflict', fields[3]} end
+redis.call('HSET', task, 'record', record, 'version', tonumber(expected) + 1, 'expires', expires)
+if is_active == '1' then redis.call('SADD', active, id) else redis.call('SREM', active, id) end
+if fields[2] ~= expires then
+  redis.call('ZREM', expiry, owner .. '\n' .. id)
+  if expires ~= '' then
+    redis.call('ZADD', expiry, expires, owner .. '\n' .. id)
+    redis.call('PEXPIREAT', task, backstop)
+  else
+    redis.call('PERSIST', task)
+  end
+end
+return {'ok'}
+"#;
+
+const LIST: &str = r#"
+local ownerz, taskprefix = KEYS[1], ARGV[1]
+local start, limit, now = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local out = {}
+local next = ''
+local offset = 0
+while true do
+  local batch = redis.call('ZRANGEBYSCORE', ownerz, start, '+inf', 'WITHSCORES', 'LIMIT', offset, 100)
+  if #batch == 0 then break end
+  for i = 1, #batch, 2 do
+    local fields = redis.call('HMGET', taskprefix .. batch[i], 'expires', 'record')
+    if fields[2] and (fields[1] == '' or tonumber(fields[1]) > now) then
+      if #out == limit then
+        next = batch[i + 1]
+        return {next, out}
+      end
+      out[#out + 1] = fields[2]
+    end
+  end
+  offset = offset + 100
+end
+return {next, out}
+"#;
+
+const PURGE: &str = r#"
+local expiry, prefix, now = KEYS[1], ARGV[1], ARGV[2]
+local members = redis.call('ZRANGEBYSCORE', expiry, '-inf', now, 'LIMIT', 0, 1000)
+local ids = {}
+for _, member in ipairs(members) do
+  local cut = string.find(member, '\n', 1, true)
+  local owner, id = string.sub(member, 1, cut - 1), string.sub(member, cut + 1)
+  redis.call('DEL', prefix .. 'task:' .. id)
+  redis.call('ZREM', prefix .. 'owner:' .. owner, id)
+  redis.call('SREM', prefix .. 'active:' .. owner, id)
+  redis.call('ZREM', expiry, member)
+  ids[#ids + 1] = id
+end
+return ids
+"#;
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("redis: {e}"))
+}
+
+fn encode(record: &TaskRecord) -> Result<String, StoreError> {
+    serde_json::to_string(record).map_err(backend)
+}
+
+fn decode(bytes: &[u8]) -> Result<TaskRecord, StoreError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| backend(format!("a stored task does not decode: {e}")))
+}
+
+fn expires(record: &TaskRecord) -> String {
+    record
+        .expires_at()
+        .map(|at| at.timestamp_millis().to_string())
+        .unwrap_or_default()
+}
+
+fn backstop(record: &TaskRecord) -> i64 {
+    record
+        .expires_at()
+        .map(|at| at.timestamp_millis().saturating_add(BACKSTOP_MS))
+        .unwrap_or(0)
+}
+
+/// The status word and the rest of a script's answer.
+fn reply(value: RedisValue) -> Result<(String, Vec<RedisValue>), StoreError> {
+    let RedisValue::Array(mut items) = value else {
+        return Err(backend(format!("unexpected script answer {value:?}")));
+    };
+    if items.is_empty() {
+        return Err(backend("empty script answer"));
+    }
+    let status: String = redis::from_redis_value(items.remove(0)).map_err(backend)?;
+    Ok((status, items))
+}
+
+fn bytes(value: &RedisValue) -> Result<Vec<u8>, StoreError> {
+    redis::from_redis_value_ref(value).map_err(backend)
+}
+
+impl RedisStore {
+    /// Connects to `url` (`redis://HOST:PORT[/DB]`), keeping keys under the
+    /// `pmcp-tasks` prefix. Fails if Redis cannot be reached now.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with_prefix(url, "pmcp-tasks").await
+    }
+
+    /// As [`connect`](Self::connect), with keys under `prefix` (several
+    /// independent deployments can share one Redis).
+    pub async fn connect_with_prefix(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        let client =
+            redis::Client::open(url).map_err(|e| backend(format!("bad URL {url}: {e}")))?;
+        let conn = ConnectionManager::new(client)
+            .await
+            .map_err(|e| backend(format!("cannot reach {url}: {e}")))?;
+        Ok(RedisStore {
+            conn,
+            prefix: format!("{{{prefix}}}:"),
+            scripts: std::sync::Arc::new(Scripts {
+                create: Script::new(CREATE),
+                get: Script::new(GET),
+                cas: Script::new(CAS),
+                list: Script::new(LIST),
+                purge: Script::new(PURGE),
+            }),
+        })
+    }
+
+    fn key(&self, kind: &str, name: &str) -> String {
+        format!("{}{kind}:{name}", self.prefix)
+    }
+}
+
+#[async_trait]
+impl TaskStore for RedisStore {
+    async fn create(
+        &self,
+        mut record: TaskRecord,
+        max_active: usize,
+    ) -> Result<TaskRecord, StoreError> {
+        record.version = 1;
+        let mut conn = self.conn.clone();
+        let answer: RedisValue = self
+            .scripts
+            .create
+            .key(self.key("task", &record.id))
+            .key(self.key("owner", &record.owner))
+            .key(self.key("active", &record.owner))
+            .key(format!("{}expiry", self.prefix))
+            .key(format!("{}seq", self.prefix))
+            .arg(&record.id)
+            .arg(&record.owner)
+            .arg(encode(&record)?)
+            .arg(if record.status.is_terminal() {
+                "0"
+            } else {
+                "1"
+            })
+            .arg(expires(&record))
+            .arg(max_active)
+            .arg(backstop(&record))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        match reply(answer)? {
+            (s, _) if s == "ok" => Ok(record),
+            (s, _) if s == "duplicate" => Err(StoreError::Duplicate),
+            (s, rest) if s == "limit" => {
+                let active: usize = rest
+                    .first()
+                    .map(redis::from_redis_value_ref)
+                    .transpose()
+                    .map_err(backend)?
+                    .unwrap_or(max_active);
+                Err(StoreError::LimitExceeded {
+                    active,
+                    limit: max_active,
+                })
+            }
+            (s, _) => Err(backend(format!("unexpected answer {s}"))),
+        }
+    }
+
+    async fn get(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
+        let mut conn = self.conn.clone();
+        let answer: RedisValue = self
+            .scripts
+            .get
+            .key(self.key("task", id))
+            .arg(owner)
+            .arg(Utc::now().timestamp_millis())
+            .invoke_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        match reply(answer)? {
+            (s, rest) if s == "ok" => {
+                decode(&bytes(rest.first().ok_or_else(|| backend("no record"))?)?)
+            }
+            _ => Err(StoreError::NotFound),
+        }
+    }
+
+    async fn compare_and_set(&self, mut record: TaskRecord) -> Result<TaskRecord, StoreError> {
+        let expected = record.version;
+        record.version += 1;
+        let mut conn = self.conn.clone();
+        let answer: RedisValue = self
+            .scripts
+            .cas
+            .key(self.key("task", &record.id))
+            .key(self.key("active", &record.owner))
+            .key(format!("{}expiry", self.prefix))
+            .arg(&record.owner)
+            .arg(expected.to_string())
+            .arg(encode(&record)?)
+            .arg(if record.status.is_terminal() {
+                "0"
+            } else {
+                "1"
+            })
+            .arg(expires(&record))
+            .arg(Utc::now().timestamp_millis())
+            .arg(&record.id)
+            .arg(backstop(&record))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        match reply(answer)? {
+            (s, _) if s == "ok" => Ok(record),
+            (s, rest) if s == "conflict" => Err(StoreError::Conflict {
+                current: Box::new(decode(&bytes(
+                    rest.first().ok_or_else(|| backend("no record"))?,
+                )?)?),
+            }),
+            _ => Err(StoreError::NotFound),
+        }
+    }
+
+    async fn list(
+        &self,
+        owner: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<TaskPage, StoreError> {
+        let start = match cursor {
+            None => 0,
+            Some(c) => c
+                .strip_prefix('r')
+                .and_then(|n| n.parse::<u64>().ok())
+                .ok_or(StoreError::InvalidCursor)?,
+        };
+        let mut conn = self.conn.clone();
+        let answer: RedisValue = self
+            .scripts
+            .list
+            .key(self.key("owner", owner))
+            .arg(self.key("task", ""))
+            .arg(start)
+            .arg(limit.max(1))
+            .arg(Utc::now().timestamp_millis())
+            .invoke_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        let RedisValue::Array(items) = answer else {
+            return Err(backend("unexpected list answer"));
+        };
+        let [next, records] =
+            <[RedisValue; 2]>::try_from(items).map_err(|_| backend("unexpected list answer"))?;
+        let next: String = redis::from_redis_value(next).map_err(backend)?;
+        let records: Vec<Vec<u8>> = redis::from_redis_value(records).map_err(backend)?;
+        Ok(TaskPage {
+            tasks: records
+                .iter()
+                .map(|r| decode(r))
+                .collect::<Result<_, _>>()?,
+            next_cursor: (!next.is_empty()).then(|| format!("r{next}")),
+        })
+    }
+
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn.clone();
+        let ids: Vec<String> = self
+            .scripts
+            .purge
+            .key(format!("{}expiry", self.prefix))
+            .arg(&self.prefix)
+            .arg(now.timestamp_millis())
+            .invoke_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        Ok(ids)
+    }
+}
