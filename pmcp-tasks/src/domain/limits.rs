@@ -21,6 +21,9 @@ pub struct Limits {
     pub max_variable_bytes: usize,
     /// Tasks per `tasks/list` page.
     pub list_page_size: usize,
+    /// How often a running body checks the store for an end written by
+    /// someone else (a `tasks/cancel` served by another instance, expiry).
+    pub external_cancel_poll: Duration,
 }
 
 impl Default for Limits {
@@ -32,6 +35,7 @@ impl Default for Limits {
             poll_interval: Duration::from_secs(1),
             max_variable_bytes: 64 * 1024,
             list_page_size: 50,
+            external_cancel_poll: Duration::from_millis(500),
         }
     }
 }

@@ -133,6 +133,10 @@ impl TaskRuntime {
             let ended = tokio::select! {
                 ended = run => Some(ended),
                 _ = token.cancelled() => None,
+                _ = ended_elsewhere(&shared, &owner, &id) => {
+                    tracing::info!(task = %id, "task body stopped: the task ended elsewhere (cancelled by another instance, or expired)");
+                    None
+                }
             };
             shared
                 .running
@@ -317,6 +321,23 @@ impl TaskRuntime {
         }
         self.shared.tracker.wait().await;
         failed
+    }
+}
+
+/// Resolves when the stored task is terminal or gone although its body
+/// still runs here: another instance served its `tasks/cancel`, or it
+/// expired. Store errors are not an end: the body keeps running.
+async fn ended_elsewhere(shared: &Shared, owner: &str, id: &str) {
+    let mut tick = tokio::time::interval(shared.limits.external_cancel_poll);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        match shared.store.get(owner, id).await {
+            Ok(record) if record.status.is_terminal() => return,
+            Err(StoreError::NotFound) => return,
+            _ => {}
+        }
     }
 }
 

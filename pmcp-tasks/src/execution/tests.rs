@@ -277,3 +277,42 @@ async fn variables_over_the_limit_are_refused_and_nothing_changes() {
     let done = rt.wait_terminal("alice", &t.id).await.unwrap();
     assert_eq!(done.variables.len(), 1);
 }
+
+#[tokio::test]
+async fn a_cancel_served_by_another_instance_stops_the_body_here() {
+    let store = Arc::new(MemoryStore::new());
+    let limits = Limits {
+        external_cancel_poll: Duration::from_millis(50),
+        ..Limits::default()
+    };
+    let here = TaskRuntime::new(store.clone(), limits.clone());
+    let there = TaskRuntime::new(store, limits);
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+    let t = here
+        .start(
+            new_task(Duration::from_secs(60)),
+            body(|_ctx| {
+                Box::pin(async move {
+                    started_tx.send(()).unwrap();
+                    std::future::pending::<()>().await;
+                    ok()
+                })
+            }),
+        )
+        .await
+        .unwrap();
+    started_rx.await.unwrap();
+    assert_eq!(here.running_count(), 1);
+    there.cancel("alice", &t.id).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(1), async {
+        while here.running_count() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the body on the other instance stopped within a second");
+    assert_eq!(
+        here.get("alice", &t.id).await.unwrap().status,
+        TaskStatus::Cancelled
+    );
+}

@@ -1,0 +1,128 @@
+// Two quickstart processes share one real redis-server: a task created on A
+// is polled and its result fetched on B, and a cancel sent to B stops the
+// body running on A within a second.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CallToolResultSchema, CreateTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const binary = process.env.QUICKSTART_BIN ?? path.join(repo, 'target', 'debug', 'examples', 'quickstart');
+const children = [];
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port) {
+  for (let i = 0; i < 200; i += 1) {
+    const open = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/** Starts a quickstart instance on Redis; resolves with its URL and a log reader. */
+function startInstance(store) {
+  const child = spawn(binary, ['--http', '127.0.0.1:0', '--store', store], {
+    cwd: repo,
+    env: { ...process.env, RUST_LOG: 'pmcp_tasks=info' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.push(child);
+  let log = '';
+  child.stderr.on('data', (chunk) => (log += chunk));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no URL: ${log}`)), 30_000);
+    child.stderr.on('data', () => {
+      const found = log.match(/http:\/\/[0-9.:]+\/mcp/);
+      if (found) {
+        clearTimeout(timer);
+        resolve({ url: found[0], log: () => log });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`instance exited (${code}): ${log}`)));
+  });
+}
+
+async function connect(url) {
+  const client = new Client({ name: 'multi-instance-test', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  return client;
+}
+
+const createTask = (client, seconds) =>
+  client
+    .request(
+      { method: 'tools/call', params: { name: 'slow_job', arguments: { seconds } } },
+      CreateTaskResultSchema,
+      { task: { ttl: 60_000 } },
+    )
+    .then((r) => r.task);
+
+let a;
+let b;
+let instanceA;
+
+before(async () => {
+  const port = await freePort();
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  children.push(redis);
+  await waitForPort(port);
+  const store = `redis://127.0.0.1:${port}`;
+  instanceA = await startInstance(store);
+  const instanceB = await startInstance(store);
+  assert.notEqual(instanceA.url, instanceB.url);
+  assert.match(instanceA.log(), /tasks are kept in Redis/);
+  a = await connect(instanceA.url);
+  b = await connect(instanceB.url);
+});
+
+after(async () => {
+  await a?.close();
+  await b?.close();
+  for (const child of children) child.kill('SIGTERM');
+});
+
+test('a task created on A is polled and its result fetched on B', async () => {
+  const task = await createTask(a, 2);
+  const seenOnB = await b.experimental.tasks.getTask(task.taskId);
+  assert.equal(seenOnB.status, 'working');
+  const result = await b.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema);
+  assert.deepEqual(result.structuredContent, { seconds: 2, steps: 2 });
+  assert.equal((await a.experimental.tasks.getTask(task.taskId)).status, 'completed');
+});
+
+test('a cancel sent to B stops the body running on A within a second', async () => {
+  const task = await createTask(a, 60);
+  await new Promise((r) => setTimeout(r, 300));
+  const cancelledAt = Date.now();
+  const cancelled = await b.experimental.tasks.cancelTask(task.taskId);
+  assert.equal(cancelled.status, 'cancelled');
+  const stopped = () =>
+    instanceA.log().split('\n').some((line) => line.includes('task body stopped') && line.includes(task.taskId));
+  while (!stopped()) {
+    assert.ok(Date.now() - cancelledAt < 1000, `A did not stop the body within a second:\n${instanceA.log()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal((await a.experimental.tasks.getTask(task.taskId)).status, 'cancelled');
+});
