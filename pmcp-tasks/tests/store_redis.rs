@@ -98,6 +98,13 @@ impl TaskStore for WithServer {
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
         self.store.purge_expired(now).await
     }
+    async fn expired_leases(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TaskRecord>, StoreError> {
+        self.store.expired_leases(now, limit).await
+    }
 }
 
 async fn fresh_store() -> Arc<dyn TaskStore> {

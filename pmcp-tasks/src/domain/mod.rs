@@ -9,7 +9,7 @@ mod status;
 
 pub use era::Era;
 pub use limits::Limits;
-pub use record::{NewTask, RpcError, TaskOutcome, TaskRecord};
+pub use record::{Lease, NewTask, RpcError, TaskOutcome, TaskRecord};
 pub use status::TaskStatus;
 
 /// A change the domain rules refuse.

@@ -113,8 +113,61 @@ pub struct TaskRecord {
     /// reused and an answer survives a restart.
     #[serde(default)]
     pub input_responses: BTreeMap<String, Value>,
+    /// Outputs of the body's completed `ctx.step`s, by step name: replayed
+    /// instead of re-run when the task is resumed after a crash.
+    #[serde(default)]
+    pub checkpoints: BTreeMap<String, Value>,
+    /// Which instance runs the body, and until when that claim holds
+    /// unless renewed. `None` once the task is terminal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<Lease>,
     /// Bumped by the store on every successful write.
     pub version: u64,
+}
+
+/// A running body's claim on its task, renewed by its driver. A lease that
+/// runs out means the instance died: another one takes the task over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// The instance (a random id per runtime).
+    pub holder: String,
+    /// When the claim lapses unless renewed.
+    pub until: DateTime<Utc>,
+}
+
+impl TaskRecord {
+    /// When the lease of this unfinished task lapses; `None` if it has none
+    /// or is terminal. Stores index tasks by this.
+    pub fn lease_deadline(&self) -> Option<DateTime<Utc>> {
+        if self.status.is_terminal() {
+            return None;
+        }
+        self.lease.as_ref().map(|l| l.until)
+    }
+
+    /// Takes or renews the lease for `holder` until `until`.
+    pub fn hold_lease(&mut self, holder: &str, until: DateTime<Utc>) -> Result<(), DomainError> {
+        if self.status.is_terminal() {
+            return Err(DomainError::Terminal(self.status));
+        }
+        self.lease = Some(Lease {
+            holder: holder.to_owned(),
+            until,
+        });
+        Ok(())
+    }
+
+    /// Records the output of step `name`.
+    pub fn checkpoint(
+        &mut self,
+        name: &str,
+        output: Value,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        self.move_to(self.status, now)?;
+        self.checkpoints.insert(name.to_owned(), output);
+        Ok(())
+    }
 }
 
 /// Parameters of a new task.
@@ -156,6 +209,8 @@ impl TaskRecord {
             outcome: None,
             input_requests: BTreeMap::new(),
             input_responses: new.input_responses,
+            checkpoints: BTreeMap::new(),
+            lease: None,
             version: 0,
         }
     }
@@ -221,6 +276,7 @@ impl TaskRecord {
             self.status_message = None;
         }
         self.input_requests.clear();
+        self.lease = None;
         self.outcome = Some(outcome);
         Ok(())
     }
@@ -249,6 +305,7 @@ impl TaskRecord {
         self.move_to(TaskStatus::Cancelled, now)?;
         self.status_message = Some("The task was cancelled by request.".into());
         self.input_requests.clear();
+        self.lease = None;
         Ok(())
     }
 

@@ -236,12 +236,62 @@ pub async fn cancel_racing_complete_ends_in_exactly_one_terminal_state(store: Ar
     }
 }
 
+/// See the module docs.
+pub async fn leases_that_ran_out_are_found_and_only_those(store: Arc<dyn TaskStore>) {
+    let now = Utc::now();
+    let with_lease = |until: chrono::DateTime<Utc>| {
+        let mut r = record("alice", Some(Duration::from_secs(600)));
+        r.lease = Some(crate::domain::Lease {
+            holder: "dead-instance".into(),
+            until,
+        });
+        r
+    };
+    let lapsed = store
+        .create(with_lease(now - chrono::Duration::seconds(5)), 100)
+        .await
+        .unwrap();
+    let alive = store
+        .create(with_lease(now + chrono::Duration::seconds(60)), 100)
+        .await
+        .unwrap();
+    let none = store.create(record("bob", None), 100).await.unwrap();
+    let found: Vec<String> = store
+        .expired_leases(now, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(found, vec![lapsed.id.clone()]);
+    let _ = (alive, none);
+    // Renewing the lease takes the task out of the index...
+    let (renewed, ()) = update(&*store, "alice", &lapsed.id, |t, _| {
+        t.hold_lease("new-instance", now + chrono::Duration::seconds(60))
+    })
+    .await
+    .unwrap();
+    assert!(store.expired_leases(now, 10).await.unwrap().is_empty());
+    // ...and so does finishing the task, whatever its lease said.
+    let mut stale = renewed.clone();
+    stale.lease = Some(crate::domain::Lease {
+        holder: "x".into(),
+        until: now - chrono::Duration::seconds(1),
+    });
+    let stale = store.compare_and_set(stale).await.unwrap();
+    assert_eq!(store.expired_leases(now, 10).await.unwrap().len(), 1);
+    update(&*store, "alice", &stale.id, |t, now| t.cancel(now))
+        .await
+        .unwrap();
+    assert!(store.expired_leases(now, 10).await.unwrap().is_empty());
+}
+
 /// Expands to one `#[tokio::test]` per conformance check, each on a fresh
 /// store built by `$make` (an expression, awaited if `async`).
 #[macro_export]
 macro_rules! store_conformance_tests {
     ($make:expr) => {
-        $crate::store_conformance_tests!(@tests $make, create_then_get_round_trips, owners_sharing_a_prefix_never_see_each_other, compare_and_set_refuses_a_stale_version_and_shows_the_current, completion_and_result_land_together, active_limit_counts_only_unfinished_tasks, expired_tasks_vanish_and_are_purged, pagination_walks_every_task_once_in_creation_order, cancel_racing_complete_ends_in_exactly_one_terminal_state);
+        $crate::store_conformance_tests!(@tests $make, create_then_get_round_trips, owners_sharing_a_prefix_never_see_each_other, compare_and_set_refuses_a_stale_version_and_shows_the_current, completion_and_result_land_together, active_limit_counts_only_unfinished_tasks, expired_tasks_vanish_and_are_purged, pagination_walks_every_task_once_in_creation_order, cancel_racing_complete_ends_in_exactly_one_terminal_state, leases_that_ran_out_are_found_and_only_those);
     };
     (@tests $make:expr, $($check:ident),*) => {
         $(

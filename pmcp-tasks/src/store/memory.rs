@@ -25,6 +25,8 @@ struct Inner {
     owners: HashMap<String, OwnerIndex>,
     /// `(deadline, seq)` of every task with a TTL.
     expiry: BTreeSet<(DateTime<Utc>, u64)>,
+    /// `(lease deadline, seq)` of every unfinished task with a lease.
+    leases: BTreeSet<(DateTime<Utc>, u64)>,
     /// `seq` to id, for the expiry index.
     ids_by_seq: HashMap<u64, String>,
     next_seq: u64,
@@ -97,6 +99,9 @@ impl Inner {
         if let Some(at) = entry.record.expires_at() {
             self.expiry.remove(&(at, entry.seq));
         }
+        if let Some(at) = entry.record.lease_deadline() {
+            self.leases.remove(&(at, entry.seq));
+        }
         if let Some(index) = self.owners.get_mut(&entry.record.owner) {
             index.by_seq.remove(&entry.seq);
             if !entry.record.status.is_terminal() {
@@ -138,6 +143,9 @@ impl TaskStore for MemoryStore {
         if let Some(at) = record.expires_at() {
             inner.expiry.insert((at, seq));
         }
+        if let Some(at) = record.lease_deadline() {
+            inner.leases.insert((at, seq));
+        }
         inner.ids_by_seq.insert(seq, record.id.clone());
         inner.tasks.insert(
             record.id.clone(),
@@ -157,7 +165,7 @@ impl TaskStore for MemoryStore {
     async fn compare_and_set(&self, mut record: TaskRecord) -> Result<TaskRecord, StoreError> {
         let mut inner = self.lock();
         let now = Utc::now();
-        let (seq, was_active, old_expiry) = {
+        let (seq, was_active, old_expiry, old_lease) = {
             let entry = inner.live(&record.owner, &record.id, now)?;
             if entry.record.version != record.version {
                 return Err(StoreError::Conflict {
@@ -168,6 +176,7 @@ impl TaskStore for MemoryStore {
                 entry.seq,
                 !entry.record.status.is_terminal(),
                 entry.record.expires_at(),
+                entry.record.lease_deadline(),
             )
         };
         record.version += 1;
@@ -188,6 +197,15 @@ impl TaskStore for MemoryStore {
             }
             if let Some(at) = new_expiry {
                 inner.expiry.insert((at, seq));
+            }
+        }
+        let new_lease = record.lease_deadline();
+        if old_lease != new_lease {
+            if let Some(at) = old_lease {
+                inner.leases.remove(&(at, seq));
+            }
+            if let Some(at) = new_lease {
+                inner.leases.insert((at, seq));
             }
         }
         if let Some(entry) = inner.tasks.get_mut(&record.id) {
@@ -243,5 +261,28 @@ impl TaskStore for MemoryStore {
             }
         }
         Ok(purged)
+    }
+
+    async fn expired_leases(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TaskRecord>, StoreError> {
+        let inner = self.lock();
+        let mut found = Vec::new();
+        for &(at, seq) in &inner.leases {
+            if at > now || found.len() == limit {
+                break;
+            }
+            let record = inner
+                .ids_by_seq
+                .get(&seq)
+                .and_then(|id| inner.tasks.get(id))
+                .map(|e| &e.record);
+            if let Some(record) = record.filter(|r| !r.is_expired(now)) {
+                found.push(record.clone());
+            }
+        }
+        Ok(found)
     }
 }

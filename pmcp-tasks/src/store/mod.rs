@@ -96,6 +96,14 @@ pub trait TaskStore: Send + Sync + 'static {
 
     /// Deletes every task whose TTL ran out by `now`; returns their ids.
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError>;
+
+    /// Up to `limit` unfinished, unexpired tasks whose lease ran out by
+    /// `now` (their instance died), soonest first, from an index: no scan.
+    async fn expired_leases(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TaskRecord>, StoreError>;
 }
 
 /// A failed read-modify-write: the store failed or the domain refused.

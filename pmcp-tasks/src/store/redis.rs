@@ -9,6 +9,7 @@
 //! | `{prefix}:owner:<owner>` | sorted set | the owner's task ids by creation sequence (listing) |
 //! | `{prefix}:active:<owner>` | set | the owner's unfinished task ids (`SCARD`: the count) |
 //! | `{prefix}:expiry` | sorted set | `owner\nid` by expiry time (the sweeper's index) |
+//! | `{prefix}:leases` | sorted set | `owner\nid` of unfinished tasks by lease deadline (recovery) |
 //! | `{prefix}:seq` | string | the creation sequence |
 //!
 //! Expiry is checked at read time; the sweeper deletes expired tasks from
@@ -47,17 +48,19 @@ struct Scripts {
     cas: Script,
     list: Script,
     purge: Script,
+    expired_leases: Script,
 }
 
 const CREATE: &str = r#"
-local task, ownerz, active, expiry, seqkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local id, owner, record, is_active, expires, max_active, backstop = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
+local task, ownerz, active, expiry, seqkey, leases = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local id, owner, record, is_active, expires, max_active, backstop, lease = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
 if redis.call('EXISTS', task) == 1 then return {'duplicate'} end
 local count = redis.call('SCARD', active)
 if count >= max_active then return {'limit', count} end
 local seq = redis.call('INCR', seqkey)
 redis.call('HSET', task, 'record', record, 'owner', owner, 'version', 1, 'expires', expires)
 redis.call('ZADD', ownerz, seq, id)
+if lease ~= '' then redis.call('ZADD', leases, lease, owner .. '\n' .. id) end
 if is_active == '1' then redis.call('SADD', active, id) end
 if expires ~= '' then
   redis.call('ZADD', expiry, expires, owner .. '\n' .. id)
@@ -74,14 +77,15 @@ return {'ok', fields[3]}
 "#;
 
 const CAS: &str = r#"
-local task, active, expiry = KEYS[1], KEYS[2], KEYS[3]
-local owner, expected, record, is_active, expires, now, id, backstop = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
+local task, active, expiry, leases = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local owner, expected, record, is_active, expires, now, id, backstop, lease = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9]
 local fields = redis.call('HMGET', task, 'owner', 'expires', 'record', 'version')
 if not fields[1] or fields[1] ~= owner then return {'notfound'} end
 if fields[2] ~= '' and tonumber(fields[2]) <= now then return {'notfound'} end
 if fields[4] ~= expected then return {'conflict', fields[3]} end
 redis.call('HSET', task, 'record', record, 'version', tonumber(expected) + 1, 'expires', expires)
 if is_active == '1' then redis.call('SADD', active, id) else redis.call('SREM', active, id) end
+if lease ~= '' then redis.call('ZADD', leases, lease, owner .. '\n' .. id) else redis.call('ZREM', leases, owner .. '\n' .. id) end
 if fields[2] ~= expires then
   redis.call('ZREM', expiry, owner .. '\n' .. id)
   if expires ~= '' then
@@ -129,10 +133,33 @@ for _, member in ipairs(members) do
   redis.call('ZREM', prefix .. 'owner:' .. owner, id)
   redis.call('SREM', prefix .. 'active:' .. owner, id)
   redis.call('ZREM', expiry, member)
+  redis.call('ZREM', prefix .. 'leases', member)
   ids[#ids + 1] = id
 end
 return ids
 "#;
+
+const EXPIRED_LEASES: &str = r#"
+local leases, prefix, now, limit = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
+local members = redis.call('ZRANGEBYSCORE', leases, '-inf', now, 'LIMIT', 0, limit)
+local out = {}
+for _, member in ipairs(members) do
+  local cut = string.find(member, '\n', 1, true)
+  local id = string.sub(member, cut + 1)
+  local fields = redis.call('HMGET', prefix .. 'task:' .. id, 'expires', 'record')
+  if fields[2] and (fields[1] == '' or tonumber(fields[1]) > tonumber(now)) then
+    out[#out + 1] = fields[2]
+  end
+end
+return out
+"#;
+
+fn lease(record: &TaskRecord) -> String {
+    record
+        .lease_deadline()
+        .map(|at| at.timestamp_millis().to_string())
+        .unwrap_or_default()
+}
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("redis: {e}"))
@@ -201,6 +228,7 @@ impl RedisStore {
                 cas: Script::new(CAS),
                 list: Script::new(LIST),
                 purge: Script::new(PURGE),
+                expired_leases: Script::new(EXPIRED_LEASES),
             }),
         })
     }
@@ -227,6 +255,7 @@ impl TaskStore for RedisStore {
             .key(self.key("active", &record.owner))
             .key(format!("{}expiry", self.prefix))
             .key(format!("{}seq", self.prefix))
+            .key(format!("{}leases", self.prefix))
             .arg(&record.id)
             .arg(&record.owner)
             .arg(encode(&record)?)
@@ -238,6 +267,7 @@ impl TaskStore for RedisStore {
             .arg(expires(&record))
             .arg(max_active)
             .arg(backstop(&record))
+            .arg(lease(&record))
             .invoke_async(&mut conn)
             .await
             .map_err(backend)?;
@@ -289,6 +319,7 @@ impl TaskStore for RedisStore {
             .key(self.key("task", &record.id))
             .key(self.key("active", &record.owner))
             .key(format!("{}expiry", self.prefix))
+            .key(format!("{}leases", self.prefix))
             .arg(&record.owner)
             .arg(expected.to_string())
             .arg(encode(&record)?)
@@ -301,6 +332,7 @@ impl TaskStore for RedisStore {
             .arg(Utc::now().timestamp_millis())
             .arg(&record.id)
             .arg(backstop(&record))
+            .arg(lease(&record))
             .invoke_async(&mut conn)
             .await
             .map_err(backend)?;
@@ -368,5 +400,24 @@ impl TaskStore for RedisStore {
             .await
             .map_err(backend)?;
         Ok(ids)
+    }
+
+    async fn expired_leases(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TaskRecord>, StoreError> {
+        let mut conn = self.conn.clone();
+        let records: Vec<Vec<u8>> = self
+            .scripts
+            .expired_leases
+            .key(format!("{}leases", self.prefix))
+            .arg(&self.prefix)
+            .arg(now.timestamp_millis())
+            .arg(limit)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        records.iter().map(|r| decode(r)).collect()
     }
 }

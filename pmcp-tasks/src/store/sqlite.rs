@@ -38,10 +38,12 @@ CREATE TABLE IF NOT EXISTS pmcp_tasks (
     version    INTEGER NOT NULL,
     active     INTEGER NOT NULL,
     expires_at INTEGER,
+    lease_until INTEGER,
     record     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS pmcp_tasks_by_owner ON pmcp_tasks (owner, seq);
 CREATE INDEX IF NOT EXISTS pmcp_tasks_by_expiry ON pmcp_tasks (expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS pmcp_tasks_by_lease ON pmcp_tasks (lease_until) WHERE lease_until IS NOT NULL;
 CREATE TABLE IF NOT EXISTS pmcp_task_owners (
     owner  TEXT PRIMARY KEY,
     active INTEGER NOT NULL
@@ -172,12 +174,14 @@ impl TaskStore for SqliteStore {
             record.version = 1;
             let is_active = !record.status.is_terminal();
             let inserted = tx.execute(
-                "INSERT INTO pmcp_tasks (id, owner, version, active, expires_at, record) VALUES (?1, ?2, 1, ?3, ?4, ?5)",
+                "INSERT INTO pmcp_tasks (id, owner, version, active, expires_at, lease_until, record)
+                 VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6)",
                 params![
                     record.id,
                     record.owner,
                     is_active,
                     record.expires_at().map(millis),
+                    record.lease_deadline().map(millis),
                     encode(&record)?
                 ],
             );
@@ -225,12 +229,13 @@ impl TaskStore for SqliteStore {
             let (was_active, is_active) =
                 (!current.status.is_terminal(), !record.status.is_terminal());
             tx.execute(
-                "UPDATE pmcp_tasks SET version = ?1, active = ?2, expires_at = ?3, record = ?4
-                 WHERE id = ?5 AND owner = ?6 AND version = ?7",
+                "UPDATE pmcp_tasks SET version = ?1, active = ?2, expires_at = ?3, lease_until = ?4, record = ?5
+                 WHERE id = ?6 AND owner = ?7 AND version = ?8",
                 params![
                     i64::try_from(record.version).map_err(backend)?,
                     is_active,
                     record.expires_at().map(millis),
+                    record.lease_deadline().map(millis),
                     encode(&record)?,
                     record.id,
                     record.owner,
@@ -317,6 +322,38 @@ impl TaskStore for SqliteStore {
             Ok(expired.into_iter().map(|(id, _, _)| id).collect())
         })
         .await
+    }
+
+    async fn expired_leases(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TaskRecord>, StoreError> {
+        self.with(move |conn| Self::expired_leases_blocking(conn, millis(now), limit))
+            .await
+    }
+}
+
+impl SqliteStore {
+    fn expired_leases_blocking(
+        conn: &Connection,
+        now: i64,
+        limit: usize,
+    ) -> Result<Vec<TaskRecord>, StoreError> {
+        let mut statement = conn
+            .prepare_cached(
+                "SELECT record FROM pmcp_tasks
+                 WHERE lease_until IS NOT NULL AND lease_until <= ?1 AND (expires_at IS NULL OR expires_at > ?1)
+                 ORDER BY lease_until LIMIT ?2",
+            )
+            .map_err(backend)?;
+        let rows = statement
+            .query_map(
+                params![now, i64::try_from(limit).unwrap_or(i64::MAX)],
+                |row| row.get::<_, String>(0),
+            )
+            .map_err(backend)?;
+        rows.map(|r| decode(&r.map_err(backend)?)).collect()
     }
 }
 
