@@ -100,6 +100,7 @@ fn generate(attr: &ToolArgs, model: &ToolFn) -> TokenStream {
         let ms = millis(p.duration);
         quote!(.poll_interval(#private::Duration::from_millis(#ms)))
     });
+    let resumable = attr.resumable.is_present().then(|| quote!(.resumable()));
     let builder_doc =
         format!("The MCP task tool `{name}` of [`{ident}`], to register it explicitly.");
 
@@ -109,7 +110,7 @@ fn generate(attr: &ToolArgs, model: &ToolFn) -> TokenStream {
         #[doc = #builder_doc]
         #vis fn #builder() -> #krate::TaskTool {
             #private::tool::<#args_ty, #output_ty, #error_ty, _, _>(#name, #callable)
-                #description #support #ttl #poll
+                #description #support #ttl #poll #resumable
         }
 
         #private::inventory::submit! {

@@ -126,6 +126,9 @@ pub struct TaskTool {
     /// Questions answered before the task is created (see
     /// [`TaskTool::ask_first`]).
     pub(crate) ask_first: Vec<(String, Value)>,
+    /// Whether a task whose server died runs again (see
+    /// [`TaskTool::resumable`]).
+    pub(crate) resumable: bool,
     pub(crate) body: Arc<dyn ErasedTool>,
 }
 
@@ -175,6 +178,7 @@ impl TaskTool {
             ttl: None,
             poll_interval: None,
             ask_first: Vec::new(),
+            resumable: false,
             body: Arc::new(FnTool::<F, A, O, E> {
                 f: Arc::new(f),
                 _types: std::marker::PhantomData,
@@ -218,6 +222,15 @@ impl TaskTool {
     /// `ctx.elicit(key, ..)`), which returns it at once.
     pub fn ask_first(mut self, key: impl Into<String>, request: Value) -> Self {
         self.ask_first.push((key.into(), request));
+        self
+    }
+
+    /// Declares the body safe to run again when its server dies mid-task:
+    /// another instance (or the restarted one) then re-runs it, and every
+    /// `ctx.step` that completed before returns its stored output instead
+    /// of running again. Tasks of other tools are marked `failed` instead.
+    pub fn resumable(mut self) -> Self {
+        self.resumable = true;
         self
     }
 

@@ -24,6 +24,10 @@ pub struct Limits {
     /// How often a running body checks the store for an end written by
     /// someone else (a `tasks/cancel` served by another instance, expiry).
     pub external_cancel_poll: Duration,
+    /// How long a running body's claim on its task lasts unless renewed
+    /// (it is renewed every third of this). When an instance dies, its tasks
+    /// are taken over this long after its last renewal.
+    pub lease_ttl: Duration,
 }
 
 impl Default for Limits {
@@ -36,6 +40,7 @@ impl Default for Limits {
             max_variable_bytes: 64 * 1024,
             list_page_size: 50,
             external_cancel_poll: Duration::from_millis(500),
+            lease_ttl: Duration::from_secs(30),
         }
     }
 }

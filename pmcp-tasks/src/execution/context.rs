@@ -2,7 +2,7 @@
 
 use super::runtime::TaskRuntime;
 use crate::domain::{Era, TaskRecord, TaskStatus};
-use crate::error::TaskError;
+use crate::error::{TaskError, ToolError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -220,6 +220,43 @@ impl TaskContext {
             }
         }
         Ok(())
+    }
+
+    /// Runs `work` as a checkpointed step named `name`: its output is stored
+    /// in the task, and when the task is resumed after its server died, a
+    /// step that already completed returns its stored output instead of
+    /// running again. A step that fails is not stored. Names must be unique
+    /// within a task; outputs must round-trip through JSON.
+    pub async fn step<T, E, F>(&self, name: &str, work: F) -> Result<T, ToolError>
+    where
+        T: Serialize + DeserializeOwned,
+        E: Into<ToolError>,
+        F: std::future::Future<Output = Result<T, E>>,
+    {
+        let Some(rt) = self.runtime() else {
+            return work.await.map_err(Into::into);
+        };
+        let (owner, id) = (&self.inner.owner, &self.inner.id);
+        let record = rt.get(owner, id).await.map_err(TaskError::from)?;
+        if let Some(stored) = record.checkpoints.get(name) {
+            return serde_json::from_value(stored.clone()).map_err(|source| {
+                ToolError::from(TaskError::Variable {
+                    name: format!("checkpoint '{name}'"),
+                    source,
+                })
+            });
+        }
+        let output = work.await.map_err(Into::into)?;
+        let value = serde_json::to_value(&output).map_err(|source| {
+            ToolError::from(TaskError::Variable {
+                name: format!("checkpoint '{name}'"),
+                source,
+            })
+        })?;
+        rt.update(owner, id, |t, now| t.checkpoint(name, value.clone(), now))
+            .await
+            .map_err(|e| ToolError::from(self.cancelled_or(e.into())))?;
+        Ok(output)
     }
 
     /// Asks the client to fill in a form and waits for the answer.

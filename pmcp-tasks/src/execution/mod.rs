@@ -5,7 +5,7 @@ mod events;
 mod runtime;
 
 pub use context::{ElicitAnswer, TaskContext};
-pub use runtime::{StartError, TaskBody, TaskRuntime, SHUTDOWN_MESSAGE};
+pub use runtime::{StartError, TaskBody, TaskRuntime, CRASH_MESSAGE, SHUTDOWN_MESSAGE};
 
 #[cfg(test)]
 mod tests;

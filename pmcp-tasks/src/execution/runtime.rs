@@ -20,6 +20,9 @@ use tokio_util::task::TaskTracker;
 /// underlying request.
 pub type TaskBody = Box<dyn FnOnce(TaskContext) -> BoxFuture<'static, TaskOutcome> + Send>;
 
+/// The message of a task whose server died and whose tool cannot resume.
+pub const CRASH_MESSAGE: &str = "The server running this task stopped (it crashed or was killed) before the task finished; call the tool again to retry.";
+
 /// The message of a task still running when its server stopped.
 pub const SHUTDOWN_MESSAGE: &str =
     "The server shut down before the task finished; call the tool again to retry.";
@@ -50,7 +53,13 @@ pub(crate) struct Shared {
     running: Mutex<HashMap<String, (String, CancellationToken)>>,
     /// Cancelled when shutdown begins.
     closing: CancellationToken,
+    /// This runtime's name in task leases.
+    pub(crate) instance: String,
+    /// Rebuilds the body of a task taken over after a crash.
+    resumer: std::sync::OnceLock<Box<Resumer>>,
 }
+
+type Resumer = dyn Fn(&TaskRecord) -> Option<TaskBody> + Send + Sync;
 
 impl std::fmt::Debug for TaskRuntime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -78,6 +87,8 @@ impl TaskRuntime {
                 tracker: TaskTracker::new(),
                 running: Mutex::new(HashMap::new()),
                 closing: CancellationToken::new(),
+                instance: uuid::Uuid::new_v4().to_string(),
+                resumer: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -112,29 +123,46 @@ impl TaskRuntime {
         if self.is_closing() {
             return Err(StartError::ShuttingDown);
         }
-        let record = TaskRecord::new(new, Utc::now());
+        let now = Utc::now();
+        let mut record = TaskRecord::new(new, now);
+        record
+            .hold_lease(&self.shared.instance, now + self.lease_ttl())
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
         let created = self
             .shared
             .store
             .create(record, self.shared.limits.max_active_tasks_per_owner)
             .await?;
         tracing::info!(task = %created.id, owner = %created.owner, tool = %created.tool, "task created");
+        self.spawn_body(&created, body);
+        Ok(created)
+    }
+
+    fn lease_ttl(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.shared.limits.lease_ttl)
+            .unwrap_or(chrono::Duration::seconds(30))
+    }
+
+    /// Runs `body` for `record` (whose lease this instance holds) on the
+    /// tracker, watching for an end written elsewhere and renewing the lease.
+    fn spawn_body(&self, record: &TaskRecord, body: TaskBody) {
         let token = CancellationToken::new();
         self.shared
             .running
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(created.id.clone(), (created.owner.clone(), token.clone()));
-        let ctx = TaskContext::for_task(self.clone(), &created, token.clone());
-        let shared = self.shared.clone();
-        let (id, owner) = (created.id.clone(), created.owner.clone());
+            .insert(record.id.clone(), (record.owner.clone(), token.clone()));
+        let ctx = TaskContext::for_task(self.clone(), record, token.clone());
+        let runtime = self.clone();
+        let (id, owner) = (record.id.clone(), record.owner.clone());
         self.shared.tracker.spawn(async move {
+            let shared = runtime.shared.clone();
             let run = AssertUnwindSafe(body(ctx)).catch_unwind();
             let ended = tokio::select! {
                 ended = run => Some(ended),
                 _ = token.cancelled() => None,
-                _ = ended_elsewhere(&shared, &owner, &id) => {
-                    tracing::info!(task = %id, "task body stopped: the task ended elsewhere (cancelled by another instance, or expired)");
+                why = runtime.watch(&owner, &id) => {
+                    tracing::info!(task = %id, "task body stopped: {why}");
                     None
                 }
             };
@@ -157,7 +185,113 @@ impl TaskRuntime {
             };
             finish(&shared, &owner, &id, outcome).await;
         });
-        Ok(created)
+    }
+
+    /// Watches a task whose body runs here: resolves (with the reason) when
+    /// the stored task ended elsewhere or its lease passed to another
+    /// instance; meanwhile renews the lease. Store errors are not an end.
+    async fn watch(&self, owner: &str, id: &str) -> &'static str {
+        let limits = &self.shared.limits;
+        let mut tick = tokio::time::interval(limits.external_cancel_poll);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        let renew_every = limits.lease_ttl / 3;
+        let mut renewed = tokio::time::Instant::now();
+        loop {
+            tick.tick().await;
+            let record = match self.shared.store.get(owner, id).await {
+                Ok(record) => record,
+                Err(StoreError::NotFound) => return "the task expired",
+                Err(_) => continue,
+            };
+            if record.status.is_terminal() {
+                return "the task ended elsewhere (cancelled through another instance)";
+            }
+            if record
+                .lease
+                .as_ref()
+                .is_some_and(|l| l.holder != self.shared.instance)
+            {
+                return "another instance took the task over";
+            }
+            if renewed.elapsed() >= renew_every {
+                let me = self.shared.instance.clone();
+                let until = Utc::now() + self.lease_ttl();
+                let renewal = self
+                    .update(owner, id, |t, _| {
+                        if t.lease.as_ref().is_some_and(|l| l.holder != me) {
+                            return Err(crate::domain::DomainError::InvalidTransition {
+                                from: t.status,
+                                to: t.status,
+                            });
+                        }
+                        t.hold_lease(&me, until)
+                    })
+                    .await;
+                if renewal.is_ok() {
+                    renewed = tokio::time::Instant::now();
+                }
+            }
+        }
+    }
+
+    /// Takes over up to 100 tasks whose instance died (lease ran out): a
+    /// resumable tool's body runs again here (replaying its checkpoints),
+    /// any other task is marked `failed`. Returns how many were taken.
+    pub async fn recover_lapsed(&self) -> Result<usize, StoreError> {
+        if self.is_closing() {
+            return Ok(0);
+        }
+        let now = Utc::now();
+        let lapsed = self.shared.store.expired_leases(now, 100).await?;
+        let mut taken = 0;
+        for record in lapsed {
+            let me = self.shared.instance.clone();
+            let until = now + self.lease_ttl();
+            let claim = self
+                .update(&record.owner, &record.id, |t, _| {
+                    match t.lease_deadline() {
+                        Some(at) if at <= now => t.hold_lease(&me, until),
+                        // Renewed or finished meanwhile: not ours to take.
+                        _ => Err(crate::domain::DomainError::InvalidTransition {
+                            from: t.status,
+                            to: t.status,
+                        }),
+                    }
+                })
+                .await;
+            let Ok((claimed, ())) = claim else { continue };
+            taken += 1;
+            let resumed = self
+                .shared
+                .resumer
+                .get()
+                .and_then(|resume| resume(&claimed));
+            match resumed {
+                Some(body) => {
+                    tracing::warn!(task = %claimed.id, tool = %claimed.tool, "resuming a task whose server stopped");
+                    self.spawn_body(&claimed, body);
+                }
+                None => {
+                    tracing::warn!(task = %claimed.id, tool = %claimed.tool, "failing a task whose server stopped");
+                    let _ = self
+                        .update(&claimed.owner, &claimed.id, |t, now| {
+                            t.fail(CRASH_MESSAGE, now)
+                        })
+                        .await;
+                }
+            }
+        }
+        Ok(taken)
+    }
+
+    /// How a lapsed task is resumed: given its record, the body to run again
+    /// (`None`: it cannot be resumed and is failed). Set once, by the server.
+    pub fn set_resumer(
+        &self,
+        resumer: impl Fn(&TaskRecord) -> Option<TaskBody> + Send + Sync + 'static,
+    ) {
+        let _ = self.shared.resumer.set(Box::new(resumer));
     }
 
     /// The owner's task, unless missing, foreign or expired.
@@ -280,6 +414,9 @@ impl TaskRuntime {
                 if let Err(e) = runtime.sweep_expired().await {
                     tracing::warn!(error = %e, "sweeping expired tasks failed");
                 }
+                if let Err(e) = runtime.recover_lapsed().await {
+                    tracing::warn!(error = %e, "recovering tasks of stopped servers failed");
+                }
             }
         });
     }
@@ -321,23 +458,6 @@ impl TaskRuntime {
         }
         self.shared.tracker.wait().await;
         failed
-    }
-}
-
-/// Resolves when the stored task is terminal or gone although its body
-/// still runs here: another instance served its `tasks/cancel`, or it
-/// expired. Store errors are not an end: the body keeps running.
-async fn ended_elsewhere(shared: &Shared, owner: &str, id: &str) {
-    let mut tick = tokio::time::interval(shared.limits.external_cancel_poll);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tick.tick().await;
-    loop {
-        tick.tick().await;
-        match shared.store.get(owner, id).await {
-            Ok(record) if record.status.is_terminal() => return,
-            Err(StoreError::NotFound) => return,
-            _ => {}
-        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! The driver's promises: bodies run in the background, cancel reaches
 //! them, panics and shutdowns end tasks `failed`, expiry stops them.
 
+use super::runtime::CRASH_MESSAGE;
 use super::*;
 use crate::domain::{Era, Limits, NewTask, TaskOutcome, TaskStatus};
 use crate::store::{MemoryStore, StoreError};
@@ -314,5 +315,116 @@ async fn a_cancel_served_by_another_instance_stops_the_body_here() {
     assert_eq!(
         here.get("alice", &t.id).await.unwrap().status,
         TaskStatus::Cancelled
+    );
+}
+
+/// A task whose instance died: its lease ran out, and it was left `working`.
+async fn orphan(
+    store: &Arc<MemoryStore>,
+    tool: &str,
+    checkpoints: &[(&str, serde_json::Value)],
+) -> String {
+    let mut record = crate::domain::TaskRecord::new(
+        NewTask {
+            tool: tool.into(),
+            ..new_task(Duration::from_secs(600))
+        },
+        chrono::Utc::now(),
+    );
+    record.lease = Some(crate::domain::Lease {
+        holder: "a-dead-instance".into(),
+        until: chrono::Utc::now() - chrono::Duration::seconds(1),
+    });
+    for (name, value) in checkpoints {
+        record.checkpoints.insert((*name).into(), value.clone());
+    }
+    crate::store::TaskStore::create(&**store, record, 100)
+        .await
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn a_lapsed_resumable_task_runs_again_and_replays_its_completed_steps() {
+    use std::sync::atomic::AtomicUsize;
+    let store = Arc::new(MemoryStore::new());
+    let rt = TaskRuntime::new(store.clone(), Limits::default());
+    let runs_of_step_one = Arc::new(AtomicUsize::new(0));
+    let counter = runs_of_step_one.clone();
+    rt.set_resumer(move |record| {
+        if record.tool != "resumable" {
+            return None;
+        }
+        let counter = counter.clone();
+        Some(body(move |ctx| {
+            Box::pin(async move {
+                let one: u32 = ctx
+                    .step("one", async {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        Ok::<_, crate::ToolError>(1)
+                    })
+                    .await
+                    .unwrap();
+                let two: u32 = ctx
+                    .step("two", async { Ok::<_, crate::ToolError>(one + 1) })
+                    .await
+                    .unwrap();
+                TaskOutcome::Result {
+                    value: json!({"content": [], "two": two}),
+                }
+            })
+        }))
+    });
+    let resumable = orphan(&store, "resumable", &[("one", json!(41))]).await;
+    let other = orphan(&store, "plain", &[]).await;
+    assert_eq!(rt.recover_lapsed().await.unwrap(), 2);
+    let done = rt.wait_terminal("alice", &resumable).await.unwrap();
+    assert_eq!(done.status, TaskStatus::Completed);
+    assert_eq!(
+        done.outcome,
+        Some(TaskOutcome::Result {
+            value: json!({"content": [], "two": 42})
+        })
+    );
+    assert_eq!(
+        runs_of_step_one.load(Ordering::SeqCst),
+        0,
+        "step one was replayed, not re-run"
+    );
+    assert_eq!(done.checkpoints["two"], 42);
+    let failed = rt.get("alice", &other).await.unwrap();
+    assert_eq!(failed.status, TaskStatus::Failed);
+    assert_eq!(failed.status_message.as_deref(), Some(CRASH_MESSAGE));
+    assert_eq!(
+        rt.recover_lapsed().await.unwrap(),
+        0,
+        "nothing left to take over"
+    );
+}
+
+#[tokio::test]
+async fn a_running_body_renews_its_lease() {
+    let store = Arc::new(MemoryStore::new());
+    let limits = Limits {
+        lease_ttl: Duration::from_millis(300),
+        external_cancel_poll: Duration::from_millis(20),
+        ..Limits::default()
+    };
+    let rt = TaskRuntime::new(store, limits);
+    let t = rt
+        .start(
+            new_task(Duration::from_secs(60)),
+            body(|_| Box::pin(std::future::pending())),
+        )
+        .await
+        .unwrap();
+    let first = t.lease.clone().unwrap().until;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let now = rt.get("alice", &t.id).await.unwrap();
+    assert!(now.lease.unwrap().until > first, "the lease was renewed");
+    assert_eq!(
+        rt.recover_lapsed().await.unwrap(),
+        0,
+        "a live lease is not taken over"
     );
 }

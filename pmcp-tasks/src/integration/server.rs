@@ -208,6 +208,15 @@ impl TaskServerBuilder {
             .build()?;
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
         let runtime = TaskRuntime::new(store, self.limits);
+        let resumable: BTreeMap<String, TaskTool> = tools
+            .iter()
+            .filter(|(_, t)| t.resumable)
+            .map(|(n, t)| (n.clone(), t.clone()))
+            .collect();
+        runtime.set_resumer(move |record| {
+            let tool = resumable.get(&record.tool)?;
+            tool.body.prepare(record.arguments.clone()).ok()
+        });
         runtime.spawn_sweeper(self.sweep_every);
         Ok(TaskServer {
             inner: Arc::new(Inner {
