@@ -172,7 +172,7 @@ for (const [kind, connect] of Object.entries(transports)) {
     test('tools/list declares each tool\'s task support', async () => {
       const { tools } = await client.listTools();
       const support = Object.fromEntries(tools.map((t) => [t.name, t.execution?.taskSupport]));
-      assert.deepEqual(support, { failing_job: 'optional', greet_user: 'required', slow_job: 'optional' });
+      assert.deepEqual(support, { failing_job: 'optional', greet_user: 'required', resumable_job: 'optional', slow_job: 'optional' });
     });
 
     let finishedId;
@@ -351,7 +351,7 @@ for (const [kind, connect] of Object.entries(transports)) {
     test('an unknown method answers -32601 and the server keeps serving', async () => {
       await rejectsWith(client.request({ method: 'foo/bar', params: {} }, CallToolResultSchema), -32601);
       const { tools } = await client.listTools();
-      assert.equal(tools.length, 3);
+      assert.equal(tools.length, 4);
     });
   });
 }

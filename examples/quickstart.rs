@@ -111,13 +111,53 @@ async fn failing_job(args: FailArgs, _ctx: TaskContext) -> Result<String, ToolEr
     ))
 }
 
+#[derive(Deserialize, JsonSchema)]
+struct StepsArgs {
+    /// How many half-second steps to run.
+    steps: u32,
+}
+
+#[derive(Serialize, Deserialize, JsonSchema)]
+struct StepRun {
+    step: u32,
+    /// The process that ran the step: after a crash, completed steps keep
+    /// the pid of the process that died.
+    pid: u32,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct StepsReport {
+    steps: Vec<StepRun>,
+}
+
+/// Runs half-second checkpointed steps; if its server dies, another one
+/// carries on from the last completed step.
+#[task_tool(support = "optional", resumable)]
+async fn resumable_job(args: StepsArgs, ctx: TaskContext) -> Result<StepsReport, ToolError> {
+    let mut steps = Vec::new();
+    for step in 0..args.steps.min(1000) {
+        let run = ctx
+            .step(&format!("step-{step}"), async move {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                Ok::<_, ToolError>(StepRun {
+                    step,
+                    pid: std::process::id(),
+                })
+            })
+            .await?;
+        steps.push(run);
+    }
+    Ok(StepsReport { steps })
+}
+
 const USAGE: &str =
     "usage: quickstart [--http ADDR] [--store URL] [--grace SECONDS] [--page-size N]
   --http ADDR      serve streamable HTTP at http://ADDR/mcp (default: stdio)
   --store URL      where tasks are kept: memory (default), sqlite:PATH, redis://HOST:PORT;
                    or set PMCP_TASKS_STORE
   --grace SECONDS  how long running tasks may finish after SIGINT/SIGTERM (default 10)
-  --page-size N    tasks per tasks/list page (default 50)";
+  --page-size N    tasks per tasks/list page (default 50)
+  --lease SECONDS  how soon the tasks of a server that died are taken over (default 30)";
 
 /// Command-line options.
 struct Options {
@@ -129,6 +169,8 @@ struct Options {
     page_size: Option<usize>,
     /// Where tasks are kept.
     store: Option<String>,
+    /// Lease of a running body.
+    lease: Option<Duration>,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -138,6 +180,7 @@ fn parse_options() -> Result<Options, String> {
         grace: Duration::from_secs(10),
         page_size: None,
         store: None,
+        lease: None,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -157,6 +200,17 @@ fn parse_options() -> Result<Options, String> {
                         format!("--grace takes seconds (a number >= 0), not '{value}'")
                     })?;
                 options.grace = Duration::from_secs_f64(seconds);
+            }
+            "--lease" => {
+                let value = args.next().ok_or("--lease needs a number of seconds")?;
+                let seconds: f64 = value
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0)
+                    .ok_or_else(|| {
+                        format!("--lease takes seconds (a number > 0), not '{value}'")
+                    })?;
+                options.lease = Some(Duration::from_secs_f64(seconds));
             }
             "--store" => {
                 options.store = Some(
@@ -204,6 +258,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(size) = options.page_size {
         limits.list_page_size = size;
     }
+    let mut sweep_every = Duration::from_secs(5);
+    if let Some(lease) = options.lease {
+        limits.lease_ttl = lease;
+        sweep_every = sweep_every.min(lease / 2);
+    }
     let store_url = options
         .store
         .or_else(|| std::env::var("PMCP_TASKS_STORE").ok())
@@ -219,6 +278,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let server = TaskServer::builder("pmcp-tasks-quickstart", env!("CARGO_PKG_VERSION"))
         .store(store)
         .limits(limits)
+        .sweep_every(sweep_every)
         .registered_tools()
         .build()?;
     let grace = options.grace;
