@@ -72,17 +72,6 @@ impl MemoryStore {
     }
 }
 
-fn encode_cursor(seq: u64) -> String {
-    format!("m{seq:x}")
-}
-
-fn decode_cursor(cursor: &str) -> Result<u64, StoreError> {
-    cursor
-        .strip_prefix('m')
-        .and_then(|hex| u64::from_str_radix(hex, 16).ok())
-        .ok_or(StoreError::InvalidCursor)
-}
-
 impl Inner {
     fn live(&self, owner: &str, id: &str, now: DateTime<Utc>) -> Result<&Entry, StoreError> {
         match self.tasks.get(id) {
@@ -220,7 +209,10 @@ impl TaskStore for MemoryStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<TaskPage, StoreError> {
-        let start = cursor.map(decode_cursor).transpose()?.unwrap_or(0);
+        let start = cursor
+            .map(|c| super::cursor::decode('m', c))
+            .transpose()?
+            .unwrap_or(0);
         let inner = self.lock();
         let now = Utc::now();
         let Some(index) = inner.owners.get(owner) else {
@@ -239,7 +231,7 @@ impl TaskStore for MemoryStore {
                 continue;
             }
             if tasks.len() == limit.max(1) {
-                next_cursor = Some(encode_cursor(seq));
+                next_cursor = Some(super::cursor::encode('m', seq));
                 break;
             }
             tasks.push(entry.record.clone());

@@ -106,6 +106,24 @@ pub trait TaskStore: Send + Sync + 'static {
     ) -> Result<Vec<TaskRecord>, StoreError>;
 }
 
+/// `tasks/list` cursors: a backend's tag letter and the creation sequence
+/// of the first task of the next page, in hex. Opaque to clients; a cursor
+/// of another backend (or a forged one) is refused as invalid.
+pub(crate) mod cursor {
+    use super::StoreError;
+
+    pub(crate) fn encode(tag: char, seq: u64) -> String {
+        format!("{tag}{seq:x}")
+    }
+
+    pub(crate) fn decode(tag: char, cursor: &str) -> Result<u64, StoreError> {
+        cursor
+            .strip_prefix(tag)
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+            .ok_or(StoreError::InvalidCursor)
+    }
+}
+
 /// A failed read-modify-write: the store failed or the domain refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum UpdateError {

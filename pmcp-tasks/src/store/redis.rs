@@ -353,13 +353,10 @@ impl TaskStore for RedisStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<TaskPage, StoreError> {
-        let start = match cursor {
-            None => 0,
-            Some(c) => c
-                .strip_prefix('r')
-                .and_then(|n| n.parse::<u64>().ok())
-                .ok_or(StoreError::InvalidCursor)?,
-        };
+        let start = cursor
+            .map(|c| super::cursor::decode('r', c))
+            .transpose()?
+            .unwrap_or(0);
         let mut conn = self.conn.clone();
         let answer: RedisValue = self
             .scripts
@@ -384,7 +381,10 @@ impl TaskStore for RedisStore {
                 .iter()
                 .map(|r| decode(r))
                 .collect::<Result<_, _>>()?,
-            next_cursor: (!next.is_empty()).then(|| format!("r{next}")),
+            next_cursor: match next.as_str() {
+                "" => None,
+                seq => Some(super::cursor::encode('r', seq.parse().map_err(backend)?)),
+            },
         })
     }
 

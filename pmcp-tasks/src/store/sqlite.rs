@@ -66,18 +66,6 @@ fn decode(text: &str) -> Result<TaskRecord, StoreError> {
     serde_json::from_str(text).map_err(|e| backend(format!("a stored task does not decode: {e}")))
 }
 
-fn encode_cursor(seq: i64) -> String {
-    format!("s{seq:x}")
-}
-
-fn decode_cursor(cursor: &str) -> Result<i64, StoreError> {
-    cursor
-        .strip_prefix('s')
-        .and_then(|hex| i64::from_str_radix(hex, 16).ok())
-        .filter(|seq| *seq >= 0)
-        .ok_or(StoreError::InvalidCursor)
-}
-
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
@@ -258,7 +246,11 @@ impl TaskStore for SqliteStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<TaskPage, StoreError> {
-        let start = cursor.map(decode_cursor).transpose()?.unwrap_or(0);
+        let start = cursor
+            .map(|c| super::cursor::decode('s', c))
+            .transpose()?
+            .map_or(Ok(0), i64::try_from)
+            .map_err(|_| StoreError::InvalidCursor)?;
         let owner = owner.to_owned();
         let limit = limit.max(1);
         self.with(move |conn| {
@@ -285,7 +277,7 @@ impl TaskStore for SqliteStore {
             for row in rows {
                 let (seq, text) = row.map_err(backend)?;
                 if tasks.len() == limit {
-                    next_cursor = Some(encode_cursor(seq));
+                    next_cursor = Some(super::cursor::encode('s', u64::try_from(seq).unwrap_or(0)));
                     break;
                 }
                 tasks.push(decode(&text)?);
