@@ -4,42 +4,24 @@
 // other task is marked failed, saying its server stopped.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, CreateTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const binary = process.env.QUICKSTART_BIN ?? path.join(repo, 'target', 'debug', 'examples', 'quickstart');
+import { quickstartBin, startHttpServer } from './servers.mjs';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmcp-tasks-crash-'));
 const store = `sqlite:${path.join(dir, 'tasks.db')}`;
 const children = [];
 const clients = [];
 
-function startInstance() {
-  const child = spawn(binary, ['--http', '127.0.0.1:0', '--store', store, '--lease', '1'], {
-    cwd: repo,
-    env: { ...process.env, RUST_LOG: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.push(child);
-  let log = '';
-  child.stderr.on('data', (chunk) => (log += chunk));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL: ${log}`)), 30_000);
-    child.stderr.on('data', () => {
-      const found = log.match(/http:\/\/[0-9.:]+\/mcp/);
-      if (found) {
-        clearTimeout(timer);
-        resolve({ child, url: found[0] });
-      }
-    });
-    child.on('exit', (code, signal) => clearTimeout(timer));
-  });
+/** Starts a quickstart on the shared SQLite file, with 1 s leases. */
+async function startInstance() {
+  const instance = await startHttpServer(quickstartBin, ['--store', store, '--lease', '1']);
+  children.push(instance.child);
+  return instance;
 }
 
 async function connect(url) {

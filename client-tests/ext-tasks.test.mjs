@@ -11,7 +11,6 @@
 // CONFORMANCE_BIN overrides the server binary.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,36 +19,14 @@ import { createTaskSessionFromClient, resultFromTaskOutcome } from '@modelcontex
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 
+import { conformanceBin, startHttpServer } from './servers.mjs';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, '..');
-const binary = process.env.CONFORMANCE_BIN ?? path.join(repo, 'target', 'debug', 'examples', 'conformance');
 
 const PROTOCOL_VERSION = '2026-07-28';
 const TASKS = 'io.modelcontextprotocol/tasks';
 const CLIENT_INFO = { name: 'pmcp-tasks-ext-tasks-test', version: '1.0.0' };
 const CLIENT_CAPABILITIES = { elicitation: { form: {} }, extensions: { [TASKS]: {} } };
-
-/** Starts the conformance fixtures over HTTP on a free port; resolves with its URL. */
-function startServer() {
-  const child = spawn(binary, ['--http', '127.0.0.1:0'], {
-    cwd: repo,
-    env: { ...process.env, RUST_LOG: 'warn' },
-    stdio: ['ignore', 'inherit', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let stderr = '';
-    const timer = setTimeout(() => reject(new Error(`no URL on stderr: ${stderr}`)), 30_000);
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-      const found = stderr.match(/http:\/\/[0-9.:]+\/mcp/);
-      if (found) {
-        clearTimeout(timer);
-        resolve({ child, url: found[0] });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`server exited (${code}): ${stderr}`)));
-  });
-}
 
 /** JSON-RPC messages of an HTTP body: plain JSON, or the data lines of an SSE stream. */
 function messagesOf(contentType, text) {
@@ -157,7 +134,7 @@ describe('ext-tasks requester (2026-07-28) over streamable HTTP', () => {
   const libraryErrors = [];
 
   before(async () => {
-    server = await startServer();
+    server = await startHttpServer(conformanceBin);
     const transport = new StreamableHTTPClientTransport(new URL(server.url), {
       fetch: recordingFetch(exchanges),
     });

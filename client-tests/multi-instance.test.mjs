@@ -5,14 +5,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, CreateTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const binary = process.env.QUICKSTART_BIN ?? path.join(repo, 'target', 'debug', 'examples', 'quickstart');
+import { quickstartBin, startHttpServer } from './servers.mjs';
 const children = [];
 
 function freePort() {
@@ -39,27 +36,11 @@ async function waitForPort(port) {
   throw new Error(`nothing listens on ${port}`);
 }
 
-/** Starts a quickstart instance on Redis; resolves with its URL and a log reader. */
-function startInstance(store) {
-  const child = spawn(binary, ['--http', '127.0.0.1:0', '--store', store], {
-    cwd: repo,
-    env: { ...process.env, RUST_LOG: 'pmcp_tasks=info' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.push(child);
-  let log = '';
-  child.stderr.on('data', (chunk) => (log += chunk));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL: ${log}`)), 30_000);
-    child.stderr.on('data', () => {
-      const found = log.match(/http:\/\/[0-9.:]+\/mcp/);
-      if (found) {
-        clearTimeout(timer);
-        resolve({ url: found[0], log: () => log });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`instance exited (${code}): ${log}`)));
-  });
+/** Starts a quickstart instance on `store`. */
+async function startInstance(store) {
+  const instance = await startHttpServer(quickstartBin, ['--store', store], { rustLog: 'pmcp_tasks=info' });
+  children.push(instance.child);
+  return instance;
 }
 
 async function connect(url) {

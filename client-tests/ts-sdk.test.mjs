@@ -6,7 +6,6 @@
 // QUICKSTART_BIN overrides the server binary.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -22,8 +21,7 @@ import {
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const binary = process.env.QUICKSTART_BIN ?? path.join(repo, 'target', 'debug', 'examples', 'quickstart');
+import { quickstartBin as binary, repo, startHttpServer } from './servers.mjs';
 const RELATED_TASK = 'io.modelcontextprotocol/related-task';
 
 /** Validators for the definitions of the vendored 2025-11-25 schema. */
@@ -61,29 +59,6 @@ function resultDefinition(method, result) {
   }
 }
 
-/** Starts the quickstart over HTTP on a free port; resolves with its URL. */
-function startHttpServer() {
-  const child = spawn(binary, ['--http', '127.0.0.1:0', '--page-size', '2'], {
-    cwd: repo,
-    env: { ...process.env, RUST_LOG: 'warn' },
-    stdio: ['ignore', 'inherit', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let stderr = '';
-    const timer = setTimeout(() => reject(new Error(`no URL on stderr: ${stderr}`)), 30_000);
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-      process.stderr.write(chunk);
-      const found = stderr.match(/http:\/\/[0-9.:]+\/mcp/);
-      if (found) {
-        clearTimeout(timer);
-        resolve({ child, url: found[0], stderr: () => stderr });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`server exited (${code}): ${stderr}`)));
-  });
-}
-
 const transports = {
   stdio: async () => ({
     transport: new StdioClientTransport({
@@ -96,7 +71,7 @@ const transports = {
     stop: async () => {},
   }),
   http: async () => {
-    const server = await startHttpServer();
+    const server = await startHttpServer(binary, ['--page-size', '2']);
     return {
       transport: new StreamableHTTPClientTransport(new URL(server.url)),
       stop: async () => {

@@ -1,0 +1,41 @@
+// Starting the repository's example servers for the client tests.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The quickstart example (QUICKSTART_BIN overrides). */
+export const quickstartBin = process.env.QUICKSTART_BIN ?? path.join(repo, 'target', 'debug', 'examples', 'quickstart');
+/** The conformance fixtures example (CONFORMANCE_BIN overrides). */
+export const conformanceBin =
+  process.env.CONFORMANCE_BIN ?? path.join(repo, 'target', 'debug', 'examples', 'conformance');
+
+/**
+ * Starts `binary --http 127.0.0.1:0 ...args` and resolves, once it prints its
+ * URL on stderr, with `{ child, url, log(), exited }` (`exited` resolves with
+ * `{ code, signal }`).
+ */
+export function startHttpServer(binary, args = [], { rustLog = 'warn' } = {}) {
+  const child = spawn(binary, ['--http', '127.0.0.1:0', ...args], {
+    cwd: repo,
+    env: { ...process.env, RUST_LOG: rustLog },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr.on('data', (chunk) => (log += chunk));
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no URL on stderr: ${log}`)), 30_000);
+    child.stderr.on('data', () => {
+      const found = log.match(/http:\/\/[0-9.:]+\/mcp/);
+      if (found) {
+        clearTimeout(timer);
+        resolve({ child, url: found[0], log: () => log, exited });
+      }
+    });
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code ?? signal}) before printing its URL: ${log}`));
+    });
+  });
+}
