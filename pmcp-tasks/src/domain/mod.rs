@@ -34,6 +34,10 @@ pub enum DomainError {
         /// Configured maximum.
         limit: usize,
     },
+    /// The task's lease is held by another instance, or is still live: it
+    /// is not this instance's to renew or take over.
+    #[error("the task's lease is held elsewhere")]
+    LeaseHeldElsewhere,
     /// An input key was used twice over the task's life.
     #[error("input key '{0}' was already answered; input keys are unique over a task's life")]
     InputKeyReused(String),

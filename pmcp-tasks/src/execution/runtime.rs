@@ -220,10 +220,7 @@ impl TaskRuntime {
                 let renewal = self
                     .update(owner, id, |t, _| {
                         if t.lease.as_ref().is_some_and(|l| l.holder != me) {
-                            return Err(crate::domain::DomainError::InvalidTransition {
-                                from: t.status,
-                                to: t.status,
-                            });
+                            return Err(crate::domain::DomainError::LeaseHeldElsewhere);
                         }
                         t.hold_lease(&me, until)
                     })
@@ -253,10 +250,7 @@ impl TaskRuntime {
                     match t.lease_deadline() {
                         Some(at) if at <= now => t.hold_lease(&me, until),
                         // Renewed or finished meanwhile: not ours to take.
-                        _ => Err(crate::domain::DomainError::InvalidTransition {
-                            from: t.status,
-                            to: t.status,
-                        }),
+                        _ => Err(crate::domain::DomainError::LeaseHeldElsewhere),
                     }
                 })
                 .await;
