@@ -53,7 +53,7 @@ pub async fn open(url: &str) -> Result<(Arc<dyn TaskStore>, String), StoreUrlErr
     if url == "memory" || url == "memory:" {
         return Ok((
             Arc::new(MemoryStore::new()),
-            "in-memory (lost when the process exits)".into(),
+            "memory (lost when the process exits)".into(),
         ));
     }
     if let Some(path) = url.strip_prefix("sqlite:") {
