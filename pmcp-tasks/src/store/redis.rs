@@ -216,7 +216,13 @@ impl RedisStore {
     pub async fn connect_with_prefix(url: &str, prefix: &str) -> Result<Self, StoreError> {
         let client =
             redis::Client::open(url).map_err(|e| backend(format!("bad URL {url}: {e}")))?;
-        let conn = ConnectionManager::new(client)
+        // Fail fast at start-up when Redis is not there; once connected,
+        // the manager reconnects by itself.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_number_of_retries(2)
+            .set_max_delay(std::time::Duration::from_millis(500))
+            .set_connection_timeout(Some(std::time::Duration::from_secs(3)));
+        let conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(|e| backend(format!("cannot reach {url}: {e}")))?;
         Ok(RedisStore {
