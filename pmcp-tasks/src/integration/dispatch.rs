@@ -179,8 +179,7 @@ impl TaskServer {
         Some(match outcome {
             Ok(mut result) => {
                 if era.era == Era::V2026_07_28 {
-                    let info = self.server_info();
-                    envelope_2026(&mut result, &info);
+                    envelope_2026(&mut result, &self.inner.server_info);
                 }
                 wire::response(&id, result)
             }
@@ -198,10 +197,6 @@ impl TaskServer {
             }
             Err(e) => tracing::debug!(error = %e, "ignoring an unknown notification"),
         }
-    }
-
-    fn server_info(&self) -> Value {
-        serde_json::to_value(self.inner.core.info()).unwrap_or(Value::Null)
     }
 
     /// Which era a request speaks: its own `_meta` protocol version
@@ -296,7 +291,7 @@ impl TaskServer {
                     if era.era == Era::V2026_07_28 {
                         result["ttlMs"] = json!(0);
                         result["cacheScope"] = json!("private");
-                        envelope_2026(result, &self.server_info());
+                        envelope_2026(result, &self.inner.server_info);
                     }
                 }
                 Err(Routed::Response(response))
@@ -365,7 +360,7 @@ impl TaskServer {
         let mut response = self.forward(raw, auth).await?;
         if era.era == Era::V2026_07_28 {
             if let Some(result) = response.get_mut("result") {
-                envelope_2026(result, &self.server_info());
+                envelope_2026(result, &self.inner.server_info);
             }
         }
         Err(Routed::Response(response))
@@ -419,7 +414,7 @@ impl TaskServer {
             "supportedVersions": SUPPORTED_PROTOCOL_VERSIONS,
             "ttlMs": 0,
             "cacheScope": "private",
-            "_meta": {wire::SERVER_INFO_KEY: self.server_info()},
+            "_meta": {wire::SERVER_INFO_KEY: self.inner.server_info.clone()},
         })
     }
 

@@ -218,8 +218,11 @@ impl TaskServerBuilder {
             tool.body.prepare(record.arguments.clone()).ok()
         });
         runtime.spawn_sweeper(self.sweep_every);
+        let server_info = serde_json::to_value(pmcp::server::core::ProtocolHandler::info(&core))
+            .unwrap_or(Value::Null);
         Ok(TaskServer {
             inner: Arc::new(Inner {
+                server_info,
                 core,
                 runtime,
                 tools,
@@ -246,6 +249,9 @@ pub(crate) struct Inner {
     pub(crate) tools: BTreeMap<String, TaskTool>,
     pub(crate) anonymous: AnonymousPolicy,
     pub(crate) auth_provider: Option<Arc<dyn AuthProvider>>,
+    /// The server's identity (pmcp's `Implementation`) as JSON, serialized
+    /// once: every 2026-07-28 result carries it.
+    pub(crate) server_info: Value,
     /// Names of pmcp's own (non-task) tools, read on first need.
     pub(crate) pmcp_tools: tokio::sync::OnceCell<std::collections::HashSet<String>>,
 }

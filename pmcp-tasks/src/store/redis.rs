@@ -181,6 +181,15 @@ fn expires(record: &TaskRecord) -> String {
         .unwrap_or_default()
 }
 
+/// `"1"` for an unfinished task (a member of its owner's active set).
+fn active_flag(record: &TaskRecord) -> &'static str {
+    if record.status.is_terminal() {
+        "0"
+    } else {
+        "1"
+    }
+}
+
 fn backstop(record: &TaskRecord) -> i64 {
     record
         .expires_at()
@@ -239,6 +248,11 @@ impl RedisStore {
         })
     }
 
+    /// A key shared by all owners (`expiry`, `seq`, `leases`).
+    fn global(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
     fn key(&self, kind: &str, name: &str) -> String {
         format!("{}{kind}:{name}", self.prefix)
     }
@@ -259,17 +273,13 @@ impl TaskStore for RedisStore {
             .key(self.key("task", &record.id))
             .key(self.key("owner", &record.owner))
             .key(self.key("active", &record.owner))
-            .key(format!("{}expiry", self.prefix))
-            .key(format!("{}seq", self.prefix))
-            .key(format!("{}leases", self.prefix))
+            .key(self.global("expiry"))
+            .key(self.global("seq"))
+            .key(self.global("leases"))
             .arg(&record.id)
             .arg(&record.owner)
             .arg(encode(&record)?)
-            .arg(if record.status.is_terminal() {
-                "0"
-            } else {
-                "1"
-            })
+            .arg(active_flag(&record))
             .arg(expires(&record))
             .arg(max_active)
             .arg(backstop(&record))
@@ -324,16 +334,12 @@ impl TaskStore for RedisStore {
             .cas
             .key(self.key("task", &record.id))
             .key(self.key("active", &record.owner))
-            .key(format!("{}expiry", self.prefix))
-            .key(format!("{}leases", self.prefix))
+            .key(self.global("expiry"))
+            .key(self.global("leases"))
             .arg(&record.owner)
             .arg(expected.to_string())
             .arg(encode(&record)?)
-            .arg(if record.status.is_terminal() {
-                "0"
-            } else {
-                "1"
-            })
+            .arg(active_flag(&record))
             .arg(expires(&record))
             .arg(Utc::now().timestamp_millis())
             .arg(&record.id)
@@ -399,7 +405,7 @@ impl TaskStore for RedisStore {
         let ids: Vec<String> = self
             .scripts
             .purge
-            .key(format!("{}expiry", self.prefix))
+            .key(self.global("expiry"))
             .arg(&self.prefix)
             .arg(now.timestamp_millis())
             .invoke_async(&mut conn)
@@ -417,7 +423,7 @@ impl TaskStore for RedisStore {
         let records: Vec<Vec<u8>> = self
             .scripts
             .expired_leases
-            .key(format!("{}leases", self.prefix))
+            .key(self.global("leases"))
             .arg(&self.prefix)
             .arg(now.timestamp_millis())
             .arg(limit)
