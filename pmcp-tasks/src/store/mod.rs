@@ -7,6 +7,8 @@
 //! single such write carrying both the terminal status and the outcome, so a
 //! task is never seen `completed` without its result.
 
+#[cfg(feature = "dynamodb")]
+mod dynamodb;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
@@ -14,6 +16,8 @@ mod redis;
 mod sqlite;
 pub mod url;
 
+#[cfg(feature = "dynamodb")]
+pub use self::dynamodb::DynamoDbStore;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;
 pub use memory::MemoryStore;
@@ -49,6 +53,15 @@ pub enum StoreError {
     /// A `tasks/list` cursor this store did not hand out.
     #[error("the cursor is not one this server handed out")]
     InvalidCursor,
+    /// The record is larger than the backend can store in one item; nothing
+    /// was written.
+    #[error("the task record is {bytes} bytes, more than the store's limit of {limit}")]
+    TooLarge {
+        /// The encoded size of the record.
+        bytes: usize,
+        /// What the backend allows.
+        limit: usize,
+    },
     /// A task with this id exists already.
     #[error("a task with this id exists already")]
     Duplicate,

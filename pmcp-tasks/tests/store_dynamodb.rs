@@ -1,0 +1,281 @@
+//! The backend conformance suite against a DynamoDB implementation started
+//! locally: each test runs its own `dynalite` (from the npm packages of
+//! `client-tests/`; `npm ci` there installs it). `PMCP_TASKS_DYNAMODB_ENDPOINT`
+//! points the tests at an already running one instead (each test then uses
+//! its own table).
+#![cfg(all(feature = "dynamodb", feature = "conformance"))]
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use pmcp_tasks::domain::{Era, NewTask, TaskOutcome, TaskRecord};
+use pmcp_tasks::store::{DynamoDbStore, StoreError, TaskPage, TaskStore};
+use serde_json::json;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A private dynalite, stopped when dropped.
+struct Dynalite {
+    child: Option<Child>,
+    endpoint: String,
+}
+
+impl Drop for Dynalite {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+async fn dynalite() -> Dynalite {
+    if let Ok(endpoint) = std::env::var("PMCP_TASKS_DYNAMODB_ENDPOINT") {
+        return Dynalite {
+            child: None,
+            endpoint,
+        };
+    }
+    let cli = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../client-tests/node_modules/dynalite/cli.js");
+    assert!(
+        cli.exists(),
+        "dynalite is needed for these tests: run `npm ci` in client-tests/ (or set PMCP_TASKS_DYNAMODB_ENDPOINT)"
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("node")
+        .arg(&cli)
+        .args(["--port", &port.to_string(), "--host", "127.0.0.1"])
+        .args([
+            "--createTableMs",
+            "0",
+            "--deleteTableMs",
+            "0",
+            "--updateTableMs",
+            "0",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("node runs dynalite");
+    let server = Dynalite {
+        child: Some(child),
+        endpoint: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..500 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return server;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("dynalite did not start on port {port}");
+}
+
+/// A store that keeps its dynalite alive as long as it lives.
+struct WithServer {
+    store: DynamoDbStore,
+    _server: Dynalite,
+}
+
+#[async_trait]
+impl TaskStore for WithServer {
+    async fn create(
+        &self,
+        record: TaskRecord,
+        max_active: usize,
+    ) -> Result<TaskRecord, StoreError> {
+        self.store.create(record, max_active).await
+    }
+    async fn get(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
+        self.store.get(owner, id).await
+    }
+    async fn compare_and_set(&self, record: TaskRecord) -> Result<TaskRecord, StoreError> {
+        self.store.compare_and_set(record).await
+    }
+    async fn list(
+        &self,
+        owner: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<TaskPage, StoreError> {
+        self.store.list(owner, cursor, limit).await
+    }
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        self.store.purge_expired(now).await
+    }
+    async fn expired_leases(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TaskRecord>, StoreError> {
+        self.store.expired_leases(now, limit).await
+    }
+}
+
+async fn fresh() -> WithServer {
+    let server = dynalite().await;
+    let table = format!("tasks-{}", uuid::Uuid::new_v4().simple());
+    let store = DynamoDbStore::connect(&table, Some(&server.endpoint))
+        .await
+        .unwrap();
+    WithServer {
+        store,
+        _server: server,
+    }
+}
+
+async fn fresh_store() -> Arc<dyn TaskStore> {
+    Arc::new(fresh().await)
+}
+
+pmcp_tasks::store_conformance_tests!(fresh_store().await);
+
+fn record(owner: &str) -> TaskRecord {
+    TaskRecord::new(
+        NewTask {
+            owner: owner.into(),
+            era: Era::V2025_11_25,
+            tool: "job".into(),
+            arguments: json!({}),
+            ttl: Some(Duration::from_secs(600)),
+            poll_interval: None,
+            input_responses: Default::default(),
+        },
+        Utc::now(),
+    )
+}
+
+#[tokio::test]
+async fn a_result_too_large_for_an_item_is_refused_before_the_write() {
+    let store = fresh().await;
+    let created = store.create(record("alice"), 10).await.unwrap();
+    let mut big = created.clone();
+    big.finish(
+        TaskOutcome::Result {
+            value: json!({"content": [{"type": "text", "text": "x".repeat(500 * 1024)}]}),
+        },
+        Utc::now(),
+    )
+    .unwrap();
+    let err = store.compare_and_set(big).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::TooLarge { bytes, limit } if bytes > limit && limit == 400 * 1024),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("more than the store's limit"),
+        "{err}"
+    );
+    // Nothing was written: the task is as it was, and still counts as active.
+    assert_eq!(store.get("alice", &created.id).await.unwrap(), created);
+    assert!(matches!(
+        store.create(record("alice"), 1).await,
+        Err(StoreError::LimitExceeded {
+            active: 1,
+            limit: 1
+        })
+    ));
+}
+
+/// Deletes a task's item behind the store's back, as DynamoDB's own TTL
+/// (or a crash between reserving a slot and writing the task) would.
+async fn vanish(store: &DynamoDbStore, id: &str) {
+    store
+        .client()
+        .delete_item()
+        .table_name(store.table())
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("t#{id}")),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn slots_are_freed_when_tasks_end_and_reclaimed_when_they_vanish() {
+    let store = fresh().await;
+    // A task that ends frees its slot at once.
+    let done = store.create(record("alice"), 1).await.unwrap();
+    let mut cancelled = done.clone();
+    cancelled.cancel(Utc::now()).unwrap();
+    store.compare_and_set(cancelled).await.unwrap();
+    // A task that vanished just now may be a create still in flight: its
+    // slot stays taken.
+    let recent = store.create(record("alice"), 1).await.unwrap();
+    vanish(&store.store, &recent.id).await;
+    assert!(matches!(
+        store.create(record("alice"), 1).await,
+        Err(StoreError::LimitExceeded {
+            active: 1,
+            limit: 1
+        })
+    ));
+    // Once it is older than any create in flight, the limit check drops it.
+    let fresh_store = fresh().await;
+    let mut old = record("bob");
+    old.created_at -= chrono::Duration::minutes(5);
+    let old = fresh_store.create(old, 1).await.unwrap();
+    vanish(&fresh_store.store, &old.id).await;
+    fresh_store.create(record("bob"), 1).await.unwrap();
+    assert!(matches!(
+        fresh_store.create(record("bob"), 1).await,
+        Err(StoreError::LimitExceeded {
+            active: 1,
+            limit: 1
+        })
+    ));
+}
+
+#[tokio::test]
+async fn tables_are_created_checked_and_unreachable_endpoints_are_clear_errors() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = DynamoDbStore::connect("tasks", Some(&format!("http://127.0.0.1:{port}")))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("dynamodb:"), "{err}");
+    // A table that exists but was made for something else is refused.
+    let server = dynalite().await;
+    let other = DynamoDbStore::connect("tasks", Some(&server.endpoint))
+        .await
+        .unwrap();
+    other
+        .client()
+        .create_table()
+        .table_name("not-ours")
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let err = DynamoDbStore::connect("not-ours", Some(&server.endpoint))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("has no index by_owner"), "{err}");
+    // Connecting again to the table it created finds it as it should be.
+    assert!(!other.ensure_table().await.unwrap());
+}
