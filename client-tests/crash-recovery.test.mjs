@@ -1,28 +1,19 @@
 // kill -9 a quickstart in the middle of two tasks, start another on the
-// same SQLite file: once the dead process's leases run out, the resumable
-// task carries on from its last completed step (no step runs twice) and the
-// other task is marked failed, saying its server stopped.
-import { test, after } from 'node:test';
+// same store (a SQLite file, Redis, DynamoDB): once the dead process's
+// leases run out, the resumable task carries on from its last completed
+// step (no step runs twice) and the other task is marked failed, saying its
+// server stopped.
+import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, CreateTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
 
 import { quickstartBin, startHttpServer } from './servers.mjs';
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pmcp-tasks-crash-'));
-const store = `sqlite:${path.join(dir, 'tasks.db')}`;
+import { backends } from './stores.mjs';
+
 const children = [];
 const clients = [];
-
-/** Starts a quickstart on the shared SQLite file, with 1 s leases. */
-async function startInstance() {
-  const instance = await startHttpServer(quickstartBin, ['--store', store, '--lease', '1']);
-  children.push(instance.child);
-  return instance;
-}
 
 async function connect(url) {
   const client = new Client({ name: 'crash-recovery-test', version: '1.0.0' });
@@ -41,34 +32,50 @@ const createTask = (client, name, args) =>
 after(async () => {
   for (const client of clients) await client.close().catch(() => {});
   for (const child of children) child.kill('SIGKILL');
-  fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('after kill -9, a resumable task resumes from its checkpoint and the other fails', async () => {
-  const first = await startInstance();
-  const a = await connect(first.url);
-  const resumable = await createTask(a, 'resumable_job', { steps: 6 });
-  const plain = await createTask(a, 'slow_job', { seconds: 60 });
-  await new Promise((r) => setTimeout(r, 1300)); // two of six steps done
-  first.child.kill('SIGKILL');
-  await new Promise((resolve) => first.child.on('exit', resolve));
+for (const name of ['SQLite', 'Redis', 'DynamoDB']) {
+  describe(`on ${name}`, () => {
+    let store;
+    before(async () => {
+      store = await backends[name].start();
+    });
+    after(() => store?.stop());
 
-  const second = await startInstance();
-  const b = await connect(second.url);
-  // Right after the crash the tasks still look alive: their leases have not run out yet.
-  const deadline = Date.now() + 15_000;
-  let plainTask;
-  do {
-    await new Promise((r) => setTimeout(r, 200));
-    plainTask = await b.experimental.tasks.getTask(plain.taskId);
-  } while (plainTask.status === 'working' && Date.now() < deadline);
-  assert.equal(plainTask.status, 'failed', JSON.stringify(plainTask));
-  assert.match(plainTask.statusMessage, /stopped \(it crashed or was killed\)/);
+    /** Starts a quickstart on the shared store, with 1 s leases. */
+    async function startInstance() {
+      const instance = await startHttpServer(quickstartBin, ['--store', store.url, '--lease', '1']);
+      children.push(instance.child);
+      return instance;
+    }
 
-  const result = await b.experimental.tasks.getTaskResult(resumable.taskId, CallToolResultSchema, { timeout: 30_000 });
-  const runs = result.structuredContent.steps;
-  assert.deepEqual(runs.map((r) => r.step), [0, 1, 2, 3, 4, 5], 'every step once, in order');
-  const pids = [...new Set(runs.map((r) => r.pid))];
-  assert.deepEqual(pids, [first.child.pid, second.child.pid], `steps ran on the dead process, then on the new one: ${JSON.stringify(runs)}`);
-  assert.ok(runs.filter((r) => r.pid === first.child.pid).length >= 1, 'the completed steps were replayed, not re-run');
-});
+    test('after kill -9, a resumable task resumes from its checkpoint and the other fails', async () => {
+      const first = await startInstance();
+      const a = await connect(first.url);
+      const resumable = await createTask(a, 'resumable_job', { steps: 6 });
+      const plain = await createTask(a, 'slow_job', { seconds: 60 });
+      await new Promise((r) => setTimeout(r, 1300)); // two of six steps done
+      first.child.kill('SIGKILL');
+      await new Promise((resolve) => first.child.on('exit', resolve));
+
+      const second = await startInstance();
+      const b = await connect(second.url);
+      // Right after the crash the tasks still look alive: their leases have not run out yet.
+      const deadline = Date.now() + 15_000;
+      let plainTask;
+      do {
+        await new Promise((r) => setTimeout(r, 200));
+        plainTask = await b.experimental.tasks.getTask(plain.taskId);
+      } while (plainTask.status === 'working' && Date.now() < deadline);
+      assert.equal(plainTask.status, 'failed', JSON.stringify(plainTask));
+      assert.match(plainTask.statusMessage, /stopped \(it crashed or was killed\)/);
+
+      const result = await b.experimental.tasks.getTaskResult(resumable.taskId, CallToolResultSchema, { timeout: 30_000 });
+      const runs = result.structuredContent.steps;
+      assert.deepEqual(runs.map((r) => r.step), [0, 1, 2, 3, 4, 5], 'every step once, in order');
+      const pids = [...new Set(runs.map((r) => r.pid))];
+      assert.deepEqual(pids, [first.child.pid, second.child.pid], `steps ran on the dead process, then on the new one: ${JSON.stringify(runs)}`);
+      assert.ok(runs.filter((r) => r.pid === first.child.pid).length >= 1, 'the completed steps were replayed, not re-run');
+    });
+  });
+}

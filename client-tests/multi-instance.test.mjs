@@ -1,47 +1,15 @@
-// Two quickstart processes share one real redis-server: a task created on A
-// is polled and its result fetched on B, and a cancel sent to B stops the
-// body running on A within a second.
-import { test, before, after } from 'node:test';
+// Two quickstart processes share one store, a real redis-server and then a
+// DynamoDB (dynalite, started locally): a task created on A is polled and
+// its result fetched on B, and a cancel sent to B stops the body running on
+// A within a second.
+import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, CreateTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
 
 import { quickstartBin, startHttpServer } from './servers.mjs';
-const children = [];
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port) {
-  for (let i = 0; i < 200; i += 1) {
-    const open = await new Promise((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
-
-/** Starts a quickstart instance on `store`. */
-async function startInstance(store) {
-  const instance = await startHttpServer(quickstartBin, ['--store', store], { rustLog: 'pmcp_tasks=info' });
-  children.push(instance.child);
-  return instance;
-}
+import { backends } from './stores.mjs';
 
 async function connect(url) {
   const client = new Client({ name: 'multi-instance-test', version: '1.0.0' });
@@ -58,52 +26,58 @@ const createTask = (client, seconds) =>
     )
     .then((r) => r.task);
 
-let a;
-let b;
-let instanceA;
+for (const name of ['Redis', 'DynamoDB']) {
+  describe(`two instances sharing ${name}`, () => {
+    const children = [];
+    let store;
+    let a;
+    let b;
+    let instanceA;
 
-before(async () => {
-  const port = await freePort();
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
+    before(async () => {
+      store = await backends[name].start();
+      const start = async () => {
+        const instance = await startHttpServer(quickstartBin, ['--store', store.url], { rustLog: 'pmcp_tasks=info' });
+        children.push(instance.child);
+        return instance;
+      };
+      instanceA = await start();
+      const instanceB = await start();
+      assert.notEqual(instanceA.url, instanceB.url);
+      assert.match(instanceA.log(), store.logs);
+      a = await connect(instanceA.url);
+      b = await connect(instanceB.url);
+    });
+
+    after(async () => {
+      await a?.close();
+      await b?.close();
+      for (const child of children) child.kill('SIGTERM');
+      store?.stop();
+    });
+
+    test('a task created on A is polled and its result fetched on B', async () => {
+      const task = await createTask(a, 2);
+      const seenOnB = await b.experimental.tasks.getTask(task.taskId);
+      assert.equal(seenOnB.status, 'working');
+      const result = await b.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema);
+      assert.deepEqual(result.structuredContent, { seconds: 2, steps: 2 });
+      assert.equal((await a.experimental.tasks.getTask(task.taskId)).status, 'completed');
+    });
+
+    test('a cancel sent to B stops the body running on A within a second', async () => {
+      const task = await createTask(a, 60);
+      await new Promise((r) => setTimeout(r, 300));
+      const cancelledAt = Date.now();
+      const cancelled = await b.experimental.tasks.cancelTask(task.taskId);
+      assert.equal(cancelled.status, 'cancelled');
+      const stopped = () =>
+        instanceA.log().split('\n').some((line) => line.includes('task body stopped') && line.includes(task.taskId));
+      while (!stopped()) {
+        assert.ok(Date.now() - cancelledAt < 1000, `A did not stop the body within a second:\n${instanceA.log()}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.equal((await a.experimental.tasks.getTask(task.taskId)).status, 'cancelled');
+    });
   });
-  children.push(redis);
-  await waitForPort(port);
-  const store = `redis://127.0.0.1:${port}`;
-  instanceA = await startInstance(store);
-  const instanceB = await startInstance(store);
-  assert.notEqual(instanceA.url, instanceB.url);
-  assert.match(instanceA.log(), /tasks are kept in Redis/);
-  a = await connect(instanceA.url);
-  b = await connect(instanceB.url);
-});
-
-after(async () => {
-  await a?.close();
-  await b?.close();
-  for (const child of children) child.kill('SIGTERM');
-});
-
-test('a task created on A is polled and its result fetched on B', async () => {
-  const task = await createTask(a, 2);
-  const seenOnB = await b.experimental.tasks.getTask(task.taskId);
-  assert.equal(seenOnB.status, 'working');
-  const result = await b.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema);
-  assert.deepEqual(result.structuredContent, { seconds: 2, steps: 2 });
-  assert.equal((await a.experimental.tasks.getTask(task.taskId)).status, 'completed');
-});
-
-test('a cancel sent to B stops the body running on A within a second', async () => {
-  const task = await createTask(a, 60);
-  await new Promise((r) => setTimeout(r, 300));
-  const cancelledAt = Date.now();
-  const cancelled = await b.experimental.tasks.cancelTask(task.taskId);
-  assert.equal(cancelled.status, 'cancelled');
-  const stopped = () =>
-    instanceA.log().split('\n').some((line) => line.includes('task body stopped') && line.includes(task.taskId));
-  while (!stopped()) {
-    assert.ok(Date.now() - cancelledAt < 1000, `A did not stop the body within a second:\n${instanceA.log()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.equal((await a.experimental.tasks.getTask(task.taskId)).status, 'cancelled');
-});
+}

@@ -153,8 +153,8 @@ async fn resumable_job(args: StepsArgs, ctx: TaskContext) -> Result<StepsReport,
 const USAGE: &str =
     "usage: quickstart [--http ADDR] [--store URL] [--grace SECONDS] [--page-size N]
   --http ADDR      serve streamable HTTP at http://ADDR/mcp (default: stdio)
-  --store URL      where tasks are kept: memory (default), sqlite:PATH, redis://HOST:PORT;
-                   or set PMCP_TASKS_STORE
+  --store URL      where tasks are kept: memory (default), sqlite:PATH, redis://HOST:PORT,
+                   dynamodb://TABLE[?endpoint=URL]; or set PMCP_TASKS_STORE
   --grace SECONDS  how long running tasks may finish after SIGINT/SIGTERM (default 10)
   --page-size N    tasks per tasks/list page (default 50)
   --lease SECONDS  how soon the tasks of a server that died are taken over (default 30)";

@@ -458,7 +458,7 @@ impl TaskRuntime {
 /// Writes a body's outcome, unless the task ended meanwhile (a cancel won,
 /// or it expired). A failing store is retried a few times: losing a result
 /// is the one thing a task runtime must not do.
-async fn finish(shared: &Arc<Shared>, owner: &str, id: &str, outcome: TaskOutcome) {
+async fn finish(shared: &Arc<Shared>, owner: &str, id: &str, mut outcome: TaskOutcome) {
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=5 {
         match store::update(&*shared.store, owner, id, |t, now| {
@@ -471,6 +471,23 @@ async fn finish(shared: &Arc<Shared>, owner: &str, id: &str, outcome: TaskOutcom
                 break;
             }
             Err(UpdateError::Domain(_)) | Err(UpdateError::Store(StoreError::NotFound)) => break,
+            // The outcome cannot be stored at all: store why instead, so the
+            // client learns it rather than seeing the task stay working.
+            Err(UpdateError::Store(StoreError::TooLarge { bytes, limit }))
+                if !matches!(outcome, TaskOutcome::Error { .. }) =>
+            {
+                tracing::error!(task = %id, bytes, limit, "a task's result is too large for the store");
+                outcome = TaskOutcome::Error {
+                    error: RpcError::new(
+                        -32603,
+                        format!(
+                            "the tool's result is {bytes} bytes once stored, more than the task \
+                             store's limit of {limit}; return less, or keep large data elsewhere \
+                             and return a link"
+                        ),
+                    ),
+                };
+            }
             Err(e) if attempt == 5 => {
                 tracing::error!(task = %id, error = %e, "could not store a task's outcome");
             }

@@ -428,3 +428,93 @@ async fn a_running_body_renews_its_lease() {
         "a live lease is not taken over"
     );
 }
+
+/// A memory store that, like DynamoDB, refuses records above a size.
+struct SizeLimited {
+    inner: MemoryStore,
+    limit: usize,
+}
+
+#[async_trait::async_trait]
+impl crate::store::TaskStore for SizeLimited {
+    async fn create(
+        &self,
+        record: crate::domain::TaskRecord,
+        max_active: usize,
+    ) -> Result<crate::domain::TaskRecord, StoreError> {
+        self.inner.create(record, max_active).await
+    }
+    async fn get(&self, owner: &str, id: &str) -> Result<crate::domain::TaskRecord, StoreError> {
+        self.inner.get(owner, id).await
+    }
+    async fn compare_and_set(
+        &self,
+        record: crate::domain::TaskRecord,
+    ) -> Result<crate::domain::TaskRecord, StoreError> {
+        let bytes = serde_json::to_vec(&record).unwrap().len();
+        if bytes > self.limit {
+            return Err(StoreError::TooLarge {
+                bytes,
+                limit: self.limit,
+            });
+        }
+        self.inner.compare_and_set(record).await
+    }
+    async fn list(
+        &self,
+        owner: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<crate::store::TaskPage, StoreError> {
+        self.inner.list(owner, cursor, limit).await
+    }
+    async fn purge_expired(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        self.inner.purge_expired(now).await
+    }
+    async fn expired_leases(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: usize,
+    ) -> Result<Vec<crate::domain::TaskRecord>, StoreError> {
+        self.inner.expired_leases(now, limit).await
+    }
+}
+
+#[tokio::test]
+async fn a_result_too_large_for_the_store_fails_the_task_saying_so() {
+    let rt = TaskRuntime::new(
+        Arc::new(SizeLimited {
+            inner: MemoryStore::new(),
+            limit: 4096,
+        }),
+        Limits::default(),
+    );
+    let t = rt
+        .start(
+            new_task(Duration::from_secs(60)),
+            body(|_ctx| {
+                Box::pin(async move {
+                    TaskOutcome::Result {
+                        value: json!({"content": [{"type": "text", "text": "x".repeat(10_000)}]}),
+                    }
+                })
+            }),
+        )
+        .await
+        .unwrap();
+    let done = rt.wait_terminal("alice", &t.id).await.unwrap();
+    assert_eq!(done.status, TaskStatus::Failed);
+    let Some(TaskOutcome::Error { error }) = done.outcome else {
+        panic!("expected an error outcome, got {:?}", done.outcome);
+    };
+    assert!(
+        error
+            .message
+            .contains("more than the task store's limit of 4096"),
+        "{}",
+        error.message
+    );
+}

@@ -362,7 +362,8 @@ impl DynamoDbStore {
                 .build()
                 .map_err(backend)
         };
-        self.client
+        let created = self
+            .client
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
@@ -383,14 +384,19 @@ impl DynamoDbStore {
             )?)
             .global_secondary_indexes(index("by_lease", "ls", "lease", ProjectionType::All)?)
             .send()
-            .await
-            .map_err(|e| {
-                backend(format!(
-                    "cannot create table {}: {}",
+            .await;
+        match created {
+            Ok(_) => {}
+            // Another instance is creating it right now: wait for it below.
+            Err(e) if e.code() == Some("ResourceInUseException") => {}
+            Err(e) => {
+                return Err(backend(format!(
+                    "table {} does not exist and cannot be created: {}",
                     self.table,
                     DisplayErrorContext(&e)
-                ))
-            })?;
+                )))
+            }
+        }
         for _ in 0..600 {
             let status = self
                 .client

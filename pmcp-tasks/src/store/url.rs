@@ -5,7 +5,8 @@ use super::{MemoryStore, StoreError, TaskStore};
 use std::sync::Arc;
 
 /// The forms [`open`] understands, for error messages and `--help`.
-pub const STORE_URL_FORMS: &str = "memory, sqlite:PATH, redis://HOST:PORT";
+pub const STORE_URL_FORMS: &str =
+    "memory, sqlite:PATH, redis://HOST:PORT, dynamodb://TABLE[?endpoint=URL]";
 
 /// Why a store URL could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -45,9 +46,11 @@ pub enum StoreUrlError {
 }
 
 /// Opens the store `url` names: `memory`, `sqlite:PATH` (with the `sqlite`
-/// feature) or `redis://HOST:PORT[/DB]` (with the `redis` feature), failing
-/// if it cannot be reached now. A short human name of the store is returned
-/// too.
+/// feature), `redis://HOST:PORT[/DB]` (with the `redis` feature) or
+/// `dynamodb://TABLE[?endpoint=URL]` (with the `dynamodb` feature; AWS
+/// region and credentials from the environment, the table created if
+/// missing), failing if it cannot be reached now. A short human name of the
+/// store is returned too.
 pub async fn open(url: &str) -> Result<(Arc<dyn TaskStore>, String), StoreUrlError> {
     let url = url.trim();
     if url == "memory" || url == "memory:" {
@@ -96,10 +99,79 @@ pub async fn open(url: &str) -> Result<(Arc<dyn TaskStore>, String), StoreUrlErr
             feature: "redis",
         });
     }
+    if let Some(rest) = url.strip_prefix("dynamodb://") {
+        let (table, endpoint) = dynamodb_parts(url, rest)?;
+        #[cfg(feature = "dynamodb")]
+        {
+            let store = super::DynamoDbStore::connect(table, endpoint)
+                .await
+                .map_err(|source| StoreUrlError::Unreachable {
+                    url: url.into(),
+                    source,
+                })?;
+            let at = endpoint.map_or_else(|| " (AWS)".to_owned(), |e| format!(" at {e}"));
+            return Ok((Arc::new(store), format!("DynamoDB table {table}{at}")));
+        }
+        #[cfg(not(feature = "dynamodb"))]
+        {
+            let _ = (table, endpoint);
+            return Err(StoreUrlError::NotBuilt {
+                url: url.into(),
+                feature: "dynamodb",
+            });
+        }
+    }
     Err(StoreUrlError::Unknown {
         url: url.into(),
         forms: STORE_URL_FORMS,
     })
+}
+
+/// The table and the optional endpoint of `dynamodb://TABLE[?endpoint=URL]`.
+fn dynamodb_parts<'a>(
+    url: &str,
+    rest: &'a str,
+) -> Result<(&'a str, Option<&'a str>), StoreUrlError> {
+    let malformed = |reason: &str| StoreUrlError::Malformed {
+        url: url.into(),
+        reason: reason.into(),
+    };
+    let (table, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let table = table.trim_end_matches('/');
+    // DynamoDB's own rule for table names.
+    if table.len() < 3
+        || table.len() > 255
+        || !table
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return Err(malformed(
+            "the table name must be 3-255 characters of a-z, A-Z, 0-9, '_', '-', '.', \
+             e.g. dynamodb://tasks",
+        ));
+    }
+    let mut endpoint = None;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("endpoint", value))
+                if value.starts_with("http://") || value.starts_with("https://") =>
+            {
+                endpoint = Some(value)
+            }
+            Some(("endpoint", _)) => {
+                return Err(malformed(
+                    "endpoint must be an http:// or https:// URL, e.g. \
+                     dynamodb://tasks?endpoint=http://127.0.0.1:4567",
+                ))
+            }
+            _ => {
+                return Err(malformed(&format!(
+                    "unknown parameter '{pair}': the only one is endpoint=URL"
+                )))
+            }
+        }
+    }
+    Ok((table, endpoint))
 }
 
 #[cfg(test)]
@@ -116,5 +188,25 @@ mod tests {
         );
         let empty = open("sqlite:").await.err().unwrap().to_string();
         assert!(empty.contains("give a file path"), "{empty}");
+        for (bad, says) in [
+            ("dynamodb://", "table name"),
+            ("dynamodb://a b", "table name"),
+            (
+                "dynamodb://tasks?endpoint=localhost:4567",
+                "http:// or https://",
+            ),
+            (
+                "dynamodb://tasks?region=eu",
+                "unknown parameter 'region=eu'",
+            ),
+        ] {
+            let err = open(bad).await.err().unwrap().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        assert_eq!(
+            dynamodb_parts("", "tasks?endpoint=http://127.0.0.1:4567").unwrap(),
+            ("tasks", Some("http://127.0.0.1:4567"))
+        );
+        assert_eq!(dynamodb_parts("", "tasks").unwrap(), ("tasks", None));
     }
 }
