@@ -286,12 +286,45 @@ pub async fn leases_that_ran_out_are_found_and_only_those(store: Arc<dyn TaskSto
     assert!(store.expired_leases(now, 10).await.unwrap().is_empty());
 }
 
+/// See the module docs.
+pub async fn variables_up_to_the_limit_are_kept_and_over_it_change_nothing(
+    store: Arc<dyn TaskStore>,
+) {
+    let limit = crate::domain::Limits::default().max_variable_bytes;
+    let created = store.create(record("alice", None), 10).await.unwrap();
+    // Just under the limit: `{"blob":"…"}` plus the string.
+    let blob = "v".repeat(limit - 64);
+    let (written, ()) = update(&*store, "alice", &created.id, |t, now| {
+        t.set_variable("blob", Some(json!(blob)), limit, now)
+    })
+    .await
+    .unwrap();
+    assert_eq!(written.variables["blob"], json!(blob));
+    assert_eq!(store.get("alice", &created.id).await.unwrap(), written);
+    let refused = update(&*store, "alice", &created.id, |t, now| {
+        t.set_variable("more", Some(json!("v".repeat(128))), limit, now)
+    })
+    .await;
+    assert!(
+        matches!(
+            refused,
+            Err(UpdateError::Domain(DomainError::VariablesTooLarge { .. }))
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        store.get("alice", &created.id).await.unwrap(),
+        written,
+        "a refused write changes nothing"
+    );
+}
+
 /// Expands to one `#[tokio::test]` per conformance check, each on a fresh
 /// store built by `$make` (an expression, awaited if `async`).
 #[macro_export]
 macro_rules! store_conformance_tests {
     ($make:expr) => {
-        $crate::store_conformance_tests!(@tests $make, create_then_get_round_trips, owners_sharing_a_prefix_never_see_each_other, compare_and_set_refuses_a_stale_version_and_shows_the_current, completion_and_result_land_together, active_limit_counts_only_unfinished_tasks, expired_tasks_vanish_and_are_purged, pagination_walks_every_task_once_in_creation_order, cancel_racing_complete_ends_in_exactly_one_terminal_state, leases_that_ran_out_are_found_and_only_those);
+        $crate::store_conformance_tests!(@tests $make, create_then_get_round_trips, owners_sharing_a_prefix_never_see_each_other, compare_and_set_refuses_a_stale_version_and_shows_the_current, completion_and_result_land_together, active_limit_counts_only_unfinished_tasks, expired_tasks_vanish_and_are_purged, pagination_walks_every_task_once_in_creation_order, cancel_racing_complete_ends_in_exactly_one_terminal_state, leases_that_ran_out_are_found_and_only_those, variables_up_to_the_limit_are_kept_and_over_it_change_nothing);
     };
     (@tests $make:expr, $($check:ident),*) => {
         $(
