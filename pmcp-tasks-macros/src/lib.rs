@@ -11,12 +11,20 @@ mod attr;
 mod expand;
 mod model;
 mod variables;
+mod workflow;
 
 /// Turns an `async fn(args, ctx: TaskContext) -> Result<O, E>` into an MCP
 /// task tool. See `pmcp_tasks::task_tool` for the documentation.
 #[proc_macro_attribute]
 pub fn task_tool(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::task_tool(args.into(), item.into()).into()
+}
+
+/// Registers a function that builds a pmcp `SequentialWorkflow`, served as
+/// a prompt in task mode. See `pmcp_tasks::task_workflow`.
+#[proc_macro_attribute]
+pub fn task_workflow(args: TokenStream, item: TokenStream) -> TokenStream {
+    workflow::task_workflow(args.into(), item.into()).into()
 }
 
 /// Typed accessors over a task's variables. See

@@ -52,6 +52,7 @@ pub mod registry;
 pub mod store;
 mod tool;
 mod variables;
+pub mod workflow;
 
 pub use domain::{Era, Limits, TaskStatus};
 pub use error::{TaskError, ToolError};
@@ -88,6 +89,31 @@ pub use variables::TaskVariables;
 /// | `description` | the tool's description | the doc comment |
 /// | `crate` | path of `pmcp_tasks`, for re-exporters | `::pmcp_tasks` |
 pub use pmcp_tasks_macros::task_tool;
+
+/// Registers a workflow prompt served in task mode (see [`workflow`]): put
+/// it on a function with no parameters that builds a pmcp
+/// [`SequentialWorkflow`](workflow::SequentialWorkflow);
+/// [`TaskServerBuilder::registered_workflows`] serves every one linked in.
+///
+/// ```ignore
+/// use pmcp_tasks::workflow::{DataSource, SequentialWorkflow, WorkflowStep};
+/// use pmcp::server::workflow::ToolHandle;
+///
+/// #[task_workflow]
+/// fn release() -> SequentialWorkflow {
+///     SequentialWorkflow::new("release", "build, then publish")
+///         .argument("version", "the version to release", true)
+///         .step(WorkflowStep::new("build", ToolHandle::new("build"))
+///             .arg("version", DataSource::prompt_arg("version"))
+///             .bind("artifact"))
+///         .step(WorkflowStep::new("publish", ToolHandle::new("publish"))
+///             .arg("artifact", DataSource::from_step("artifact")))
+/// }
+/// ```
+///
+/// The only argument is `crate = path`, for crates that re-export
+/// `pmcp_tasks`.
+pub use pmcp_tasks_macros::task_workflow;
 
 /// Derives [`TaskVariables`](trait@TaskVariables): typed accessors over a
 /// task's variables, one `get_`/`set_`/`remove_` trio per field.

@@ -1,12 +1,13 @@
 //! What the macros' expansions name. Not public API: no stability promise.
 
-pub use crate::registry::Registration;
+pub use crate::registry::{Registration, WorkflowRegistration};
 pub use crate::tool::{TaskSupport, TaskTool};
 pub use crate::variables::VariableAccess;
 pub use crate::{TaskContext, TaskError};
 pub use core::time::Duration;
 pub use futures::future::BoxFuture;
 pub use inventory;
+pub use pmcp::server::workflow::SequentialWorkflow;
 pub use serde;
 pub use serde_json;
 

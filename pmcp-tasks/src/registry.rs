@@ -33,3 +33,25 @@ pub fn registrations() -> Vec<&'static Registration> {
     all.sort_by_key(|r| (r.name, r.location));
     all
 }
+
+/// One `#[task_workflow]`: the function that builds the workflow, and where
+/// it was written.
+#[derive(Debug)]
+pub struct WorkflowRegistration {
+    /// `file:line` of the annotated function.
+    pub location: &'static str,
+    /// Builds the workflow.
+    pub make: fn() -> pmcp::server::workflow::SequentialWorkflow,
+}
+
+inventory::collect!(WorkflowRegistration);
+
+/// Every workflow registration linked into the program, in source order
+/// (the server sorts prompts by name).
+pub fn workflow_registrations() -> Vec<&'static WorkflowRegistration> {
+    let mut all: Vec<_> = inventory::iter::<WorkflowRegistration>
+        .into_iter()
+        .collect();
+    all.sort_by_key(|r| r.location);
+    all
+}

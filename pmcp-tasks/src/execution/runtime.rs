@@ -138,6 +138,21 @@ impl TaskRuntime {
         Ok(created)
     }
 
+    /// Stores a task that no body drives: requests move it on (a workflow
+    /// prompt's task). It holds no lease, so recovery leaves it alone.
+    pub(crate) async fn create_idle(&self, record: TaskRecord) -> Result<TaskRecord, StartError> {
+        if self.is_closing() {
+            return Err(StartError::ShuttingDown);
+        }
+        let created = self
+            .shared
+            .store
+            .create(record, self.shared.limits.max_active_tasks_per_owner)
+            .await?;
+        tracing::info!(task = %created.id, owner = %created.owner, tool = %created.tool, "task created");
+        Ok(created)
+    }
+
     fn lease_ttl(&self) -> chrono::Duration {
         chrono::Duration::from_std(self.shared.limits.lease_ttl)
             .unwrap_or(chrono::Duration::seconds(30))

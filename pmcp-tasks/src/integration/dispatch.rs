@@ -17,12 +17,12 @@ use std::time::Duration;
 
 /// The era of one request and whether it declared the Tasks extension.
 #[derive(Debug, Clone, Copy)]
-struct RequestEra {
-    era: Era,
-    tasks_extension: bool,
+pub(super) struct RequestEra {
+    pub(super) era: Era,
+    pub(super) tasks_extension: bool,
 }
 
-fn invalid_params(message: impl Into<String>) -> RpcError {
+pub(super) fn invalid_params(message: impl Into<String>) -> RpcError {
     RpcError::new(code::INVALID_PARAMS, message)
 }
 
@@ -45,7 +45,7 @@ fn missing_tasks_extension(what: &str) -> RpcError {
     }
 }
 
-fn task_not_found(id: &str) -> RpcError {
+pub(super) fn task_not_found(id: &str) -> RpcError {
     invalid_params(format!(
         "Task not found: no task '{id}' for this caller (it may never have existed, belong to \
          someone else, or have expired)"
@@ -53,7 +53,7 @@ fn task_not_found(id: &str) -> RpcError {
 }
 
 /// The one place where store and runtime failures become JSON-RPC errors.
-fn store_error(e: StoreError, id: &str) -> RpcError {
+pub(super) fn store_error(e: StoreError, id: &str) -> RpcError {
     match e {
         StoreError::NotFound => task_not_found(id),
         StoreError::InvalidCursor => invalid_params(
@@ -73,7 +73,7 @@ fn store_error(e: StoreError, id: &str) -> RpcError {
     }
 }
 
-fn update_error(e: UpdateError, id: &str) -> RpcError {
+pub(super) fn update_error(e: UpdateError, id: &str) -> RpcError {
     match e {
         UpdateError::Store(s) => store_error(s, id),
         UpdateError::Domain(DomainError::Terminal(status)) => invalid_params(format!(
@@ -83,7 +83,7 @@ fn update_error(e: UpdateError, id: &str) -> RpcError {
     }
 }
 
-fn start_error(e: StartError) -> RpcError {
+pub(super) fn start_error(e: StartError) -> RpcError {
     match e {
         StartError::ShuttingDown => RpcError::new(
             code::INTERNAL_ERROR,
@@ -102,7 +102,7 @@ fn task_id_param<'a>(method: &str, params: &'a Map<String, Value>) -> Result<&'a
 
 /// Adds what every 2026-07-28 result carries: `resultType` (unless set)
 /// and the server's identity under `_meta`.
-fn envelope_2026(result: &mut Value, server_info: &Value) {
+pub(super) fn envelope_2026(result: &mut Value, server_info: &Value) {
     if let Some(object) = result.as_object_mut() {
         object
             .entry("resultType")
@@ -247,7 +247,7 @@ impl TaskServer {
     }
 
     /// The owner of the caller's tasks (see [`AnonymousPolicy`]).
-    fn owner(&self, auth: Option<&AuthContext>) -> Result<String, RpcError> {
+    pub(super) fn owner(&self, auth: Option<&AuthContext>) -> Result<String, RpcError> {
         match auth {
             Some(a) if a.authenticated && !a.subject.is_empty() => Ok(format!("user:{}", a.subject)),
             _ => match &self.inner.anonymous {
@@ -281,6 +281,11 @@ impl TaskServer {
                     result["capabilities"]["tasks"] = json!({
                         "list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}
                     });
+                    if !self.inner.workflows.is_empty()
+                        && result["capabilities"].get("prompts").is_none()
+                    {
+                        result["capabilities"]["prompts"] = json!({});
+                    }
                 }
                 Err(Routed::Response(response))
             }
@@ -296,7 +301,27 @@ impl TaskServer {
                 }
                 Err(Routed::Response(response))
             }
+            "prompts/list" if !self.inner.workflows.is_empty() => {
+                self.prompts_list(raw, auth).await
+            }
+            "prompts/get" => {
+                let name = params
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                match self.inner.workflows.get(name) {
+                    Some(workflow) => Ok(self
+                        .workflow_prompt(workflow, params, era.era, auth.as_ref())
+                        .await?),
+                    None => self.forward_result(raw, auth, era).await,
+                }
+            }
             "tools/call" => {
+                if !self.inner.workflows.is_empty() {
+                    if let Some(answer) = self.workflow_continuation(params, auth.as_ref()).await {
+                        return Ok(answer?);
+                    }
+                }
                 let name = params
                     .get("name")
                     .and_then(Value::as_str)
@@ -338,7 +363,11 @@ impl TaskServer {
     }
 
     /// Sends a request to pmcp and returns its whole response.
-    async fn forward(&self, raw: Value, auth: Option<AuthContext>) -> Result<Value, Routed> {
+    pub(super) async fn forward(
+        &self,
+        raw: Value,
+        auth: Option<AuthContext>,
+    ) -> Result<Value, Routed> {
         let request: JSONRPCRequest<Value> = serde_json::from_value(raw)
             .map_err(|e| RpcError::new(code::INVALID_REQUEST, format!("Invalid request: {e}")))?;
         let id = request.id.clone();
@@ -369,9 +398,17 @@ impl TaskServer {
     /// Whether pmcp serves a plain tool called `name`. pmcp answers an
     /// unknown tool with `-32603`; the spec wants `-32602`, so the names are
     /// read once from pmcp's own `tools/list`.
-    async fn pmcp_has_tool(&self, name: &str) -> bool {
-        let names = self
-            .inner
+    pub(super) async fn pmcp_has_tool(&self, name: &str) -> bool {
+        self.pmcp_tools().await.contains_key(name)
+    }
+
+    /// The input schema of pmcp's plain tool `name`.
+    pub(super) async fn pmcp_tool_schema(&self, name: &str) -> Option<Value> {
+        self.pmcp_tools().await.get(name).cloned()
+    }
+
+    async fn pmcp_tools(&self) -> &std::collections::HashMap<String, Value> {
+        self.inner
             .pmcp_tools
             .get_or_init(|| async {
                 let list = json!({"jsonrpc": "2.0", "id": 0, "method": "tools/list", "params": {}});
@@ -384,13 +421,15 @@ impl TaskServer {
                     .map(|tools| {
                         tools
                             .iter()
-                            .filter_map(|t| t["name"].as_str().map(str::to_owned))
+                            .filter_map(|t| {
+                                let name = t["name"].as_str()?.to_owned();
+                                Some((name, t["inputSchema"].clone()))
+                            })
                             .collect()
                     })
                     .unwrap_or_default()
             })
-            .await;
-        names.contains(name)
+            .await
     }
 
     fn discover(&self) -> Value {
@@ -762,7 +801,7 @@ fn result_of(record: &TaskRecord) -> Result<Value, RpcError> {
 }
 
 /// How a routed request ended, when not with a plain result.
-enum Routed {
+pub(super) enum Routed {
     /// A JSON-RPC error.
     Error(RpcError),
     /// A complete response, already built (by pmcp).

@@ -7,6 +7,7 @@ mod server;
 mod stdio;
 mod tool_handler;
 mod wire;
+mod workflow;
 
 pub use server::{
     AnonymousPolicy, BuildError, TaskServer, TaskServerBuilder, SUPPORTED_PROTOCOL_VERSIONS,

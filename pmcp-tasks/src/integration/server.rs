@@ -6,6 +6,7 @@ use crate::domain::{Limits, RpcError};
 use crate::execution::TaskRuntime;
 use crate::store::{MemoryStore, TaskStore};
 use crate::tool::TaskTool;
+use crate::workflow::SequentialWorkflow;
 use async_trait::async_trait;
 use pmcp::server::auth::AuthProvider;
 use pmcp::server::builder::ServerCoreBuilder;
@@ -61,6 +62,28 @@ pub enum BuildError {
         /// Where the second one comes from.
         second: String,
     },
+    /// Two workflow prompts share a name.
+    #[error(
+        "two workflows are both named '{name}' ({first} and {second}); prompt names must be unique"
+    )]
+    DuplicateWorkflow {
+        /// The shared name.
+        name: String,
+        /// Where the first one comes from.
+        first: String,
+        /// Where the second one comes from.
+        second: String,
+    },
+    /// pmcp's own validation refused a workflow.
+    #[error("workflow '{name}' ({origin}) is not valid: {reason}")]
+    InvalidWorkflow {
+        /// The workflow's name.
+        name: String,
+        /// Where it comes from.
+        origin: String,
+        /// What pmcp said.
+        reason: String,
+    },
     /// `build` was called outside a tokio runtime.
     #[error("TaskServer::build must run inside a tokio runtime (it starts the expiry sweeper); call it from async code such as #[tokio::main]")]
     NoRuntime,
@@ -79,6 +102,8 @@ pub struct TaskServerBuilder {
     anonymous: AnonymousPolicy,
     sweep_every: Duration,
     auth_provider: Option<Arc<dyn AuthProvider>>,
+    /// Each workflow prompt with where it came from.
+    workflows: Vec<(SequentialWorkflow, String)>,
 }
 
 impl std::fmt::Debug for TaskServerBuilder {
@@ -101,6 +126,7 @@ impl TaskServerBuilder {
             anonymous: AnonymousPolicy::default(),
             sweep_every: Duration::from_secs(5),
             auth_provider: None,
+            workflows: Vec::new(),
         }
     }
 
@@ -132,6 +158,27 @@ impl TaskServerBuilder {
         for registration in crate::registry::registrations() {
             let origin = format!("#[task_tool] at {}", registration.location);
             self.tools.push(((registration.make)(), origin));
+        }
+        self
+    }
+
+    /// Serves `workflow` as a prompt in task mode: `prompts/get` runs it as
+    /// a durable task (see [`crate::workflow`]).
+    pub fn workflow(mut self, workflow: SequentialWorkflow) -> Self {
+        let origin = format!(
+            "workflow '{}' added with TaskServerBuilder::workflow",
+            workflow.name()
+        );
+        self.workflows.push((workflow, origin));
+        self
+    }
+
+    /// Adds every `#[task_workflow]` linked into the program (the linking
+    /// caveat of [`crate::registry`] applies).
+    pub fn registered_workflows(mut self) -> Self {
+        for registration in crate::registry::workflow_registrations() {
+            let origin = format!("#[task_workflow] at {}", registration.location);
+            self.workflows.push(((registration.make)(), origin));
         }
         self
     }
@@ -188,6 +235,27 @@ impl TaskServerBuilder {
             core = core.tool_arc(tool.name.clone(), Arc::new(PmcpTool(tool.clone())));
             tools.insert(tool.name.clone(), tool);
         }
+        let mut workflows = BTreeMap::new();
+        let mut workflow_origins: BTreeMap<String, String> = BTreeMap::new();
+        for (workflow, origin) in self.workflows {
+            let name = workflow.name().to_owned();
+            if let Some(first) = workflow_origins.get(&name) {
+                return Err(BuildError::DuplicateWorkflow {
+                    name,
+                    first: first.clone(),
+                    second: origin,
+                });
+            }
+            if let Err(e) = workflow.validate() {
+                return Err(BuildError::InvalidWorkflow {
+                    name,
+                    origin,
+                    reason: e.to_string(),
+                });
+            }
+            workflow_origins.insert(name.clone(), origin);
+            workflows.insert(name, workflow);
+        }
         let key: [u8; 32] = {
             let mut k = [0u8; 32];
             k[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
@@ -226,6 +294,7 @@ impl TaskServerBuilder {
                 core,
                 runtime,
                 tools,
+                workflows,
                 anonymous: self.anonymous,
                 auth_provider: self.auth_provider,
                 pmcp_tools: tokio::sync::OnceCell::new(),
@@ -247,13 +316,16 @@ pub(crate) struct Inner {
     pub(crate) core: ServerCore,
     pub(crate) runtime: TaskRuntime,
     pub(crate) tools: BTreeMap<String, TaskTool>,
+    /// Workflow prompts served in task mode, by name.
+    pub(crate) workflows: BTreeMap<String, SequentialWorkflow>,
     pub(crate) anonymous: AnonymousPolicy,
     pub(crate) auth_provider: Option<Arc<dyn AuthProvider>>,
     /// The server's identity (pmcp's `Implementation`) as JSON, serialized
     /// once: every 2026-07-28 result carries it.
     pub(crate) server_info: Value,
-    /// Names of pmcp's own (non-task) tools, read on first need.
-    pub(crate) pmcp_tools: tokio::sync::OnceCell<std::collections::HashSet<String>>,
+    /// pmcp's own (non-task) tools and their input schemas, read on first
+    /// need.
+    pub(crate) pmcp_tools: tokio::sync::OnceCell<std::collections::HashMap<String, Value>>,
 }
 
 impl std::fmt::Debug for TaskServer {
