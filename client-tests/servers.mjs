@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The quickstart example (QUICKSTART_BIN overrides). */
 export const quickstartBin = process.env.QUICKSTART_BIN ?? path.join(repo, 'target', 'debug', 'examples', 'quickstart');
+/** The workflow prompt example (WORKFLOW_BIN overrides). */
+export const workflowBin = process.env.WORKFLOW_BIN ?? path.join(repo, 'target', 'debug', 'examples', 'workflow');
 /** The conformance fixtures example (CONFORMANCE_BIN overrides). */
 export const conformanceBin =
   process.env.CONFORMANCE_BIN ?? path.join(repo, 'target', 'debug', 'examples', 'conformance');

@@ -38,7 +38,7 @@ fi
 cargo test --workspace --doc --all-features --locked
 
 say "real MCP clients against the quickstart"
-cargo build --example quickstart --example conformance --locked
+cargo build --example quickstart --example conformance --example workflow --locked
 (cd client-tests && npm test)
 
 say "official MCP conformance suite: tasks-* scenarios"
