@@ -138,7 +138,10 @@ fn trip() -> SequentialWorkflow {
         .step(
             WorkflowStep::new("plan", ToolHandle::new("itinerary"))
                 .arg("hotel", DataSource::from_step_field("booking", "hotel"))
-                .arg("weather", DataSource::from_step_field("forecast", "summary")),
+                .arg(
+                    "weather",
+                    DataSource::from_step_field("forecast", "summary"),
+                ),
         )
 }
 
@@ -152,8 +155,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .init();
     let mut http = None;
