@@ -31,7 +31,7 @@
 
 mod state;
 
-pub use pmcp::server::workflow::{DataSource, SequentialWorkflow, WorkflowStep};
+pub use pmcp::server::workflow::{DataSource, SequentialWorkflow, ToolHandle, WorkflowStep};
 pub use state::{PauseReason, Progress, StepProgress, StepStatus};
 
 pub(crate) use state::{binding_value, resolve_arguments, substitute};
