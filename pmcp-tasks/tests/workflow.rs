@@ -467,3 +467,35 @@ async fn a_second_server_on_the_same_store_continues_without_rerunning_steps() {
     assert_eq!(geocode_runs("Bergen"), 1, "geocode ran again");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn a_run_of_a_workflow_whose_steps_changed_is_refused_not_misread() {
+    let store: std::sync::Arc<dyn pmcp_tasks::store::TaskStore> =
+        std::sync::Arc::new(pmcp_tasks::store::MemoryStore::new());
+    let old = server_on(store.clone());
+    let got = start_trip(&old, "Oslo").await;
+    let task = handoff(&got)["taskId"].as_str().unwrap().to_owned();
+    // Redeployed: same prompt name, different steps.
+    let new = TaskServer::builder("trips", "2")
+        .registered_tools()
+        .workflow(
+            SequentialWorkflow::new("trip", "Plan a trip, v2")
+                .argument("city", "where", true)
+                .step(
+                    WorkflowStep::new("book", ToolHandle::new("book_hotel"))
+                        .arg("city", DataSource::prompt_arg("city")),
+                ),
+        )
+        .store(store)
+        .build()
+        .unwrap();
+    let refused = book(&new, &task, 100).await;
+    assert_eq!(refused["error"]["code"], -32602);
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("changed since task"),
+        "{refused}"
+    );
+}

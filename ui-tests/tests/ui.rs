@@ -21,10 +21,12 @@ fn ui() {
     let cases = trybuild::TestCases::new();
     cases.pass("tests/task_tool/pass/*.rs");
     cases.pass("tests/task_variables/pass/*.rs");
+    cases.pass("tests/task_workflow/pass/*.rs");
     let version = rustc_version();
     if version.starts_with(PINNED) {
         cases.compile_fail("tests/task_tool/fail/*.rs");
         cases.compile_fail("tests/task_variables/fail/*.rs");
+        cases.compile_fail("tests/task_workflow/fail/*.rs");
     } else {
         eprintln!(
             "compile-fail cases skipped: their messages are pinned to {PINNED}x, this is {version}"

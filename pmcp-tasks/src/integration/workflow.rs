@@ -226,7 +226,7 @@ impl TaskServer {
                 record.status
             )));
         }
-        let progress = Progress::of(&record).unwrap_or_else(|| Progress::start(workflow));
+        let progress = Progress::matching(&record, workflow).map_err(invalid_params)?;
         let Some(index) = progress.next() else {
             return Err(invalid_params(format!(
                 "Workflow task {id} has no step left to run"
@@ -307,8 +307,8 @@ impl TaskServer {
             if record.status.is_terminal() {
                 return Ok(record);
             }
-            let progress = Progress::of(&record).unwrap_or_else(|| Progress::start(workflow));
-            let Some(index) = progress.next().filter(|i| *i < workflow.steps().len()) else {
+            let progress = Progress::matching(&record, workflow).map_err(invalid_params)?;
+            let Some(index) = progress.next() else {
                 return self.complete(workflow, record).await;
             };
             let step = &workflow.steps()[index];
@@ -454,7 +454,9 @@ impl TaskServer {
         let limit = self.inner.runtime.limits().max_variable_bytes;
         let step = workflow.steps()[index].name().to_string();
         self.apply(record, |t, now| {
-            let mut progress = Progress::of(t).unwrap_or_else(|| Progress::start(workflow));
+            let Ok(mut progress) = Progress::matching(t, workflow) else {
+                return Ok(());
+            };
             if progress.steps[index].status == StepStatus::Completed {
                 // A concurrent call recorded it first.
                 return Ok(());
@@ -498,9 +500,10 @@ impl TaskServer {
             })),
         };
         self.apply(record, |t, now| {
-            let mut progress = Progress::of(t).unwrap_or_else(|| Progress::start(workflow));
-            progress.steps[index].status = StepStatus::Failed;
-            t.set_variable(PROGRESS_KEY, Some(json!(progress)), limit, now)?;
+            if let Ok(mut progress) = Progress::matching(t, workflow) {
+                progress.steps[index].status = StepStatus::Failed;
+                t.set_variable(PROGRESS_KEY, Some(json!(progress)), limit, now)?;
+            }
             t.set_variable(PAUSE_KEY, None, limit, now)?;
             t.finish(
                 TaskOutcome::Error {
@@ -556,7 +559,16 @@ impl TaskServer {
     /// The structured handoff: where the workflow stands and what the
     /// client is to do next.
     fn handoff(&self, workflow: &SequentialWorkflow, record: &TaskRecord) -> Value {
-        let progress = Progress::of(record).unwrap_or_else(|| Progress::start(workflow));
+        let Ok(progress) = Progress::matching(record, workflow) else {
+            return json!({
+                "taskId": record.id,
+                "workflow": workflow.name(),
+                "status": record.status.as_str(),
+                "steps": Progress::of(record).map(|p| p.steps),
+                "next": null,
+                "remaining": [],
+            });
+        };
         let pause: Option<PauseReason> = record
             .variables
             .get(PAUSE_KEY)

@@ -65,6 +65,30 @@ impl Progress {
             .and_then(|v| serde_json::from_value(v.clone()).ok())
     }
 
+    /// The task's progress, checked against `workflow`: a workflow whose
+    /// steps changed (a redeploy) cannot continue a run of its old form.
+    pub(crate) fn matching(
+        record: &TaskRecord,
+        workflow: &SequentialWorkflow,
+    ) -> Result<Self, String> {
+        let progress = Self::of(record).unwrap_or_else(|| Self::start(workflow));
+        let same = progress.steps.len() == workflow.steps().len()
+            && progress
+                .steps
+                .iter()
+                .zip(workflow.steps())
+                .all(|(p, s)| p.name == s.name().as_str());
+        if same {
+            Ok(progress)
+        } else {
+            Err(format!(
+                "workflow '{}' changed since task {} started (its steps differ); start it again with prompts/get",
+                workflow.name(),
+                record.id
+            ))
+        }
+    }
+
     /// The first step not completed yet.
     pub(crate) fn next(&self) -> Option<usize> {
         self.steps
