@@ -1,28 +1,155 @@
-//! Store benchmark, side by side in one process: our `MemoryStore` against
-//! pmcp 2.23's `InMemoryTaskStore`.
+//! Store benchmark, side by side in one process: our `MemoryStore`, pmcp
+//! 2.23's `InMemoryTaskStore` and the published pmcp-tasks 0.2.0's in-memory
+//! store.
 //!
 //! ```text
-//! cargo run --release --example bench_stores
+//! cargo run --release --example bench_stores              # the full run (about 10 minutes on 2 cores)
+//! cargo run --release --example bench_stores -- --quick   # a smoke run with small sizes
 //! ```
 //!
-//! 1. Lifecycle throughput, one task at a time: create → complete with its
-//!    result → get → read the result.
+//! 1. Lifecycle throughput: create → complete with its result → get → get
+//!    the result, one task at a time and 64 in flight (64 tokio tasks on a
+//!    multi-thread runtime), on stores that start empty.
 //! 2. The cost of one create and one get with N live tasks already stored,
-//!    for N = 1 000, 10 000 and 100 000, one owner and 1 000 owners.
+//!    for N = 1 000, 10 000, 100 000 and 1 000 000, one owner and 1 000
+//!    owners. A store whose fill does not finish within the fill budget is
+//!    reported as not measured, with an extrapolation of the fill time.
+//!    The curve is drawn to `docs/benchmarks-scaling.svg`.
+//! 3. Memory per live task: the bytes the store asked the allocator for
+//!    while it was filled (net of what it gave back), divided by N.
 //!
-//! Each figure is the median of 5 rounds, alternating the stores so machine
-//! noise hits both. Read the ratios, not the absolute numbers.
+//! Every figure is the median of the rounds; each round runs every store,
+//! in a rotating order, so machine noise hits all of them. Read the
+//! ratios, not the absolute numbers.
+//!
+//! Options: `--quick`, `--rounds R`, `--fill-budget SECONDS` (default 30),
+//! `--plot PATH` (where the SVG goes).
 
 use chrono::Utc;
+use plotters::prelude::*;
 use pmcp::server::task_store::{InMemoryTaskStore, StoreConfig, TaskStore as PmcpStore};
 use pmcp::types::tasks::TaskStatus as PmcpStatus;
 use pmcp::types::{CallToolResult, Content};
 use pmcp_tasks::domain::{Era, NewTask, TaskOutcome, TaskRecord};
 use pmcp_tasks::store::{self, MemoryStore, TaskStore};
+use pmcp_tasks_020::store::backend::{make_key, StorageBackend};
+use pmcp_tasks_020::store::generic::GenericTaskStore;
+use pmcp_tasks_020::store::memory::InMemoryBackend;
+use pmcp_tasks_020::types::task::TaskStatus as V020Status;
+use pmcp_tasks_020::TaskSecurityConfig;
 use serde_json::json;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const ROUNDS: usize = 5;
+// ---------------------------------------------------------------------------
+// A counting allocator: on only while a store is being filled.
+// ---------------------------------------------------------------------------
+
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static NET_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+fn count(delta: isize) {
+    if COUNTING.load(Ordering::Relaxed) {
+        NET_BYTES.fetch_add(delta, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// wrapper only adds to a counter.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            count(layout.size() as isize);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            count(layout.size() as isize);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        count(-(layout.size() as isize));
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            count(new_size as isize - layout.size() as isize);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Runs `f` with allocation counting on; returns its output and the net
+/// bytes allocated meanwhile.
+async fn counting_allocations<T>(f: impl std::future::Future<Output = T>) -> (T, isize) {
+    NET_BYTES.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    let out = f.await;
+    COUNTING.store(false, Ordering::SeqCst);
+    (out, NET_BYTES.load(Ordering::SeqCst))
+}
+
+// ---------------------------------------------------------------------------
+// The three stores behind one face.
+// ---------------------------------------------------------------------------
+
+/// pmcp-tasks 0.2.0's in-memory store: `InMemoryTaskStore` is this type
+/// behind a delegating wrapper; used directly so the benchmark can fill its
+/// backend without going through the quadratic `create`.
+type V020Store = GenericTaskStore<InMemoryBackend>;
+
+const TTL: Duration = Duration::from_secs(3600);
+const TTL_MS: u64 = 3_600_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Ours,
+    Pmcp,
+    V020,
+}
+
+const KINDS: [Kind; 3] = [Kind::Ours, Kind::Pmcp, Kind::V020];
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Ours => "pmcp-tasks MemoryStore (ours)",
+            Kind::Pmcp => "pmcp 2.23 InMemoryTaskStore",
+            Kind::V020 => "pmcp-tasks 0.2.0 InMemoryTaskStore",
+        }
+    }
+
+    fn short(self) -> &'static str {
+        match self {
+            Kind::Ours => "ours",
+            Kind::Pmcp => "pmcp 2.23",
+            Kind::V020 => "pmcp-tasks 0.2.0",
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Store {
+    Ours(Arc<MemoryStore>),
+    Pmcp(Arc<InMemoryTaskStore>),
+    V020(Arc<V020Store>),
+}
 
 fn new_task(owner: &str) -> TaskRecord {
     TaskRecord::new(
@@ -31,7 +158,7 @@ fn new_task(owner: &str) -> TaskRecord {
             era: Era::V2025_11_25,
             tool: "job".into(),
             arguments: json!({}),
-            ttl: Some(Duration::from_secs(3600)),
+            ttl: Some(TTL),
             poll_interval: None,
             input_responses: Default::default(),
         },
@@ -39,54 +166,276 @@ fn new_task(owner: &str) -> TaskRecord {
     )
 }
 
-fn pmcp_store() -> InMemoryTaskStore {
-    InMemoryTaskStore::with_config(StoreConfig {
-        max_tasks_per_owner: usize::MAX,
-        max_ttl_ms: None,
-        ..StoreConfig::default()
+impl Store {
+    fn new(kind: Kind) -> Store {
+        match kind {
+            Kind::Ours => Store::Ours(Arc::new(MemoryStore::new())),
+            Kind::Pmcp => Store::Pmcp(Arc::new(InMemoryTaskStore::with_config(StoreConfig {
+                max_tasks_per_owner: usize::MAX,
+                max_ttl_ms: None,
+                ..StoreConfig::default()
+            }))),
+            // What `InMemoryTaskStore::new()` builds, without the per-owner
+            // limit of 100.
+            Kind::V020 => Store::V020(Arc::new(
+                GenericTaskStore::new(InMemoryBackend::new())
+                    .with_poll_interval(5000)
+                    .with_security(
+                        TaskSecurityConfig::default().with_max_tasks_per_owner(usize::MAX),
+                    ),
+            )),
+        }
+    }
+
+    async fn create(&self, owner: &str) -> String {
+        match self {
+            Store::Ours(s) => s.create(new_task(owner), usize::MAX).await.unwrap().id,
+            Store::Pmcp(s) => s.create(owner, Some(TTL_MS)).await.unwrap().task_id,
+            Store::V020(s) => {
+                s.create(owner, "tools/call", Some(TTL_MS))
+                    .await
+                    .unwrap()
+                    .task
+                    .task_id
+            }
+        }
+    }
+
+    /// What the store holds after `create`, written without the store's
+    /// own `create` where that is quadratic and the state can be reached
+    /// otherwise (0.2.0: its public storage backend takes the very bytes
+    /// its `create` would write). pmcp's store keeps its map private, so it
+    /// is filled through `create`.
+    async fn fill_one(&self, owner: &str) {
+        match self {
+            Store::V020(s) => {
+                let mut record = pmcp_tasks_020::TaskRecord::new(
+                    owner.to_owned(),
+                    "tools/call".to_owned(),
+                    Some(TTL_MS),
+                );
+                record.task.poll_interval = Some(5000);
+                let key = make_key(owner, &record.task.task_id);
+                let bytes = serde_json::to_vec(&record).unwrap();
+                s.backend().put(&key, &bytes).await.unwrap();
+            }
+            _ => {
+                self.create(owner).await;
+            }
+        }
+    }
+
+    async fn get(&self, owner: &str, id: &str) {
+        match self {
+            Store::Ours(s) => {
+                s.get(owner, id).await.unwrap();
+            }
+            Store::Pmcp(s) => {
+                s.get(id, owner).await.unwrap();
+            }
+            Store::V020(s) => {
+                s.get(id, owner).await.unwrap();
+            }
+        }
+    }
+
+    /// One task's life as a server drives it: create; complete with the
+    /// result (one atomic write where the store has one); `tasks/get`;
+    /// `tasks/result`.
+    async fn lifecycle(&self, owner: &str) {
+        match self {
+            Store::Ours(s) => {
+                let t = s.create(new_task(owner), usize::MAX).await.unwrap();
+                store::update(&**s, owner, &t.id, |r, now| {
+                    r.finish(
+                        TaskOutcome::Result {
+                            value: json!({"content": [{"type": "text", "text": "done"}]}),
+                        },
+                        now,
+                    )
+                })
+                .await
+                .unwrap();
+                let got = s.get(owner, &t.id).await.unwrap();
+                assert!(got.status.is_terminal());
+                // `tasks/result` reads the record again.
+                let got = s.get(owner, &t.id).await.unwrap();
+                assert!(got.outcome.is_some());
+            }
+            Store::Pmcp(s) => {
+                let t = s.create(owner, Some(TTL_MS)).await.unwrap();
+                s.set_result(
+                    &t.task_id,
+                    owner,
+                    CallToolResult::new(vec![Content::text("done")]),
+                )
+                .await
+                .unwrap();
+                s.update_status(&t.task_id, owner, PmcpStatus::Completed, None)
+                    .await
+                    .unwrap();
+                s.get(&t.task_id, owner).await.unwrap();
+                s.get_result(&t.task_id, owner).await.unwrap();
+            }
+            Store::V020(s) => {
+                let t = s.create(owner, "tools/call", Some(TTL_MS)).await.unwrap();
+                let id = &t.task.task_id;
+                s.complete_with_result(
+                    id,
+                    owner,
+                    V020Status::Completed,
+                    None,
+                    json!({"content": [{"type": "text", "text": "done"}]}),
+                )
+                .await
+                .unwrap();
+                s.get(id, owner).await.unwrap();
+                s.get_result(id, owner).await.unwrap();
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Measurements.
+// ---------------------------------------------------------------------------
+
+/// `n` lifecycles on a fresh store, `in_flight` at a time.
+async fn lifecycle_run(kind: Kind, n: usize, in_flight: usize) -> Duration {
+    let store = Store::new(kind);
+    let start = Instant::now();
+    if in_flight <= 1 {
+        for _ in 0..n {
+            store.lifecycle("alice").await;
+        }
+    } else {
+        let per = n / in_flight;
+        let workers: Vec<_> = (0..in_flight)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for _ in 0..per {
+                        store.lifecycle("alice").await;
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.await.unwrap();
+        }
+    }
+    let elapsed = start.elapsed();
+    drop(store);
+    elapsed
+}
+
+/// How a fill went.
+enum Fill {
+    Done {
+        store: Store,
+        took: Duration,
+        bytes_per_task: f64,
+    },
+    /// The budget ran out after `done` tasks; `estimate` is the time the
+    /// whole fill would take, `per_create` the cost of one create at the
+    /// target size, both from a fit of `a·n + b·n²` to the progress.
+    OutOfBudget {
+        done: usize,
+        took: Duration,
+        estimate: Duration,
+        per_create: Duration,
+        fit: QuadFit,
+    },
+}
+
+#[derive(Clone, Copy)]
+struct QuadFit {
+    a: f64,
+    b: f64,
+}
+
+impl QuadFit {
+    /// Fit through two points of cumulative time: (n1, t1) and (n2, t2).
+    fn through(n1: f64, t1: f64, n2: f64, t2: f64) -> QuadFit {
+        // t = a n + b n²; with one point, a straight line.
+        if n2 <= n1 {
+            return QuadFit { a: t2 / n2, b: 0.0 };
+        }
+        let det = n1 * n2 * n2 - n2 * n1 * n1;
+        let b = ((t2 * n1 - t1 * n2) / det).max(0.0);
+        let a = ((t1 - b * n1 * n1) / n1).max(0.0);
+        QuadFit { a, b }
+    }
+
+    fn total(&self, n: f64) -> Duration {
+        Duration::from_secs_f64(self.a * n + self.b * n * n)
+    }
+
+    fn marginal(&self, n: f64) -> Duration {
+        Duration::from_secs_f64(self.a + 2.0 * self.b * n)
+    }
+}
+
+async fn fill(kind: Kind, live: usize, owners: usize, budget: Duration) -> Fill {
+    let ((store, outcome), bytes) = counting_allocations(async {
+        let store = Store::new(kind);
+        let start = Instant::now();
+        // (tasks done, time taken) every 256 tasks, for the fit.
+        let mut progress: Vec<(usize, Duration)> = Vec::new();
+        for i in 0..live {
+            store.fill_one(&format!("owner-{}", i % owners)).await;
+            if i % 256 == 255 {
+                let (done, took) = (i + 1, start.elapsed());
+                progress.push((done, took));
+                if took > budget {
+                    let (n1, t1) = progress[(progress.len() - 1) / 2];
+                    let fit = QuadFit::through(
+                        n1 as f64,
+                        t1.as_secs_f64(),
+                        done as f64,
+                        took.as_secs_f64(),
+                    );
+                    return (
+                        None,
+                        Some(Fill::OutOfBudget {
+                            done,
+                            took,
+                            estimate: fit.total(live as f64),
+                            per_create: fit.marginal(live as f64),
+                            fit,
+                        }),
+                    );
+                }
+            }
+        }
+        (Some((store, start.elapsed())), None)
     })
+    .await;
+    match (store, outcome) {
+        (Some((store, took)), _) => Fill::Done {
+            store,
+            took,
+            bytes_per_task: bytes as f64 / live.max(1) as f64,
+        },
+        (None, Some(out)) => out,
+        (None, None) => unreachable!(),
+    }
 }
 
-async fn ours_lifecycle(store: &MemoryStore, n: usize) -> Duration {
+/// One round of `ops` creates then `ops` gets of what was created: the
+/// time of each batch.
+async fn create_get_round(store: &Store, owner: &str, ops: usize) -> (Duration, Duration) {
+    let mut ids = Vec::with_capacity(ops);
     let start = Instant::now();
-    for _ in 0..n {
-        let t = store.create(new_task("alice"), usize::MAX).await.unwrap();
-        store::update(store, "alice", &t.id, |r, now| {
-            r.finish(
-                TaskOutcome::Result {
-                    value: json!({"content": [{"type": "text", "text": "done"}]}),
-                },
-                now,
-            )
-        })
-        .await
-        .unwrap();
-        let got = store.get("alice", &t.id).await.unwrap();
-        assert!(got.outcome.is_some());
+    for _ in 0..ops {
+        ids.push(store.create(owner).await);
     }
-    start.elapsed()
-}
-
-async fn pmcp_lifecycle(store: &InMemoryTaskStore, n: usize) -> Duration {
+    let creates = start.elapsed();
     let start = Instant::now();
-    for _ in 0..n {
-        let t = store.create("alice", Some(3_600_000)).await.unwrap();
-        store
-            .set_result(
-                &t.task_id,
-                "alice",
-                CallToolResult::new(vec![Content::text("done")]),
-            )
-            .await
-            .unwrap();
-        store
-            .update_status(&t.task_id, "alice", PmcpStatus::Completed, None)
-            .await
-            .unwrap();
-        store.get(&t.task_id, "alice").await.unwrap();
-        store.get_result(&t.task_id, "alice").await.unwrap();
+    for id in &ids {
+        store.get(owner, id).await;
     }
-    start.elapsed()
+    (creates, start.elapsed())
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -94,85 +443,491 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-fn per_op(d: Duration, n: usize) -> f64 {
-    d.as_secs_f64() * 1e6 / n as f64
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    println!("# Store benchmark (`cargo run --release --example bench_stores`)\n");
-    println!(
-        "cores: {}",
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    );
-
-    // 1. Lifecycle, on stores that start empty and grow by n per round.
-    let n = 5_000;
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    for _ in 0..ROUNDS {
-        ours.push(ours_lifecycle(&MemoryStore::new(), n).await);
-        theirs.push(pmcp_lifecycle(&pmcp_store(), n).await);
+fn human(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s >= 2.0 * 86_400.0 {
+        format!("{:.1} days", s / 86_400.0)
+    } else if s >= 2.0 * 3600.0 {
+        format!("{:.1} hours", s / 3600.0)
+    } else if s >= 120.0 {
+        format!("{:.0} minutes", s / 60.0)
+    } else if s >= 1.0 {
+        format!("{s:.1} s")
+    } else if s >= 1e-3 {
+        format!("{:.2} ms", s * 1e3)
+    } else {
+        format!("{:.2} µs", s * 1e6)
     }
-    let (ours, theirs) = (median(ours), median(theirs));
-    println!("\n## Lifecycle, one at a time ({n} tasks per round, median of {ROUNDS})\n");
-    println!("| store | µs per task | tasks/s | ratio (pmcp / ours) |");
-    println!("| --- | --- | --- | --- |");
-    println!(
-        "| pmcp-tasks MemoryStore | {:.2} | {:.0} | 1.00 |",
-        per_op(ours, n),
-        n as f64 / ours.as_secs_f64()
-    );
-    println!(
-        "| pmcp 2.23 InMemoryTaskStore | {:.2} | {:.0} | {:.2} |",
-        per_op(theirs, n),
-        n as f64 / theirs.as_secs_f64(),
-        theirs.as_secs_f64() / ours.as_secs_f64()
-    );
+}
 
-    // 2. Create and get with N live tasks.
+/// `1234567` → `1 234 567`.
+fn thousands(n: f64) -> String {
+    let s = format!("{:.0}", n);
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Options.
+// ---------------------------------------------------------------------------
+
+struct Options {
+    quick: bool,
+    rounds: usize,
+    lifecycle_sizes: Vec<usize>,
+    levels: Vec<usize>,
+    fill_budget: Duration,
+    /// Aim for at most this much time per store per round of creates.
+    round_budget: Duration,
+    plot: PathBuf,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let value = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let default_plot = if quick {
+        manifest.join("../target/bench-quick/benchmarks-scaling.svg")
+    } else {
+        manifest.join("../docs/benchmarks-scaling.svg")
+    };
+    Options {
+        quick,
+        rounds: value("--rounds")
+            .map(|v| v.parse().expect("--rounds takes a number"))
+            .unwrap_or(if quick { 3 } else { 5 }),
+        lifecycle_sizes: if quick { vec![640] } else { vec![640, 6400] },
+        levels: if quick {
+            vec![1_000, 10_000]
+        } else {
+            vec![1_000, 10_000, 100_000, 1_000_000]
+        },
+        fill_budget: Duration::from_secs_f64(
+            value("--fill-budget")
+                .map(|v| v.parse().expect("--fill-budget takes seconds"))
+                .unwrap_or(if quick { 3.0 } else { 30.0 }),
+        ),
+        round_budget: Duration::from_millis(if quick { 200 } else { 1000 }),
+        plot: value("--plot").map(PathBuf::from).unwrap_or(default_plot),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The run.
+// ---------------------------------------------------------------------------
+
+/// The most creates a store makes per round in the scaling measurement.
+const OPS_PER_ROUND: usize = 100;
+const IN_FLIGHT: usize = 64;
+const OWNERS: [usize; 2] = [1, 1_000];
+
+struct Point {
+    kind: Kind,
+    live: usize,
+    owners: usize,
+    create: Duration,
+    get: Duration,
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let opts = options();
     println!(
-        "\n## One create + one get with N live tasks (µs, median of {ROUNDS} × 200 operations)\n"
+        "# Store benchmark (`cargo run --release --example bench_stores{}`)\n",
+        if opts.quick { " -- --quick" } else { "" }
     );
-    println!("| live tasks | owners | ours create+get | pmcp create+get | ratio (pmcp / ours) |");
-    println!("| --- | --- | --- | --- | --- |");
-    for live in [1_000usize, 10_000, 100_000] {
-        for owners in [1usize, 1_000] {
-            let ours_store = MemoryStore::new();
-            let pmcp = pmcp_store();
-            for i in 0..live {
-                let owner = format!("owner-{}", i % owners);
-                ours_store
-                    .create(new_task(&owner), usize::MAX)
-                    .await
-                    .unwrap();
-                pmcp.create(&owner, Some(3_600_000)).await.unwrap();
+    println!(
+        "cores: {}; rounds: {}; fill budget: {} per store and size{}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        opts.rounds,
+        human(opts.fill_budget),
+        if opts.quick {
+            " (quick: small sizes, a smoke test)"
+        } else {
+            ""
+        }
+    );
+    if cfg!(debug_assertions) {
+        println!("WARNING: a debug build; the figures mean nothing, use --release");
+    }
+
+    let lifecycle = lifecycle_section(&opts).await;
+    let points = scaling_section(&opts).await;
+    targets(&lifecycle, &points);
+    match plot(&opts.plot, &points) {
+        Ok(()) => println!("\nplot of the scaling curve: {}", opts.plot.display()),
+        Err(e) => println!("\nthe plot could not be written: {e}"),
+    }
+}
+
+/// (tasks per round, in flight, kind) → median time of a round.
+type LifecycleResults = Vec<(usize, usize, Kind, Duration)>;
+
+async fn lifecycle_section(opts: &Options) -> LifecycleResults {
+    // Warm up every path once.
+    for kind in KINDS {
+        lifecycle_run(kind, 64, 1).await;
+        lifecycle_run(kind, 64, IN_FLIGHT).await;
+    }
+    let configs: Vec<(usize, usize)> = opts
+        .lifecycle_sizes
+        .iter()
+        .flat_map(|&n| [(n, 1), (n, IN_FLIGHT)])
+        .collect();
+    let mut samples = vec![vec![Vec::new(); KINDS.len()]; configs.len()];
+    for round in 0..opts.rounds {
+        for (c, &(n, in_flight)) in configs.iter().enumerate() {
+            for k in 0..KINDS.len() {
+                let k = (k + round) % KINDS.len();
+                samples[c][k].push(lifecycle_run(KINDS[k], n, in_flight).await);
             }
-            let ops = 200;
-            let (mut a, mut b) = (Vec::new(), Vec::new());
-            for _ in 0..ROUNDS {
-                let start = Instant::now();
-                for _ in 0..ops {
-                    let t = ours_store
-                        .create(new_task("owner-0"), usize::MAX)
-                        .await
-                        .unwrap();
-                    ours_store.get("owner-0", &t.id).await.unwrap();
-                }
-                a.push(start.elapsed());
-                let start = Instant::now();
-                for _ in 0..ops {
-                    let t = pmcp.create("owner-0", Some(3_600_000)).await.unwrap();
-                    pmcp.get(&t.task_id, "owner-0").await.unwrap();
-                }
-                b.push(start.elapsed());
-            }
-            let (a, b) = (median(a), median(b));
-            println!(
-                "| {live} | {owners} | {:.2} | {:.2} | {:.1} |",
-                per_op(a, ops),
-                per_op(b, ops),
-                b.as_secs_f64() / a.as_secs_f64()
-            );
         }
     }
+    println!(
+        "\n## Lifecycle: create → complete with result → get → get result (median of {} rounds)\n",
+        opts.rounds
+    );
+    println!(
+        "Each round starts from an empty store and leaves its tasks in it (all of one owner)."
+    );
+    println!();
+    println!("| tasks per round | in flight | store | µs per task | tasks/s | ours ÷ this (throughput) |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    let mut results = Vec::new();
+    for (c, &(n, in_flight)) in configs.iter().enumerate() {
+        let medians: Vec<Duration> = samples[c].iter().map(|s| median(s.clone())).collect();
+        for (k, kind) in KINDS.iter().enumerate() {
+            let d = medians[k];
+            println!(
+                "| {} | {} | {} | {:.2} | {} | {:.2} |",
+                thousands(n as f64),
+                in_flight,
+                kind.name(),
+                us(d) / n as f64,
+                thousands(n as f64 / d.as_secs_f64()),
+                d.as_secs_f64() / medians[0].as_secs_f64()
+            );
+            results.push((n, in_flight, *kind, d));
+        }
+    }
+    results
+}
+
+async fn scaling_section(opts: &Options) -> Vec<Point> {
+    println!(
+        "\n## One create and one get with N live tasks (µs per operation, median of {} rounds)\n",
+        opts.rounds
+    );
+    let max_measured = opts.rounds * OPS_PER_ROUND;
+    println!(
+        "Each store is filled to N − {} and then creates up to {} more in the rounds, so it \
+         holds N ± {} live tasks while measured. The measured creates and gets are by \
+         `owner-0`; with 1 000 owners the fill spreads tasks over `owner-0` … `owner-999`. \
+         0.2.0's store is filled through its public storage backend with the bytes its \
+         `create` writes (its `create` clones every one of the owner's records); pmcp's \
+         through `create`.",
+        max_measured / 2,
+        max_measured,
+        max_measured / 2
+    );
+    println!();
+    println!("| live tasks | owners | store | create µs | get µs | create + get µs | ÷ ours | bytes per live task | fill time |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let mut points = Vec::new();
+    // A store whose fill ran out of budget at some size is not filled at
+    // larger sizes: the fit of its smaller attempt answers for them.
+    let mut gave_up: Vec<(Kind, usize, QuadFit, usize, Duration)> = Vec::new();
+    for &live in &opts.levels {
+        for owners in OWNERS {
+            let target = live.saturating_sub(max_measured / 2);
+            let mut filled: Vec<(Kind, Store, Duration, f64)> = Vec::new();
+            let mut rows: Vec<(Kind, String)> = Vec::new();
+            for kind in KINDS {
+                if let Some((_, _, fit, done, took)) =
+                    gave_up.iter().find(|(k, o, ..)| *k == kind && *o == owners)
+                {
+                    rows.push((
+                        kind,
+                        format!(
+                            "not measured: filling {} would take about {} (quadratic fill; \
+                             {} tasks took {}); one create there would cost about {}",
+                            thousands(live as f64),
+                            human(fit.total(live as f64)),
+                            thousands(*done as f64),
+                            human(*took),
+                            human(fit.marginal(live as f64))
+                        ),
+                    ));
+                    continue;
+                }
+                match fill(kind, target, owners, opts.fill_budget).await {
+                    Fill::Done {
+                        store,
+                        took,
+                        bytes_per_task,
+                    } => filled.push((kind, store, took, bytes_per_task)),
+                    Fill::OutOfBudget {
+                        done,
+                        took,
+                        estimate,
+                        per_create,
+                        fit,
+                    } => {
+                        rows.push((
+                            kind,
+                            format!(
+                                "not measured: filling {} would take about {} (quadratic fill; \
+                                 {} tasks took {}); one create there would cost about {}",
+                                thousands(live as f64),
+                                human(estimate),
+                                thousands(done as f64),
+                                human(took),
+                                human(per_create)
+                            ),
+                        ));
+                        gave_up.push((kind, owners, fit, done, took));
+                    }
+                }
+            }
+            // How many creates per round each store can afford.
+            let mut ops = Vec::new();
+            for (_, store, ..) in &filled {
+                let start = Instant::now();
+                create_get_round(store, "owner-0", 1).await;
+                let one = start.elapsed().max(Duration::from_nanos(1));
+                let fit = (opts.round_budget.as_secs_f64() / one.as_secs_f64()) as usize;
+                ops.push(fit.clamp(3, OPS_PER_ROUND));
+            }
+            let mut creates = vec![Vec::new(); filled.len()];
+            let mut gets = vec![Vec::new(); filled.len()];
+            for round in 0..opts.rounds {
+                for i in 0..filled.len() {
+                    let i = (i + round) % filled.len();
+                    let (c, g) = create_get_round(&filled[i].1, "owner-0", ops[i]).await;
+                    creates[i].push(c / ops[i] as u32);
+                    gets[i].push(g / ops[i] as u32);
+                }
+            }
+            let mut ours_pair = None;
+            for (i, (kind, _, took, bytes)) in filled.iter().enumerate() {
+                let create = median(creates[i].clone());
+                let get = median(gets[i].clone());
+                let pair = us(create + get);
+                if *kind == Kind::Ours {
+                    ours_pair = Some(pair);
+                }
+                let ratio = ours_pair.map_or("—".to_owned(), |o| format!("{:.1}", pair / o));
+                rows.push((
+                    *kind,
+                    format!(
+                        "{:.2} | {:.2} | {:.2} | {} | {} | {}{}",
+                        us(create),
+                        us(get),
+                        pair,
+                        ratio,
+                        thousands(*bytes),
+                        human(*took),
+                        if ops[i] < OPS_PER_ROUND {
+                            format!(" ({} creates per round)", ops[i])
+                        } else {
+                            String::new()
+                        }
+                    ),
+                ));
+                points.push(Point {
+                    kind: *kind,
+                    live,
+                    owners,
+                    create,
+                    get,
+                });
+            }
+            rows.sort_by_key(|(k, _)| KINDS.iter().position(|x| x == k));
+            for (kind, row) in rows {
+                if row.starts_with("not measured") {
+                    println!(
+                        "| {} | {} | {} | {row} | | | | | |",
+                        thousands(live as f64),
+                        thousands(owners as f64),
+                        kind.short()
+                    );
+                } else {
+                    println!(
+                        "| {} | {} | {} | {row} |",
+                        thousands(live as f64),
+                        thousands(owners as f64),
+                        kind.short()
+                    );
+                }
+            }
+            drop(filled);
+        }
+    }
+    points
+}
+
+fn targets(lifecycle: &LifecycleResults, points: &[Point]) {
+    println!("\n## Targets\n");
+    let find = |n: usize, f: usize, kind: Kind| {
+        lifecycle
+            .iter()
+            .find(|(a, b, k, _)| *a == n && *b == f && *k == kind)
+            .map(|r| r.3)
+    };
+    let mut sizes: Vec<usize> = lifecycle.iter().map(|r| r.0).collect();
+    sizes.dedup();
+    for (other, want) in [(Kind::Pmcp, 2.0), (Kind::V020, 3.0)] {
+        for &n in &sizes {
+            for f in [1, IN_FLIGHT] {
+                if let (Some(ours), Some(theirs)) = (find(n, f, Kind::Ours), find(n, f, other)) {
+                    let ratio = theirs.as_secs_f64() / ours.as_secs_f64();
+                    println!(
+                        "- lifecycle throughput ≥ {want}× {} ({} tasks per round, {f} in flight): \
+                         {ratio:.2}× — {}",
+                        other.short(),
+                        thousands(n as f64),
+                        if ratio >= want { "met" } else { "MISSED" }
+                    );
+                }
+            }
+        }
+    }
+    for owners in OWNERS {
+        let at = |live: usize| {
+            points
+                .iter()
+                .find(|p| p.kind == Kind::Ours && p.live == live && p.owners == owners)
+        };
+        let lo = points
+            .iter()
+            .filter(|p| p.kind == Kind::Ours)
+            .map(|p| p.live)
+            .min();
+        let hi = points
+            .iter()
+            .filter(|p| p.kind == Kind::Ours)
+            .map(|p| p.live)
+            .max();
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            if let (Some(a), Some(b)) = (at(lo), at(hi)) {
+                let ratio = b.create.as_secs_f64() / a.create.as_secs_f64();
+                let pair = (b.create + b.get).as_secs_f64() / (a.create + a.get).as_secs_f64();
+                println!(
+                    "- our create at {} live tasks within 1.2× of its cost at {} ({} owner{}): \
+                     {ratio:.2}× (create + get: {pair:.2}×) — {}",
+                    thousands(hi as f64),
+                    thousands(lo as f64),
+                    thousands(owners as f64),
+                    if owners == 1 { "" } else { "s" },
+                    if ratio <= 1.2 { "met" } else { "MISSED" }
+                );
+            }
+        }
+    }
+}
+
+fn plot(path: &std::path::Path, points: &[Point]) -> Result<(), Box<dyn std::error::Error>> {
+    if points.is_empty() {
+        return Err("nothing measured".into());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let pair = |p: &Point| us(p.create + p.get);
+    let x_max = points.iter().map(|p| p.live).max().unwrap_or(1) as f64;
+    let x_min = points.iter().map(|p| p.live).min().unwrap_or(1) as f64;
+    let y_max = points.iter().map(pair).fold(f64::MIN, f64::max);
+    let y_min = points.iter().map(pair).fold(f64::MAX, f64::min);
+    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "One create + one get with N live tasks (log–log)",
+            ("sans-serif", 20),
+        )
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(
+            (x_min / 1.5..x_max * 1.5).log_scale(),
+            (y_min / 2.0..y_max * 2.0).log_scale(),
+        )?;
+    chart
+        .configure_mesh()
+        .x_desc("live tasks")
+        .y_desc("µs per create + get")
+        .x_label_formatter(&|v| thousands(*v))
+        .y_label_formatter(&|v| format!("{v}"))
+        .draw()?;
+    let colours = [BLUE, RED, RGBColor(0, 140, 0)];
+    for (k, kind) in KINDS.iter().enumerate() {
+        for owners in OWNERS {
+            let mut series: Vec<(f64, f64)> = points
+                .iter()
+                .filter(|p| p.kind == *kind && p.owners == owners)
+                .map(|p| (p.live as f64, pair(p)))
+                .collect();
+            if series.is_empty() {
+                continue;
+            }
+            series.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let colour = colours[k];
+            let label = format!(
+                "{}, {} owner{}",
+                kind.short(),
+                thousands(owners as f64),
+                if owners == 1 { "" } else { "s" }
+            );
+            if owners == 1 {
+                chart
+                    .draw_series(LineSeries::new(series.clone(), colour.stroke_width(2)))?
+                    .label(label)
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                    });
+                chart.draw_series(series.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
+            } else {
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        series.clone(),
+                        6,
+                        4,
+                        colour.stroke_width(2),
+                    ))?
+                    .label(label)
+                    .legend(move |(x, y)| {
+                        PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(1))
+                    });
+                chart.draw_series(
+                    series
+                        .iter()
+                        .map(|&p| TriangleMarker::new(p, 5, colour.filled())),
+                )?;
+            }
+        }
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()?;
+    root.present()?;
+    Ok(())
 }
