@@ -75,7 +75,13 @@ pub fn task_workflow(args: TokenStream, item: TokenStream) -> TokenStream {
     let ident = &sig.ident;
     let make = match &sig.output {
         syn::ReturnType::Type(_, ty) => {
-            quote_spanned!(ty.span()=> #ident as fn() -> #private::SequentialWorkflow)
+            let check = quote_spanned!(ty.span()=> #private::workflow::<#ty>(#ident));
+            quote!({
+                fn make() -> #private::SequentialWorkflow {
+                    #check
+                }
+                make
+            })
         }
         syn::ReturnType::Default => unreachable!("refused above"),
     };

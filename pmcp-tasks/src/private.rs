@@ -93,3 +93,25 @@ where
 #[derive(Debug, Clone, Copy, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoArguments {}
+
+/// What a `#[task_workflow]` function returns.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a workflow: a `#[task_workflow]` function must return `SequentialWorkflow`",
+    label = "return a `pmcp_tasks::workflow::SequentialWorkflow` here",
+    note = "build it with `SequentialWorkflow::new(name, description).step(...)`"
+)]
+pub trait IsWorkflow {
+    /// The workflow.
+    fn into_workflow(self) -> SequentialWorkflow;
+}
+
+impl IsWorkflow for SequentialWorkflow {
+    fn into_workflow(self) -> SequentialWorkflow {
+        self
+    }
+}
+
+/// Builds a registered workflow (the type check `#[task_workflow]` names).
+pub fn workflow<W: IsWorkflow>(make: fn() -> W) -> SequentialWorkflow {
+    make().into_workflow()
+}
