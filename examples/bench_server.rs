@@ -3,7 +3,7 @@
 //! 2.23 alone, with pmcp's built-in `InMemoryTaskStore`.
 //!
 //! ```text
-//! cargo run --release --example bench_server             # about a minute
+//! cargo run --release --example bench_server             # about a minute and a half
 //! cargo run --release --example bench_server -- --quick  # a smoke run
 //! ```
 //!
@@ -906,8 +906,8 @@ fn main() {
             http_rounds: 5,
             clients: CLIENTS,
             per_client: 25,
-            alone_rounds: 3,
-            alone_tasks: 40,
+            alone_rounds: 5,
+            alone_tasks: 100,
         }
     };
     if let Some(n) = per_client {
@@ -980,4 +980,15 @@ fn main() {
         1.0 / http[1],
     );
     target_line("HTTP, one client, p50 latency", alone[0], alone[1]);
+    println!("\nThe same, pmcp-tasks on a listener with `TCP_NODELAY` (not what `serve_http` does today):\n");
+    let nodelay = HttpVariant::ALL
+        .iter()
+        .position(|v| *v == HttpVariant::OursNoDelay)
+        .expect("the TCP_NODELAY variant");
+    target_line(
+        &format!("HTTP, {} clients, throughput", plan.clients),
+        1.0 / http[nodelay],
+        1.0 / http[1],
+    );
+    target_line("HTTP, one client, p50 latency", alone[nodelay], alone[1]);
 }
