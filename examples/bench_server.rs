@@ -786,7 +786,7 @@ async fn http_table(rounds: usize, clients: usize, per_client: u64) -> (Vec<f64>
         .map(|s| median_of(s.iter().map(|x| x.percentile_ms(0.99))))
         .collect();
     println!(
-        "| server | tasks/s | p50 (ms) | p99 (ms) | `tasks/get` per task | throughput ratio (pmcp-tasks / row) | p50 ratio (row / pmcp-tasks) |"
+        "| server | tasks/s | p50 (ms) | p99 (ms) | `tasks/get` per task | cost ratio (row / pmcp-tasks) | p50 ratio (row / pmcp-tasks) |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     for (v, variant) in variants.iter().enumerate() {
