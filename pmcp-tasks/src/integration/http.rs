@@ -151,6 +151,14 @@ impl TaskServer {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        use axum::serve::ListenerExt;
+        // Without TCP_NODELAY the second small write of an SSE answer waits
+        // for the client's delayed ACK: about 40 ms per `tasks/result`.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         axum::serve(listener, self.http_router())
             .with_graceful_shutdown(shutdown)
             .await
