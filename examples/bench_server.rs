@@ -447,26 +447,19 @@ async fn in_process_table(rounds: usize, per_server: u64, batches: u64) -> Vec<f
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum HttpVariant {
     Ours,
-    /// The same server on a listener with `TCP_NODELAY` set (accepted
-    /// sockets inherit it on Linux).
-    OursNoDelay,
     Pmcp(Completion),
 }
 
 impl HttpVariant {
-    const ALL: [HttpVariant; 4] = [
+    const ALL: [HttpVariant; 3] = [
         HttpVariant::Ours,
         HttpVariant::Pmcp(Completion::Background),
         HttpVariant::Pmcp(Completion::Inline),
-        HttpVariant::OursNoDelay,
     ];
 
     fn label(self) -> &'static str {
         match self {
             HttpVariant::Ours => "pmcp-tasks `#[task_tool]`, `TaskServer::serve_http`",
-            HttpVariant::OursNoDelay => {
-                "pmcp-tasks `#[task_tool]`, `TaskServer::serve_http`, listener with `TCP_NODELAY`"
-            }
             HttpVariant::Pmcp(Completion::Background) => {
                 "pmcp by hand, body in the background, `StreamableHttpServer`"
             }
@@ -480,12 +473,9 @@ impl HttpVariant {
     /// stop it.
     async fn start(self) -> RunningHttp {
         match self {
-            HttpVariant::Ours | HttpVariant::OursNoDelay => {
+            HttpVariant::Ours => {
                 let server = ours_server();
                 let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
-                if self == HttpVariant::OursNoDelay {
-                    socket.set_nodelay(true).expect("TCP_NODELAY");
-                }
                 socket
                     .bind("127.0.0.1:0".parse().expect("an address"))
                     .expect("a loopback port");
@@ -980,15 +970,4 @@ fn main() {
         1.0 / http[1],
     );
     target_line("HTTP, one client, p50 latency", alone[0], alone[1]);
-    println!("\nThe same, pmcp-tasks on a listener with `TCP_NODELAY` (not what `serve_http` does today):\n");
-    let nodelay = HttpVariant::ALL
-        .iter()
-        .position(|v| *v == HttpVariant::OursNoDelay)
-        .expect("the TCP_NODELAY variant");
-    target_line(
-        &format!("HTTP, {} clients, throughput", plan.clients),
-        1.0 / http[nodelay],
-        1.0 / http[1],
-    );
-    target_line("HTTP, one client, p50 latency", alone[nodelay], alone[1]);
 }
