@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The benchmark command. Builds the benchmark examples in release and runs
+# each in its own process, printing their tables (markdown):
+#
+#   bench_stores    store operations: our MemoryStore against pmcp 2.23's
+#                   InMemoryTaskStore and pmcp-tasks 0.2.0 (lifecycle, the
+#                   cost with 1 thousand to 1 million live tasks, memory per
+#                   task; draws docs/benchmarks-scaling.svg)
+#   bench_backends  Redis and DynamoDB stores: round trips and ops/s per
+#                   operation, beside redis-benchmark (starts its own
+#                   redis-server and dynalite)
+#   bench_server    the whole server: TaskServer against pmcp alone, in
+#                   process and over HTTP
+#
+#   ./scripts/bench.sh            # the full run (about 20 minutes on 2 cores)
+#   ./scripts/bench.sh --quick    # a smoke run with small sizes
+#   ./scripts/bench.sh bench_backends [--quick]   # some of them only
+#
+# Results are recorded in docs/benchmarks.md. Needs redis-server and
+# redis-benchmark (apt package redis-server) and, for DynamoDB, node with the
+# npm packages of client-tests/ installed; a missing one is reported as not
+# measured.
+set -euo pipefail
+shopt -s inherit_errexit
+cd "$(dirname "$0")/.."
+
+ALL=(bench_stores bench_backends bench_server)
+picked=()
+args=()
+for arg in "$@"; do
+  case "$arg" in
+    bench_*) picked+=("$arg") ;;
+    *) args+=("$arg") ;;
+  esac
+done
+[ "${#picked[@]}" -gt 0 ] || picked=("${ALL[@]}")
+
+present=()
+for ex in "${picked[@]}"; do
+  if [ -f "examples/$ex.rs" ] && grep -q "^name = \"$ex\"" examples/Cargo.toml; then
+    present+=("$ex")
+  else
+    echo "(skipping $ex: examples/$ex.rs is not in this checkout)"
+  fi
+done
+[ "${#present[@]}" -gt 0 ] || { echo "nothing to run" >&2; exit 1; }
+
+echo "# pmcp-tasks benchmarks"
+echo
+echo "- date: $(date -u +%Y-%m-%d)"
+echo "- $(rustc --version), release build"
+echo "- $(nproc) cores, $(uname -sm)"
+
+build=()
+for ex in "${present[@]}"; do build+=(--example "$ex"); done
+cargo build --quiet --release -p pmcp-tasks-examples "${build[@]}"
+
+for ex in "${present[@]}"; do
+  echo
+  cargo run --quiet --release -p pmcp-tasks-examples --example "$ex" -- ${args[@]+"${args[@]}"}
+done
