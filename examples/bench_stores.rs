@@ -740,10 +740,13 @@ async fn scaling_section(opts: &Options) -> Vec<Point> {
          `owner-0`; with 1 000 owners the fill spreads tasks over `owner-0` … `owner-999`. \
          0.2.0's store is filled through its public storage backend with the bytes its \
          `create` writes (its `create` clones every one of the owner's records); pmcp's \
-         through `create`.",
+         through `create`, from every core. Each store is filled and measured on its \
+         own, in turn with a fresh store of its kind holding {} tasks (column \
+         \"create ÷ create at\": the median of the per-round ratios), then dropped.",
         max_measured / 2,
         max_measured,
-        max_measured / 2
+        max_measured / 2,
+        thousands(opts.levels[0] as f64)
     );
     println!();
     println!(
@@ -756,12 +759,20 @@ async fn scaling_section(opts: &Options) -> Vec<Point> {
     // out of budget, or whose last fill (of a second or more) extrapolates
     // to more than the budget, is not filled at larger sizes.
     let mut last: Vec<(Kind, usize, Progress, bool)> = Vec::new();
+    let base = opts.levels[0];
     for &live in &opts.levels {
         for owners in OWNERS {
             let target = live.saturating_sub(max_measured / 2);
-            let mut filled: Vec<(Kind, Store, Duration, f64)> = Vec::new();
-            let mut rows: Vec<(Kind, String)> = Vec::new();
+            let mut ours_pair = None;
             for &kind in &opts.kinds {
+                let row = |text: String| {
+                    println!(
+                        "| {} | {} | {} | {text} |",
+                        thousands(live as f64),
+                        thousands(owners as f64),
+                        kind.short()
+                    )
+                };
                 let before = last
                     .iter()
                     .find(|(k, o, ..)| *k == kind && *o == owners)
@@ -770,132 +781,108 @@ async fn scaling_section(opts: &Options) -> Vec<Point> {
                     let hopeless = p.took >= Duration::from_secs(1)
                         && p.fit.total(target as f64) > opts.fill_budget;
                     if gave_up || hopeless {
-                        rows.push((kind, p.not_measured(live)));
+                        row(format!("{} | | | | | | |", p.not_measured(live)));
                         continue;
                     }
                 }
                 last.retain(|(k, o, ..)| !(*k == kind && *o == owners));
-                match fill(kind, target, owners, opts.fill_budget).await {
-                    Fill::Done {
-                        store,
-                        progress,
-                        bytes_per_task,
-                    } => {
-                        last.push((kind, owners, progress, false));
-                        filled.push((kind, store, progress.took, bytes_per_task));
-                    }
-                    Fill::OutOfBudget(progress) => {
-                        rows.push((kind, progress.not_measured(live)));
-                        last.push((kind, owners, progress, true));
-                    }
-                }
-            }
-            // Beside each store at this size, a fresh one of the same kind at
-            // the smallest size, measured in the same rounds: the ratio of
-            // the two does not depend on how loaded the machine was when.
-            let base = opts.levels[0];
-            let mut references: Vec<Option<Store>> = Vec::new();
-            for (kind, ..) in &filled {
-                references.push(if live == base {
+                let (store, progress, bytes) =
+                    match fill(kind, target, owners, opts.fill_budget).await {
+                        Fill::Done {
+                            store,
+                            progress,
+                            bytes_per_task,
+                        } => (store, progress, bytes_per_task),
+                        Fill::OutOfBudget(progress) => {
+                            row(format!("{} | | | | | | |", progress.not_measured(live)));
+                            last.push((kind, owners, progress, true));
+                            continue;
+                        }
+                    };
+                last.push((kind, owners, progress, false));
+                // Beside it, a fresh store of the same kind at the smallest
+                // size, measured in the same rounds: the ratio of the two
+                // does not depend on how loaded the machine was when.
+                let reference = if live == base {
                     None
                 } else {
                     let target = base.saturating_sub(max_measured / 2);
-                    match fill(*kind, target, owners, opts.fill_budget).await {
+                    match fill(kind, target, owners, opts.fill_budget).await {
                         Fill::Done { store, .. } => Some(store),
                         Fill::OutOfBudget(_) => None,
                     }
-                });
-            }
-            // How many creates per round each store can afford.
-            let mut ops = Vec::new();
-            for (_, store, ..) in &filled {
+                };
+                // How many creates per round the store can afford.
                 let start = Instant::now();
-                create_get_round(store, "owner-0", 1).await;
+                create_get_round(&store, "owner-0", 1).await;
                 let one = start.elapsed().max(Duration::from_nanos(1));
-                let fit = (opts.round_budget.as_secs_f64() / one.as_secs_f64()) as usize;
-                ops.push(fit.clamp(3, OPS_PER_ROUND));
-            }
-            let mut creates = vec![Vec::new(); filled.len()];
-            let mut gets = vec![Vec::new(); filled.len()];
-            let mut ratios = vec![Vec::new(); filled.len()];
-            for round in 0..opts.rounds {
-                for i in 0..filled.len() {
-                    let i = (i + round) % filled.len();
-                    let (c, g) = create_get_round(&filled[i].1, "owner-0", ops[i]).await;
-                    creates[i].push(c / ops[i] as u32);
-                    gets[i].push(g / ops[i] as u32);
-                    if let Some(reference) = &references[i] {
-                        let (rc, _) = create_get_round(reference, "owner-0", OPS_PER_ROUND).await;
-                        let rc = rc / OPS_PER_ROUND as u32;
-                        ratios[i].push((c / ops[i] as u32).as_secs_f64() / rc.as_secs_f64());
+                let ops = ((opts.round_budget.as_secs_f64() / one.as_secs_f64()) as usize)
+                    .clamp(3, OPS_PER_ROUND);
+                let (mut creates, mut gets, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+                for round in 0..opts.rounds {
+                    let mut reference_create = None;
+                    // The two in turn, each first every other round.
+                    if round % 2 == 1 {
+                        if let Some(r) = &reference {
+                            let (c, _) = create_get_round(r, "owner-0", OPS_PER_ROUND).await;
+                            reference_create = Some(c / OPS_PER_ROUND as u32);
+                        }
+                    }
+                    let (c, g) = create_get_round(&store, "owner-0", ops).await;
+                    let (c, g) = (c / ops as u32, g / ops as u32);
+                    creates.push(c);
+                    gets.push(g);
+                    if round % 2 == 0 {
+                        if let Some(r) = &reference {
+                            let (rc, _) = create_get_round(r, "owner-0", OPS_PER_ROUND).await;
+                            reference_create = Some(rc / OPS_PER_ROUND as u32);
+                        }
+                    }
+                    if let Some(rc) = reference_create {
+                        ratios.push(c.as_secs_f64() / rc.as_secs_f64());
                     }
                 }
-            }
-            let mut ours_pair = None;
-            for (i, (kind, _, took, bytes)) in filled.iter().enumerate() {
-                let create = median(creates[i].clone());
-                let get = median(gets[i].clone());
+                drop(store);
+                drop(reference);
+                let create = median(creates);
+                let get = median(gets);
                 let pair = us(create + get);
-                if *kind == Kind::Ours {
+                if kind == Kind::Ours {
                     ours_pair = Some(pair);
                 }
-                let ratio = ours_pair.map_or("—".to_owned(), |o| format!("{:.1}", pair / o));
                 let vs_base = if live == base {
                     Some(1.0)
-                } else if ratios[i].is_empty() {
+                } else if ratios.is_empty() {
                     None
                 } else {
-                    ratios[i].sort_by(f64::total_cmp);
-                    Some(ratios[i][ratios[i].len() / 2])
+                    ratios.sort_by(f64::total_cmp);
+                    Some(ratios[ratios.len() / 2])
                 };
-                rows.push((
-                    *kind,
-                    format!(
-                        "{:.2} | {:.2} | {:.2} | {} | {} | {} | {}{}",
-                        us(create),
-                        us(get),
-                        pair,
-                        ratio,
-                        vs_base.map_or("—".to_owned(), |r| format!("{r:.2}")),
-                        thousands(*bytes),
-                        human(*took),
-                        if ops[i] < OPS_PER_ROUND {
-                            format!(" ({} creates per round)", ops[i])
-                        } else {
-                            String::new()
-                        }
-                    ),
+                row(format!(
+                    "{:.2} | {:.2} | {:.2} | {} | {} | {} | {}{}",
+                    us(create),
+                    us(get),
+                    pair,
+                    ours_pair.map_or("—".to_owned(), |o| format!("{:.1}", pair / o)),
+                    vs_base.map_or("—".to_owned(), |r| format!("{r:.2}")),
+                    thousands(bytes),
+                    human(progress.took),
+                    if ops < OPS_PER_ROUND {
+                        format!(" ({ops} creates per round)")
+                    } else {
+                        String::new()
+                    }
                 ));
                 points.push(Point {
-                    kind: *kind,
+                    kind,
                     live,
                     owners,
                     create,
                     get,
                     vs_base,
-                    bytes: *bytes,
+                    bytes,
                 });
             }
-            rows.sort_by_key(|(k, _)| KINDS.iter().position(|x| x == k));
-            for (kind, row) in rows {
-                if row.starts_with("not measured") {
-                    println!(
-                        "| {} | {} | {} | {row} | | | | | | |",
-                        thousands(live as f64),
-                        thousands(owners as f64),
-                        kind.short()
-                    );
-                } else {
-                    println!(
-                        "| {} | {} | {} | {row} |",
-                        thousands(live as f64),
-                        thousands(owners as f64),
-                        kind.short()
-                    );
-                }
-            }
-            drop(references);
-            drop(filled);
         }
     }
     points
