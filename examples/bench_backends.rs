@@ -2,7 +2,7 @@
 //! operation, on servers this process starts and stops itself.
 //!
 //! ```text
-//! cargo run --release --example bench_backends              # the full run (a few minutes)
+//! cargo run --release --example bench_backends              # the full run (about 2 minutes)
 //! cargo run --release --example bench_backends -- --quick   # a smoke run
 //! ```
 //!

@@ -3,7 +3,7 @@
 //! store.
 //!
 //! ```text
-//! cargo run --release --example bench_stores              # the full run (about 20 minutes on 2 cores)
+//! cargo run --release --example bench_stores              # the full run (about 10 minutes on 2 cores)
 //! cargo run --release --example bench_stores -- --quick   # a smoke run with small sizes
 //! ```
 //!

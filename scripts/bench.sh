@@ -12,7 +12,7 @@
 #   bench_server    the whole server: TaskServer against pmcp alone, in
 #                   process and over HTTP
 #
-#   ./scripts/bench.sh            # the full run (about 20 minutes on 2 cores)
+#   ./scripts/bench.sh            # the full run (about 15 minutes on 2 cores)
 #   ./scripts/bench.sh --quick    # a smoke run with small sizes
 #   ./scripts/bench.sh bench_backends [--quick]   # some of them only
 #
