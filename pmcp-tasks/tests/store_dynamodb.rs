@@ -5,10 +5,10 @@
 //! its own table).
 #![cfg(all(feature = "dynamodb", feature = "conformance"))]
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use pmcp_tasks::domain::{Era, NewTask, TaskOutcome, TaskRecord};
-use pmcp_tasks::store::{DynamoDbStore, StoreError, TaskPage, TaskStore};
+use pmcp_tasks::store::conformance::Guarded;
+use pmcp_tasks::store::{DynamoDbStore, StoreError, TaskStore};
 use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -77,57 +77,13 @@ async fn dynalite() -> Dynalite {
     panic!("dynalite did not start on port {port}");
 }
 
-/// A store that keeps its dynalite alive as long as it lives.
-struct WithServer {
-    store: DynamoDbStore,
-    _server: Dynalite,
-}
-
-#[async_trait]
-impl TaskStore for WithServer {
-    async fn create(
-        &self,
-        record: TaskRecord,
-        max_active: usize,
-    ) -> Result<TaskRecord, StoreError> {
-        self.store.create(record, max_active).await
-    }
-    async fn get(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
-        self.store.get(owner, id).await
-    }
-    async fn compare_and_set(&self, record: TaskRecord) -> Result<TaskRecord, StoreError> {
-        self.store.compare_and_set(record).await
-    }
-    async fn list(
-        &self,
-        owner: &str,
-        cursor: Option<&str>,
-        limit: usize,
-    ) -> Result<TaskPage, StoreError> {
-        self.store.list(owner, cursor, limit).await
-    }
-    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
-        self.store.purge_expired(now).await
-    }
-    async fn expired_leases(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<TaskRecord>, StoreError> {
-        self.store.expired_leases(now, limit).await
-    }
-}
-
-async fn fresh() -> WithServer {
+async fn fresh() -> Guarded<DynamoDbStore> {
     let server = dynalite().await;
     let table = format!("tasks-{}", uuid::Uuid::new_v4().simple());
     let store = DynamoDbStore::connect(&table, Some(&server.endpoint))
         .await
         .unwrap();
-    WithServer {
-        store,
-        _server: server,
-    }
+    Guarded::new(store, server)
 }
 
 async fn fresh_store() -> Arc<dyn TaskStore> {

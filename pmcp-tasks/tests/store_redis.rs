@@ -4,10 +4,8 @@
 //! at an already running server instead.
 #![cfg(all(feature = "redis", feature = "conformance"))]
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use pmcp_tasks::domain::TaskRecord;
-use pmcp_tasks::store::{RedisStore, StoreError, TaskPage, TaskStore};
+use pmcp_tasks::store::conformance::Guarded;
+use pmcp_tasks::store::{RedisStore, TaskStore};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,66 +55,13 @@ async fn redis_server() -> RedisServer {
     panic!("redis-server did not start on port {port}");
 }
 
-/// A store that keeps its Redis server alive as long as it lives.
-#[derive(Debug)]
-struct WithServer {
-    store: RedisStore,
-    _server: Arc<RedisServerHandle>,
-}
-
-struct RedisServerHandle(#[allow(dead_code)] RedisServer);
-
-impl std::fmt::Debug for RedisServerHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("redis-server")
-    }
-}
-
-#[async_trait]
-impl TaskStore for WithServer {
-    async fn create(
-        &self,
-        record: TaskRecord,
-        max_active: usize,
-    ) -> Result<TaskRecord, StoreError> {
-        self.store.create(record, max_active).await
-    }
-    async fn get(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
-        self.store.get(owner, id).await
-    }
-    async fn compare_and_set(&self, record: TaskRecord) -> Result<TaskRecord, StoreError> {
-        self.store.compare_and_set(record).await
-    }
-    async fn list(
-        &self,
-        owner: &str,
-        cursor: Option<&str>,
-        limit: usize,
-    ) -> Result<TaskPage, StoreError> {
-        self.store.list(owner, cursor, limit).await
-    }
-    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
-        self.store.purge_expired(now).await
-    }
-    async fn expired_leases(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<TaskRecord>, StoreError> {
-        self.store.expired_leases(now, limit).await
-    }
-}
-
 async fn fresh_store() -> Arc<dyn TaskStore> {
     let server = redis_server().await;
     let prefix = format!("test-{}", uuid::Uuid::new_v4());
     let store = RedisStore::connect_with_prefix(&server.url, &prefix)
         .await
         .unwrap();
-    Arc::new(WithServer {
-        store,
-        _server: Arc::new(RedisServerHandle(server)),
-    })
+    Arc::new(Guarded::new(store, server))
 }
 
 pmcp_tasks::store_conformance_tests!(fresh_store().await);

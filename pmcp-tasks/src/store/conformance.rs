@@ -319,6 +319,60 @@ pub async fn variables_up_to_the_limit_are_kept_and_over_it_change_nothing(
     );
 }
 
+/// A store that keeps something alive for as long as it lives: a backend's
+/// tests hand the suite their store together with the server process it
+/// talks to.
+pub struct Guarded<S> {
+    /// The store.
+    pub store: S,
+    _guard: Box<dyn Send + Sync>,
+}
+
+impl<S> Guarded<S> {
+    /// `store`, keeping `guard` alive with it.
+    pub fn new(store: S, guard: impl Send + Sync + 'static) -> Self {
+        Guarded {
+            store,
+            _guard: Box::new(guard),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: TaskStore> TaskStore for Guarded<S> {
+    async fn create(
+        &self,
+        record: TaskRecord,
+        max_active: usize,
+    ) -> Result<TaskRecord, StoreError> {
+        self.store.create(record, max_active).await
+    }
+    async fn get(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
+        self.store.get(owner, id).await
+    }
+    async fn compare_and_set(&self, record: TaskRecord) -> Result<TaskRecord, StoreError> {
+        self.store.compare_and_set(record).await
+    }
+    async fn list(
+        &self,
+        owner: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<TaskPage, StoreError> {
+        self.store.list(owner, cursor, limit).await
+    }
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
+        self.store.purge_expired(now).await
+    }
+    async fn expired_leases(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<TaskRecord>, StoreError> {
+        self.store.expired_leases(now, limit).await
+    }
+}
+
 /// Expands to one `#[tokio::test]` per conformance check, each on a fresh
 /// store built by `$make` (an expression, awaited if `async`).
 #[macro_export]
