@@ -238,13 +238,6 @@ fn task_item(record: &TaskRecord) -> Result<Item, StoreError> {
     Ok(item)
 }
 
-fn names(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
-}
-
 impl DynamoDbStore {
     /// A store on `table` through `client`. The table must exist with the
     /// layout [`create_table`](Self::create_table) gives it; use
@@ -433,18 +426,23 @@ impl DynamoDbStore {
         Ok(())
     }
 
-    /// The task item as stored now (strongly consistent), if any.
-    async fn current(&self, id: &str) -> Result<Option<Item>, StoreError> {
+    /// The item under `pk` as stored now (strongly consistent), if any.
+    async fn read(&self, pk: AttributeValue) -> Result<Option<Item>, StoreError> {
         Ok(self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", task_key(id))
+            .key("pk", pk)
             .consistent_read(true)
             .send()
             .await
             .map_err(sdk)?
             .item)
+    }
+
+    /// The task item as stored now, if any.
+    async fn current(&self, id: &str) -> Result<Option<Item>, StoreError> {
+        self.read(task_key(id)).await
     }
 
     /// Adds `member` to the owner's active set unless it already holds
@@ -456,58 +454,80 @@ impl DynamoDbStore {
         member: &str,
         max_active: usize,
     ) -> Result<(), StoreError> {
-        for round in 0..2 {
-            let added = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", owner_key(owner))
-                .update_expression("ADD #a :m")
-                .condition_expression(
-                    "(attribute_not_exists(#a) AND :max > :zero) OR size(#a) < :max OR contains(#a, :s)",
-                )
-                .set_expression_attribute_names(Some(names(&[("#a", "active")])))
-                .expression_attribute_values(":m", AttributeValue::Ss(vec![member.to_owned()]))
-                .expression_attribute_values(":s", s(member))
-                .expression_attribute_values(":max", n(max_active))
-                .expression_attribute_values(":zero", n(0))
-                .send()
-                .await;
-            match added {
-                Ok(_) => return Ok(()),
-                Err(e) if is_condition_failure(&e) => {
-                    let active = self.drop_stale(owner).await?;
-                    if round == 1 || active >= max_active {
-                        return Err(StoreError::LimitExceeded {
-                            active,
-                            limit: max_active,
-                        });
-                    }
-                }
-                Err(e) => return Err(sdk(e)),
-            }
+        if self.try_reserve(owner, member, max_active).await? {
+            return Ok(());
         }
-        unreachable!("the second round returns")
+        let active = self.drop_stale(owner).await?;
+        if active < max_active {
+            if self.try_reserve(owner, member, max_active).await? {
+                return Ok(());
+            }
+            // Another create took the freed slot: report the count now.
+            return Err(StoreError::LimitExceeded {
+                active: self.drop_stale(owner).await?,
+                limit: max_active,
+            });
+        }
+        Err(StoreError::LimitExceeded {
+            active,
+            limit: max_active,
+        })
+    }
+
+    /// One conditional add of `member` to the owner's active set; `false`
+    /// if the set is full.
+    async fn try_reserve(
+        &self,
+        owner: &str,
+        member: &str,
+        max_active: usize,
+    ) -> Result<bool, StoreError> {
+        let added = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", owner_key(owner))
+            .update_expression("ADD #a :m")
+            .condition_expression(
+                "(attribute_not_exists(#a) AND :max > :zero) OR size(#a) < :max OR contains(#a, :s)",
+            )
+            .expression_attribute_names("#a", "active")
+            .expression_attribute_values(":m", AttributeValue::Ss(vec![member.to_owned()]))
+            .expression_attribute_values(":s", s(member))
+            .expression_attribute_values(":max", n(max_active))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match added {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(sdk(e)),
+        }
     }
 
     /// Removes `member` from the owner's active set (the task ended). A
     /// failure only leaves a stale member behind, which the limit check
     /// drops later, so it is logged rather than returned.
     async fn release(&self, owner: &str, member: String) {
-        let removed = self
-            .client
+        if let Err(e) = self.remove_active(owner, vec![member]).await {
+            tracing::warn!(owner = %owner, error = %e,
+                "could not release an ended task's slot; it is dropped at the next limit check");
+        }
+    }
+
+    /// Removes `members` from the owner's active set.
+    async fn remove_active(&self, owner: &str, members: Vec<String>) -> Result<(), StoreError> {
+        self.client
             .update_item()
             .table_name(&self.table)
             .key("pk", owner_key(owner))
             .update_expression("DELETE #a :m")
             .expression_attribute_names("#a", "active")
-            .expression_attribute_values(":m", AttributeValue::Ss(vec![member]))
+            .expression_attribute_values(":m", AttributeValue::Ss(members))
             .send()
-            .await;
-        if let Err(e) = removed {
-            tracing::warn!(owner = %owner, error = %DisplayErrorContext(&e),
-                "could not release an ended task's slot; it is dropped at the next limit check");
-        }
+            .await
+            .map_err(sdk)?;
+        Ok(())
     }
 
     /// Drops the members of the owner's active set whose task ended,
@@ -515,15 +535,8 @@ impl DynamoDbStore {
     /// remain.
     async fn drop_stale(&self, owner: &str) -> Result<usize, StoreError> {
         let members: Vec<String> = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", owner_key(owner))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk)?
-            .item
+            .read(owner_key(owner))
+            .await?
             .and_then(|mut item| item.remove("active"))
             .and_then(|v| v.as_ss().ok().cloned())
             .unwrap_or_default();
@@ -582,20 +595,12 @@ impl DynamoDbStore {
             })
             .cloned()
             .collect();
+        let remaining = members.len() - stale.len();
         if !stale.is_empty() {
             tracing::info!(owner = %owner, stale = stale.len(), "dropping stale active-task reservations");
-            self.client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", owner_key(owner))
-                .update_expression("DELETE #a :m")
-                .expression_attribute_names("#a", "active")
-                .expression_attribute_values(":m", AttributeValue::Ss(stale.clone()))
-                .send()
-                .await
-                .map_err(sdk)?;
+            self.remove_active(owner, stale).await?;
         }
-        Ok(members.len() - stale.len())
+        Ok(remaining)
     }
 
     /// Queries one shard of a time index for items due by `upto_ms`, up to
