@@ -9,6 +9,7 @@ mod status;
 
 pub use era::Era;
 pub use limits::Limits;
+pub(crate) use record::{first_text, is_error_result};
 pub use record::{Lease, NewTask, RpcError, TaskOutcome, TaskRecord};
 pub use status::TaskStatus;
 

@@ -48,10 +48,24 @@ pub enum TaskOutcome {
     },
 }
 
+/// Whether a `CallToolResult` is flagged `isError: true`.
+pub(crate) fn is_error_result(result: &Value) -> bool {
+    result.get("isError") == Some(&Value::Bool(true))
+}
+
+/// The first text content of a `CallToolResult`.
+pub(crate) fn first_text(result: &Value) -> Option<&str> {
+    result
+        .get("content")?
+        .as_array()?
+        .iter()
+        .find_map(|c| c.get("text")?.as_str())
+}
+
 impl TaskOutcome {
     /// Whether this is a tool result flagged `isError: true`.
     fn is_tool_error(&self) -> bool {
-        matches!(self, TaskOutcome::Result { value } if value.get("isError") == Some(&Value::Bool(true)))
+        matches!(self, TaskOutcome::Result { value } if is_error_result(value))
     }
 
     /// The first text content of a result, or the error message: a short
@@ -59,11 +73,15 @@ impl TaskOutcome {
     fn summary(&self) -> Option<String> {
         match self {
             TaskOutcome::Error { error } => Some(error.message.clone()),
-            TaskOutcome::Result { value } => value
-                .get("content")?
-                .as_array()?
-                .iter()
-                .find_map(|c| c.get("text")?.as_str().map(str::to_owned)),
+            TaskOutcome::Result { value } => first_text(value).map(str::to_owned),
+        }
+    }
+
+    /// The JSON-RPC answer this outcome is: a result or an error.
+    pub(crate) fn into_result(self) -> Result<Value, RpcError> {
+        match self {
+            TaskOutcome::Result { value } => Ok(value),
+            TaskOutcome::Error { error } => Err(error),
         }
     }
 }

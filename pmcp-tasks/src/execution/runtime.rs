@@ -120,27 +120,21 @@ impl TaskRuntime {
     /// Creates a task and starts its body in the background. The task is
     /// stored before this returns, so a `tasks/get` for it resolves at once.
     pub async fn start(&self, new: NewTask, body: TaskBody) -> Result<TaskRecord, StartError> {
-        if self.is_closing() {
-            return Err(StartError::ShuttingDown);
-        }
         let now = Utc::now();
         let mut record = TaskRecord::new(new, now);
         record
             .hold_lease(&self.shared.instance, now + self.lease_ttl())
             .map_err(|e| StoreError::Backend(e.to_string()))?;
-        let created = self
-            .shared
-            .store
-            .create(record, self.shared.limits.max_active_tasks_per_owner)
-            .await?;
-        tracing::info!(task = %created.id, owner = %created.owner, tool = %created.tool, "task created");
+        let created = self.create(record).await?;
         self.spawn_body(&created, body);
         Ok(created)
     }
 
-    /// Stores a task that no body drives: requests move it on (a workflow
-    /// prompt's task). It holds no lease, so recovery leaves it alone.
-    pub(crate) async fn create_idle(&self, record: TaskRecord) -> Result<TaskRecord, StartError> {
+    /// Stores a new task, unless the runtime is shutting down or the owner
+    /// is at its limit. Nothing runs it: [`start`](Self::start) adds a body
+    /// (and a lease); a workflow prompt's task is moved on by requests, and
+    /// without a lease recovery leaves it alone.
+    pub(crate) async fn create(&self, record: TaskRecord) -> Result<TaskRecord, StartError> {
         if self.is_closing() {
             return Err(StartError::ShuttingDown);
         }

@@ -530,10 +530,7 @@ impl TaskServer {
         let arguments = params.get("arguments").cloned().unwrap_or(Value::Null);
         let body = tool.body.prepare(arguments.clone())?;
         if !as_task {
-            return match body(TaskContext::detached(owner)).await {
-                TaskOutcome::Result { value } => Ok(value),
-                TaskOutcome::Error { error } => Err(error),
-            };
+            return body(TaskContext::detached(owner)).await.into_result();
         }
         let requested_ttl = match task_param.and_then(|t| t.get("ttl")) {
             None | Some(Value::Null) => None,

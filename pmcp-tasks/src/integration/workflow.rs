@@ -5,7 +5,10 @@
 use super::dispatch::{invalid_params, start_error, store_error, task_not_found, Routed};
 use super::server::TaskServer;
 use super::wire::{self, code, RELATED_TASK_KEY};
-use crate::domain::{DomainError, NewTask, RpcError, TaskOutcome, TaskRecord, TaskStatus};
+use crate::domain::{
+    first_text, is_error_result, DomainError, NewTask, RpcError, TaskOutcome, TaskRecord,
+    TaskStatus,
+};
 use crate::execution::TaskContext;
 use crate::store::{StoreError, UpdateError};
 use crate::workflow::{
@@ -28,15 +31,17 @@ fn text_message(role: &str, text: impl Into<String>) -> Value {
 
 /// The first text of a tool result, or its JSON.
 fn result_text(result: &Value) -> String {
-    result
-        .get("content")
-        .and_then(Value::as_array)
-        .and_then(|c| c.iter().find_map(|item| item.get("text")?.as_str()))
-        .map_or_else(|| result.to_string(), str::to_owned)
+    first_text(result).map_or_else(|| result.to_string(), str::to_owned)
 }
 
-fn is_tool_error(result: &Value) -> bool {
-    result.get("isError") == Some(&Value::Bool(true))
+/// Why a step's tool call failed (a JSON-RPC error, or a result flagged
+/// `isError`), or `None` if it succeeded.
+fn step_failure(outcome: &Result<Value, RpcError>) -> Option<String> {
+    match outcome {
+        Ok(result) if !is_error_result(result) => None,
+        Ok(result) => Some(result_text(result)),
+        Err(e) => Some(e.message.clone()),
+    }
 }
 
 /// The task a request names in `_meta["io.modelcontextprotocol/related-task"]`.
@@ -143,7 +148,7 @@ impl TaskServer {
                 );
                 self.inner
                     .runtime
-                    .create_idle(record)
+                    .create(record)
                     .await
                     .map_err(start_error)?
             }
@@ -244,12 +249,7 @@ impl TaskServer {
         }
         let arguments = params.get("arguments").cloned().unwrap_or(json!({}));
         let outcome = self.call_tool_inline(called, arguments, caller).await;
-        let failure = match &outcome {
-            Ok(result) if !is_tool_error(result) => None,
-            Ok(result) => Some(result_text(result)),
-            Err(e) => Some(e.message.clone()),
-        };
-        let record = match failure {
+        let record = match step_failure(&outcome) {
             None => {
                 let output = binding_value(outcome.as_ref().unwrap_or(&Value::Null));
                 let record = self.record_step(workflow, record, index, output).await?;
@@ -369,8 +369,10 @@ impl TaskServer {
                     step.name()
                 ),
             ));
-            match self.call_tool_inline(&tool, arguments, caller).await {
-                Ok(result) if !is_tool_error(&result) => {
+            let outcome = self.call_tool_inline(&tool, arguments, caller).await;
+            match step_failure(&outcome) {
+                None => {
+                    let result = outcome.unwrap_or_default();
                     messages.push(text_message(
                         "user",
                         format!("Tool result:\n{}", result_text(&result)),
@@ -379,11 +381,7 @@ impl TaskServer {
                         .record_step(workflow, record, index, binding_value(&result))
                         .await?;
                 }
-                outcome => {
-                    let error = match outcome {
-                        Ok(result) => result_text(&result),
-                        Err(e) => e.message,
-                    };
+                Some(error) => {
                     messages.push(text_message(
                         "user",
                         format!("Error executing tool: {error}"),
@@ -623,10 +621,9 @@ impl TaskServer {
     ) -> Result<Value, RpcError> {
         if let Some(tool) = self.inner.tools.get(name) {
             let body = tool.body.prepare(arguments)?;
-            return match body(TaskContext::detached(caller.owner)).await {
-                TaskOutcome::Result { value } => Ok(value),
-                TaskOutcome::Error { error } => Err(error),
-            };
+            return body(TaskContext::detached(caller.owner))
+                .await
+                .into_result();
         }
         if !self.pmcp_has_tool(name).await {
             return Err(invalid_params(format!(

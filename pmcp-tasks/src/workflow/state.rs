@@ -343,11 +343,7 @@ pub(crate) fn binding_value(result: &Value) -> Value {
     if let Some(structured) = result.get("structuredContent") {
         return structured.clone();
     }
-    let text = result
-        .get("content")
-        .and_then(Value::as_array)
-        .and_then(|c| c.iter().find_map(|item| item.get("text")?.as_str()));
-    match text {
+    match crate::domain::first_text(result) {
         Some(text) => serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned())),
         None => Value::Null,
     }
