@@ -209,10 +209,7 @@ impl TaskStore for MemoryStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<TaskPage, StoreError> {
-        let start = cursor
-            .map(|c| super::cursor::decode('m', c))
-            .transpose()?
-            .unwrap_or(0);
+        let start = super::cursor::start('m', cursor)?;
         let inner = self.lock();
         let now = Utc::now();
         let Some(index) = inner.owners.get(owner) else {

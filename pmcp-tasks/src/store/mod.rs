@@ -135,6 +135,11 @@ pub(crate) mod cursor {
             .and_then(|hex| u64::from_str_radix(hex, 16).ok())
             .ok_or(StoreError::InvalidCursor)
     }
+
+    /// Where a page starts: the decoded cursor, or 0 without one.
+    pub(crate) fn start(tag: char, cursor: Option<&str>) -> Result<u64, StoreError> {
+        cursor.map_or(Ok(0), |c| decode(tag, c))
+    }
 }
 
 /// A failed read-modify-write: the store failed or the domain refused.

@@ -365,10 +365,7 @@ impl TaskStore for RedisStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<TaskPage, StoreError> {
-        let start = cursor
-            .map(|c| super::cursor::decode('r', c))
-            .transpose()?
-            .unwrap_or(0);
+        let start = super::cursor::start('r', cursor)?;
         let mut conn = self.conn.clone();
         let answer: RedisValue = self
             .scripts

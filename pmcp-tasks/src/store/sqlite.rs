@@ -246,10 +246,7 @@ impl TaskStore for SqliteStore {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<TaskPage, StoreError> {
-        let start = cursor
-            .map(|c| super::cursor::decode('s', c))
-            .transpose()?
-            .map_or(Ok(0), i64::try_from)
+        let start = i64::try_from(super::cursor::start('s', cursor)?)
             .map_err(|_| StoreError::InvalidCursor)?;
         let owner = owner.to_owned();
         let limit = limit.max(1);
