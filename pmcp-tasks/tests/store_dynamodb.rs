@@ -5,34 +5,29 @@
 //! its own table).
 #![cfg(all(feature = "dynamodb", feature = "conformance"))]
 
+mod local_server;
+
 use chrono::Utc;
+use local_server::{free_port, LocalServer};
 use pmcp_tasks::domain::{Era, NewTask, TaskOutcome, TaskRecord};
 use pmcp_tasks::store::conformance::Guarded;
 use pmcp_tasks::store::{DynamoDbStore, StoreError, TaskStore};
 use serde_json::json;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A private dynalite, stopped when dropped.
+/// A private dynalite (none when the environment names one), and its
+/// endpoint.
 struct Dynalite {
-    child: Option<Child>,
+    _local: Option<LocalServer>,
     endpoint: String,
-}
-
-impl Drop for Dynalite {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 async fn dynalite() -> Dynalite {
     if let Ok(endpoint) = std::env::var("PMCP_TASKS_DYNAMODB_ENDPOINT") {
         return Dynalite {
-            child: None,
+            _local: None,
             endpoint,
         };
     }
@@ -42,12 +37,9 @@ async fn dynalite() -> Dynalite {
         cli.exists(),
         "dynalite is needed for these tests: run `npm ci` in client-tests/ (or set PMCP_TASKS_DYNAMODB_ENDPOINT)"
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("node")
+    let port = free_port();
+    let mut command = Command::new("node");
+    command
         .arg(&cli)
         .args(["--port", &port.to_string(), "--host", "127.0.0.1"])
         .args([
@@ -57,24 +49,13 @@ async fn dynalite() -> Dynalite {
             "0",
             "--updateTableMs",
             "0",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("node runs dynalite");
-    let server = Dynalite {
-        child: Some(child),
+        ]);
+    Dynalite {
+        _local: Some(
+            LocalServer::start(command, port, Duration::from_secs(5), "node runs dynalite").await,
+        ),
         endpoint: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..500 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("dynalite did not start on port {port}");
 }
 
 async fn fresh() -> Guarded<DynamoDbStore> {
@@ -192,11 +173,7 @@ async fn slots_are_freed_when_tasks_end_and_reclaimed_when_they_vanish() {
 
 #[tokio::test]
 async fn tables_are_created_checked_and_unreachable_endpoints_are_clear_errors() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let err = DynamoDbStore::connect("tasks", Some(&format!("http://127.0.0.1:{port}")))
         .await
         .unwrap_err();

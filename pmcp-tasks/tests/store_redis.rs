@@ -4,55 +4,49 @@
 //! at an already running server instead.
 #![cfg(all(feature = "redis", feature = "conformance"))]
 
+mod local_server;
+
+use local_server::{free_port, LocalServer};
 use pmcp_tasks::store::conformance::Guarded;
 use pmcp_tasks::store::{RedisStore, TaskStore};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A private `redis-server`, stopped when dropped.
+/// A private `redis-server` (none when the environment names one), and
+/// its URL.
 struct RedisServer {
-    child: Option<Child>,
+    _local: Option<LocalServer>,
     url: String,
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 async fn redis_server() -> RedisServer {
     if let Ok(url) = std::env::var("PMCP_TASKS_REDIS_URL") {
-        return RedisServer { child: None, url };
+        return RedisServer { _local: None, url };
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server is needed for these tests: apt-get install redis-server (or set PMCP_TASKS_REDIS_URL)");
-    let server = RedisServer {
-        child: Some(child),
+    let port = free_port();
+    let mut command = Command::new("redis-server");
+    command.args([
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]);
+    let local = LocalServer::start(
+        command,
+        port,
+        Duration::from_secs(2),
+        "redis-server is needed for these tests: apt-get install redis-server (or set PMCP_TASKS_REDIS_URL)",
+    )
+    .await;
+    RedisServer {
+        _local: Some(local),
         url: format!("redis://127.0.0.1:{port}"),
-    };
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("redis-server did not start on port {port}");
 }
 
 async fn fresh_store() -> Arc<dyn TaskStore> {
@@ -68,11 +62,7 @@ pmcp_tasks::store_conformance_tests!(fresh_store().await);
 
 #[tokio::test]
 async fn an_unreachable_redis_is_a_clear_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let err = RedisStore::connect(&format!("redis://127.0.0.1:{port}"))
         .await
         .unwrap_err();
