@@ -5,19 +5,16 @@
 // server stopped.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, CreateTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
 
-import { quickstartBin, startHttpServer } from './servers.mjs';
+import { connectHttp, quickstartBin, startHttpServer } from './servers.mjs';
 import { backends } from './stores.mjs';
 
 const children = [];
 const clients = [];
 
 async function connect(url) {
-  const client = new Client({ name: 'crash-recovery-test', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  const client = await connectHttp(url, 'crash-recovery-test');
   clients.push(client);
   return client;
 }

@@ -4,18 +4,12 @@
 // A within a second.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, CreateTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
 
-import { quickstartBin, startHttpServer } from './servers.mjs';
+import { connectHttp, quickstartBin, startHttpServer } from './servers.mjs';
 import { backends } from './stores.mjs';
 
-async function connect(url) {
-  const client = new Client({ name: 'multi-instance-test', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
-  return client;
-}
+const connect = (url) => connectHttp(url, 'multi-instance-test');
 
 const createTask = (client, seconds) =>
   client

@@ -2,6 +2,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The quickstart example (QUICKSTART_BIN overrides). */
@@ -40,4 +42,11 @@ export function startHttpServer(binary, args = [], { rustLog = 'warn' } = {}) {
       reject(new Error(`server exited (${code ?? signal}) before printing its URL: ${log}`));
     });
   });
+}
+
+/** A TypeScript SDK client called `name`, connected over streamable HTTP to `url`. */
+export async function connectHttp(url, name) {
+  const client = new Client({ name, version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  return client;
 }

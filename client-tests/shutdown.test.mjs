@@ -2,19 +2,16 @@
 // period, and mark the unfinished ones failed before it exits.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CreateTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
 
-import { quickstartBin, startHttpServer } from './servers.mjs';
+import { connectHttp, quickstartBin, startHttpServer } from './servers.mjs';
 
 test('SIGTERM drains: quick tasks finish, slow ones are marked failed, exit code 0', async () => {
   const server = await startHttpServer(quickstartBin, ['--grace', '1.5']);
   const { child, url, exited } = server;
   const stderr = () => server.log();
 
-  const client = new Client({ name: 'shutdown-test', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+  const client = await connectHttp(url, 'shutdown-test');
   const create = (seconds) =>
     client.request(
       { method: 'tools/call', params: { name: 'slow_job', arguments: { seconds } } },

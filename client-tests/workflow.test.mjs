@@ -5,21 +5,15 @@
 // task, which A then reports. A failing client step fails the task.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema } from '@modelcontextprotocol/sdk/types.js';
 
-import { startHttpServer, workflowBin } from './servers.mjs';
+import { connectHttp, startHttpServer, workflowBin } from './servers.mjs';
 import { backends } from './stores.mjs';
 
 const RELATED = 'io.modelcontextprotocol/related-task';
 const HANDOFF = 'pmcp-tasks/workflow';
 
-async function connect(url) {
-  const client = new Client({ name: 'workflow-test', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(url)));
-  return client;
-}
+const connect = (url) => connectHttp(url, 'workflow-test');
 
 describe('a workflow prompt run as a task across two instances', () => {
   const children = [];
