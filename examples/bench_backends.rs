@@ -30,8 +30,9 @@
 //! `node` or no dynalite) is reported as not measured.
 
 use chrono::Utc;
-use pmcp_tasks::domain::{Era, NewTask, TaskOutcome, TaskRecord};
-use pmcp_tasks::store::{self, DynamoDbStore, RedisStore, TaskStore};
+use pmcp_tasks::domain::{Era, NewTask, TaskRecord};
+use pmcp_tasks::store::{DynamoDbStore, RedisStore, TaskStore};
+use pmcp_tasks_examples::bench::{self, thousands};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener as StdListener};
@@ -476,21 +477,7 @@ async fn work(
         }
         Op::Lifecycle => {
             for _ in 0..iters {
-                let t = store.create(new_task(owner), usize::MAX).await.unwrap();
-                store::update(&*store, owner, &t.id, |r, now| {
-                    r.finish(
-                        TaskOutcome::Result {
-                            value: json!({"content": [{"type": "text", "text": "done"}]}),
-                        },
-                        now,
-                    )
-                })
-                .await
-                .unwrap();
-                let got = store.get(owner, &t.id).await.unwrap();
-                assert!(got.status.is_terminal());
-                let got = store.get(owner, &t.id).await.unwrap();
-                assert!(got.outcome.is_some());
+                bench::lifecycle(&*store, new_task(owner)).await;
             }
         }
     }
@@ -652,18 +639,6 @@ fn print_cold(cold: &[(Op, u64, String)]) {
     for (op, n, names) in cold {
         println!("- {}: {n} ({names})", op.name());
     }
-}
-
-fn thousands(n: f64) -> String {
-    let s = format!("{:.0}", n);
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------

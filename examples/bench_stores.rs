@@ -31,13 +31,14 @@ use plotters::prelude::*;
 use pmcp::server::task_store::{InMemoryTaskStore, StoreConfig, TaskStore as PmcpStore};
 use pmcp::types::tasks::TaskStatus as PmcpStatus;
 use pmcp::types::{CallToolResult, Content};
-use pmcp_tasks::domain::{Era, NewTask, TaskOutcome, TaskRecord};
-use pmcp_tasks::store::{self, MemoryStore, TaskStore};
+use pmcp_tasks::domain::{Era, NewTask, TaskRecord};
+use pmcp_tasks::store::{MemoryStore, TaskStore};
 use pmcp_tasks_020::store::backend::{make_key, StorageBackend};
 use pmcp_tasks_020::store::generic::GenericTaskStore;
 use pmcp_tasks_020::store::memory::InMemoryBackend;
 use pmcp_tasks_020::types::task::TaskStatus as V020Status;
 use pmcp_tasks_020::TaskSecurityConfig;
+use pmcp_tasks_examples::bench::{self, thousands};
 use serde_json::json;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::PathBuf;
@@ -253,24 +254,7 @@ impl Store {
     /// `tasks/result`.
     async fn lifecycle(&self, owner: &str) {
         match self {
-            Store::Ours(s) => {
-                let t = s.create(new_task(owner), usize::MAX).await.unwrap();
-                store::update(&**s, owner, &t.id, |r, now| {
-                    r.finish(
-                        TaskOutcome::Result {
-                            value: json!({"content": [{"type": "text", "text": "done"}]}),
-                        },
-                        now,
-                    )
-                })
-                .await
-                .unwrap();
-                let got = s.get(owner, &t.id).await.unwrap();
-                assert!(got.status.is_terminal());
-                // `tasks/result` reads the record again.
-                let got = s.get(owner, &t.id).await.unwrap();
-                assert!(got.outcome.is_some());
-            }
+            Store::Ours(s) => bench::lifecycle(&**s, new_task(owner)).await,
             Store::Pmcp(s) => {
                 let t = s.create(owner, Some(TTL_MS)).await.unwrap();
                 s.set_result(
@@ -533,19 +517,6 @@ fn human(d: Duration) -> String {
     } else {
         format!("{:.2} µs", s * 1e6)
     }
-}
-
-/// `1234567` → `1 234 567`.
-fn thousands(n: f64) -> String {
-    let s = format!("{:.0}", n);
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(' ');
-        }
-        out.push(c);
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------
