@@ -413,12 +413,27 @@ async fn fixture(store: &Dyn, run: &str) -> Fixture {
     let mut to_get = Vec::new();
     let mut to_write = Vec::new();
     for owner in &owners {
-        to_get.push(store.create(new_task(owner), usize::MAX).await.unwrap().id);
-        to_write.push(store.create(new_task(owner), usize::MAX).await.unwrap().id);
+        to_get.push(
+            store
+                .create(new_task(owner), usize::MAX, Utc::now())
+                .await
+                .unwrap()
+                .id,
+        );
+        to_write.push(
+            store
+                .create(new_task(owner), usize::MAX, Utc::now())
+                .await
+                .unwrap()
+                .id,
+        );
     }
     let lister = format!("{run}-lister");
     for _ in 0..100 {
-        store.create(new_task(&lister), usize::MAX).await.unwrap();
+        store
+            .create(new_task(&lister), usize::MAX, Utc::now())
+            .await
+            .unwrap();
     }
     Fixture {
         owners,
@@ -433,7 +448,7 @@ async fn start_record(store: &Dyn, fx: &Fixture, op: Op, worker: usize) -> Optio
     match op {
         Op::CompareAndSet => Some(
             store
-                .get(&fx.owners[worker], &fx.to_write[worker])
+                .get(&fx.owners[worker], &fx.to_write[worker], Utc::now())
                 .await
                 .unwrap(),
         ),
@@ -454,24 +469,30 @@ async fn work(
     match op {
         Op::Create => {
             for _ in 0..iters {
-                store.create(new_task(owner), usize::MAX).await.unwrap();
+                store
+                    .create(new_task(owner), usize::MAX, Utc::now())
+                    .await
+                    .unwrap();
             }
         }
         Op::Get => {
             for _ in 0..iters {
-                store.get(owner, &fx.to_get[worker]).await.unwrap();
+                store
+                    .get(owner, &fx.to_get[worker], Utc::now())
+                    .await
+                    .unwrap();
             }
         }
         Op::CompareAndSet => {
             let mut record = start.expect("a compare-and-set worker starts from a record");
             for i in 0..iters {
                 record.set_message(format!("step {i}"), Utc::now()).unwrap();
-                record = store.compare_and_set(record).await.unwrap();
+                record = store.compare_and_set(record, Utc::now()).await.unwrap();
             }
         }
         Op::List => {
             for _ in 0..iters {
-                let page = store.list(&fx.lister, None, 50).await.unwrap();
+                let page = store.list(&fx.lister, None, 50, Utc::now()).await.unwrap();
                 assert_eq!(page.tasks.len(), 50);
             }
         }

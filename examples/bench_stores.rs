@@ -199,7 +199,12 @@ impl Store {
 
     async fn create(&self, owner: &str) -> String {
         match self {
-            Store::Ours(s) => s.create(new_task(owner), usize::MAX).await.unwrap().id,
+            Store::Ours(s) => {
+                s.create(new_task(owner), usize::MAX, Utc::now())
+                    .await
+                    .unwrap()
+                    .id
+            }
             Store::Pmcp(s) => s.create(owner, Some(TTL_MS)).await.unwrap().task_id,
             Store::V020(s) => {
                 s.create(owner, "tools/call", Some(TTL_MS))
@@ -238,7 +243,7 @@ impl Store {
     async fn get(&self, owner: &str, id: &str) {
         match self {
             Store::Ours(s) => {
-                s.get(owner, id).await.unwrap();
+                s.get(owner, id, Utc::now()).await.unwrap();
             }
             Store::Pmcp(s) => {
                 s.get(id, owner).await.unwrap();

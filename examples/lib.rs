@@ -3,6 +3,8 @@
 
 /// Pieces the `bench_*` examples share.
 pub mod bench {
+    use chrono::Utc;
+    use pmcp_tasks::clock::SystemClock;
     use pmcp_tasks::domain::{TaskOutcome, TaskRecord};
     use pmcp_tasks::store::{self, TaskStore};
     use serde_json::json;
@@ -12,8 +14,8 @@ pub mod bench {
     /// its result (`tasks/result` reads the record again).
     pub async fn lifecycle(store: &dyn TaskStore, record: TaskRecord) {
         let owner = record.owner.clone();
-        let t = store.create(record, usize::MAX).await.unwrap();
-        store::update(store, &owner, &t.id, |r, now| {
+        let t = store.create(record, usize::MAX, Utc::now()).await.unwrap();
+        store::update(store, &SystemClock, &owner, &t.id, |r, now| {
             r.finish(
                 TaskOutcome::Result {
                     value: json!({"content": [{"type": "text", "text": "done"}]}),
@@ -23,9 +25,9 @@ pub mod bench {
         })
         .await
         .unwrap();
-        let got = store.get(&owner, &t.id).await.unwrap();
+        let got = store.get(&owner, &t.id, Utc::now()).await.unwrap();
         assert!(got.status.is_terminal());
-        let got = store.get(&owner, &t.id).await.unwrap();
+        let got = store.get(&owner, &t.id, Utc::now()).await.unwrap();
         assert!(got.outcome.is_some());
     }
 

@@ -1,6 +1,6 @@
 //! Errors of the handler-facing API.
 
-use crate::domain::{DomainError, RpcError};
+use crate::domain::{code, DomainError, RpcError};
 use crate::store::{StoreError, UpdateError};
 use std::fmt;
 
@@ -85,7 +85,7 @@ impl ToolError {
 
     /// `-32602 Invalid params`, for arguments that parse but make no sense.
     pub fn invalid_params(message: impl fmt::Display) -> Self {
-        Self::protocol(-32602, message)
+        Self::protocol(code::INVALID_PARAMS, message)
     }
 
     /// The JSON-RPC error, if this is a protocol error.
@@ -133,7 +133,7 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for ToolError {
         if let Some(task) = any.downcast_ref::<TaskError>() {
             // Runtime failures are not the tool's fault: report them as
             // internal errors rather than as a result the model should read.
-            return ToolError::protocol(-32603, task);
+            return ToolError::protocol(code::INTERNAL_ERROR, task);
         }
         let mut message = e.to_string();
         let mut source = e.source();

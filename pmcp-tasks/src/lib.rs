@@ -44,6 +44,7 @@
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+pub mod clock;
 pub mod domain;
 mod error;
 pub mod execution;

@@ -38,11 +38,15 @@ impl TaskSupport {
     }
 }
 
+/// Arguments a tool cannot take, with what serde said about them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid arguments: {0}")]
+pub(crate) struct InvalidArguments(pub(crate) String);
+
 /// Type-erased tool body: parses arguments, then runs.
 pub(crate) trait ErasedTool: Send + Sync {
-    /// Parses `arguments`; on success returns the body to run, on failure
-    /// the `-32602` error to answer.
-    fn prepare(&self, arguments: Value) -> Result<TaskBody, RpcError>;
+    /// Parses `arguments`; on success returns the body to run.
+    fn prepare(&self, arguments: Value) -> Result<TaskBody, InvalidArguments>;
 }
 
 struct FnTool<F, A, O, E> {
@@ -59,14 +63,14 @@ where
     O: Serialize + 'static,
     E: Into<ToolError> + 'static,
 {
-    fn prepare(&self, arguments: Value) -> Result<TaskBody, RpcError> {
+    fn prepare(&self, arguments: Value) -> Result<TaskBody, InvalidArguments> {
         let arguments = if arguments.is_null() {
             json!({})
         } else {
             arguments
         };
-        let args: A = serde_json::from_value(arguments)
-            .map_err(|e| RpcError::new(-32602, format!("invalid arguments: {e}")))?;
+        let args: A =
+            serde_json::from_value(arguments).map_err(|e| InvalidArguments(e.to_string()))?;
         let f = self.f.clone();
         Ok(Box::new(move |ctx| {
             Box::pin(async move { outcome_of(f(args, ctx).await) })
@@ -82,10 +86,9 @@ pub(crate) fn outcome_of<O: Serialize, E: Into<ToolError>>(result: Result<O, E>)
                 value: call_tool_result(value),
             },
             Err(e) => TaskOutcome::Error {
-                error: RpcError::new(
-                    -32603,
-                    format!("the tool's output could not be serialized: {e}"),
-                ),
+                error: RpcError::internal(format!(
+                    "the tool's output could not be serialized: {e}"
+                )),
             },
         },
         Err(e) => match e.into().into_parts() {
@@ -278,8 +281,7 @@ mod tests {
     async fn bad_arguments_are_invalid_params_with_serde_message() {
         let tool = TaskTool::new("double", double);
         let err = tool.body.prepare(json!({"n": "x"})).err().unwrap();
-        assert_eq!(err.code, -32602);
-        assert!(err.message.contains("invalid type"), "{}", err.message);
+        assert!(err.0.contains("invalid type"), "{err}");
         assert!(tool.body.prepare(json!({})).is_err(), "missing field");
     }
 

@@ -91,7 +91,7 @@ fn record(owner: &str) -> TaskRecord {
 #[tokio::test]
 async fn a_result_too_large_for_an_item_is_refused_before_the_write() {
     let store = fresh().await;
-    let created = store.create(record("alice"), 10).await.unwrap();
+    let created = store.create(record("alice"), 10, Utc::now()).await.unwrap();
     let mut big = created.clone();
     big.finish(
         TaskOutcome::Result {
@@ -100,7 +100,7 @@ async fn a_result_too_large_for_an_item_is_refused_before_the_write() {
         Utc::now(),
     )
     .unwrap();
-    let err = store.compare_and_set(big).await.unwrap_err();
+    let err = store.compare_and_set(big, Utc::now()).await.unwrap_err();
     assert!(
         matches!(err, StoreError::TooLarge { bytes, limit } if bytes > limit && limit == 400 * 1024),
         "{err:?}"
@@ -110,9 +110,12 @@ async fn a_result_too_large_for_an_item_is_refused_before_the_write() {
         "{err}"
     );
     // Nothing was written: the task is as it was, and still counts as active.
-    assert_eq!(store.get("alice", &created.id).await.unwrap(), created);
+    assert_eq!(
+        store.get("alice", &created.id, Utc::now()).await.unwrap(),
+        created
+    );
     assert!(matches!(
-        store.create(record("alice"), 1).await,
+        store.create(record("alice"), 1, Utc::now()).await,
         Err(StoreError::LimitExceeded {
             active: 1,
             limit: 1
@@ -140,16 +143,16 @@ async fn vanish(store: &DynamoDbStore, id: &str) {
 async fn slots_are_freed_when_tasks_end_and_reclaimed_when_they_vanish() {
     let store = fresh().await;
     // A task that ends frees its slot at once.
-    let done = store.create(record("alice"), 1).await.unwrap();
+    let done = store.create(record("alice"), 1, Utc::now()).await.unwrap();
     let mut cancelled = done.clone();
     cancelled.cancel(Utc::now()).unwrap();
-    store.compare_and_set(cancelled).await.unwrap();
+    store.compare_and_set(cancelled, Utc::now()).await.unwrap();
     // A task that vanished just now may be a create still in flight: its
     // slot stays taken.
-    let recent = store.create(record("alice"), 1).await.unwrap();
+    let recent = store.create(record("alice"), 1, Utc::now()).await.unwrap();
     vanish(&store.store, &recent.id).await;
     assert!(matches!(
-        store.create(record("alice"), 1).await,
+        store.create(record("alice"), 1, Utc::now()).await,
         Err(StoreError::LimitExceeded {
             active: 1,
             limit: 1
@@ -159,11 +162,14 @@ async fn slots_are_freed_when_tasks_end_and_reclaimed_when_they_vanish() {
     let fresh_store = fresh().await;
     let mut old = record("bob");
     old.created_at -= chrono::Duration::minutes(5);
-    let old = fresh_store.create(old, 1).await.unwrap();
+    let old = fresh_store.create(old, 1, Utc::now()).await.unwrap();
     vanish(&fresh_store.store, &old.id).await;
-    fresh_store.create(record("bob"), 1).await.unwrap();
+    fresh_store
+        .create(record("bob"), 1, Utc::now())
+        .await
+        .unwrap();
     assert!(matches!(
-        fresh_store.create(record("bob"), 1).await,
+        fresh_store.create(record("bob"), 1, Utc::now()).await,
         Err(StoreError::LimitExceeded {
             active: 1,
             limit: 1

@@ -5,12 +5,14 @@
 mod era;
 mod limits;
 mod record;
+mod rpc;
 mod status;
 
 pub use era::Era;
 pub use limits::Limits;
 pub(crate) use record::{first_text, is_error_result};
-pub use record::{Lease, NewTask, RpcError, TaskOutcome, TaskRecord};
+pub use record::{Lease, NewTask, TaskOutcome, TaskRecord};
+pub use rpc::{code, RpcError};
 pub use status::TaskStatus;
 
 /// A change the domain rules refuse.

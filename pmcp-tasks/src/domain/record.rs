@@ -1,34 +1,11 @@
 //! The task record and the validated changes that can be made to it.
 
-use super::{DomainError, Era, TaskStatus};
+use super::{DomainError, Era, RpcError, TaskStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
-
-/// A JSON-RPC error object, kept as the outcome of a failed task.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RpcError {
-    /// The JSON-RPC error code.
-    pub code: i32,
-    /// A message a person can act on.
-    pub message: String,
-    /// Extra structured detail.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<Value>,
-}
-
-impl RpcError {
-    /// An error with no data.
-    pub fn new(code: i32, message: impl Into<String>) -> Self {
-        RpcError {
-            code,
-            message: message.into(),
-            data: None,
-        }
-    }
-}
 
 /// What the underlying request ended with: exactly what it would have
 /// answered had it not been run as a task.
@@ -309,7 +286,7 @@ impl TaskRecord {
         let message = message.into();
         self.finish(
             TaskOutcome::Error {
-                error: RpcError::new(-32603, message),
+                error: RpcError::internal(message),
             },
             now,
         )

@@ -1,6 +1,6 @@
 //! `TaskContext`: what a tool body sees of its task.
 
-use super::runtime::TaskRuntime;
+use super::table::TaskTable;
 use crate::domain::{Era, TaskRecord, TaskStatus};
 use crate::error::{TaskError, ToolError};
 use serde::de::DeserializeOwned;
@@ -30,7 +30,7 @@ struct Inner {
 }
 
 enum Backing {
-    Task(TaskRuntime),
+    Task(Arc<TaskTable>),
     Detached(Mutex<Map<String, Value>>),
 }
 
@@ -63,7 +63,7 @@ impl std::fmt::Debug for TaskContext {
 
 impl TaskContext {
     pub(crate) fn for_task(
-        runtime: TaskRuntime,
+        table: Arc<TaskTable>,
         record: &TaskRecord,
         token: CancellationToken,
     ) -> Self {
@@ -73,7 +73,7 @@ impl TaskContext {
                 owner: record.owner.clone(),
                 era: Some(record.era),
                 token,
-                backing: Backing::Task(runtime),
+                backing: Backing::Task(table),
             }),
         }
     }
@@ -124,9 +124,9 @@ impl TaskContext {
         self.inner.token.is_cancelled()
     }
 
-    fn runtime(&self) -> Option<&TaskRuntime> {
+    fn table(&self) -> Option<&TaskTable> {
         match &self.inner.backing {
-            Backing::Task(rt) => Some(rt),
+            Backing::Task(table) => Some(table),
             Backing::Detached(_) => None,
         }
     }
@@ -134,7 +134,7 @@ impl TaskContext {
     /// Reports progress: the task's `statusMessage` becomes `message`.
     pub async fn progress(&self, message: impl Into<String>) -> Result<(), TaskError> {
         let message = message.into();
-        match self.runtime() {
+        match self.table() {
             Some(rt) => {
                 rt.update(&self.inner.owner, &self.inner.id, |t, now| {
                     t.set_message(message.clone(), now)
@@ -233,7 +233,7 @@ impl TaskContext {
         E: Into<ToolError>,
         F: std::future::Future<Output = Result<T, E>>,
     {
-        let Some(rt) = self.runtime() else {
+        let Some(rt) = self.table() else {
             return work.await.map_err(Into::into);
         };
         let (owner, id) = (&self.inner.owner, &self.inner.id);
@@ -291,7 +291,7 @@ impl TaskContext {
     /// Sends any server-to-client request (`{"method", "params"}`) as an
     /// input request and waits for the client's answer to it.
     pub async fn request_input(&self, key: &str, request: Value) -> Result<Value, TaskError> {
-        let Some(rt) = self.runtime() else {
+        let Some(rt) = self.table() else {
             return Err(TaskError::NotATask);
         };
         let (owner, id) = (&self.inner.owner, &self.inner.id);

@@ -3,6 +3,7 @@
 mod context;
 mod events;
 mod runtime;
+mod table;
 
 pub use context::{ElicitAnswer, TaskContext};
 pub use runtime::{StartError, TaskBody, TaskRuntime, CRASH_MESSAGE, SHUTDOWN_MESSAGE};

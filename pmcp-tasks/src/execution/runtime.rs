@@ -2,10 +2,10 @@
 //! cancels them, sweeps expired ones and drains them all at shutdown.
 
 use super::context::TaskContext;
-use super::events::TaskEvents;
-use crate::domain::{Limits, NewTask, RpcError, TaskOutcome, TaskRecord};
-use crate::store::{self, MemoryStore, StoreError, TaskPage, TaskStore, UpdateError};
-use chrono::Utc;
+use super::table::TaskTable;
+use crate::clock::{Clock, SystemClock};
+use crate::domain::{DomainError, Limits, NewTask, RpcError, TaskOutcome, TaskRecord};
+use crate::store::{MemoryStore, StoreError, TaskPage, TaskStore, UpdateError};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use serde_json::{Map, Value};
@@ -45,9 +45,8 @@ pub struct TaskRuntime {
 }
 
 pub(crate) struct Shared {
-    pub(crate) store: Arc<dyn TaskStore>,
-    pub(crate) limits: Limits,
-    pub(crate) events: TaskEvents,
+    /// The store, the clock and the limits.
+    pub(crate) table: Arc<TaskTable>,
     tracker: TaskTracker,
     /// Bodies running in this process, by task id, with their owner.
     running: Mutex<HashMap<String, (String, CancellationToken)>>,
@@ -64,7 +63,7 @@ type Resumer = dyn Fn(&TaskRecord) -> Option<TaskBody> + Send + Sync;
 impl std::fmt::Debug for TaskRuntime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TaskRuntime")
-            .field("limits", &self.shared.limits)
+            .field("table", &self.shared.table)
             .field("running", &self.running_count())
             .finish_non_exhaustive()
     }
@@ -77,13 +76,17 @@ impl Default for TaskRuntime {
 }
 
 impl TaskRuntime {
-    /// A runtime over `store`, enforcing `limits`.
+    /// A runtime over `store`, enforcing `limits`, on the system clock.
     pub fn new(store: Arc<dyn TaskStore>, limits: Limits) -> Self {
+        Self::with_clock(store, limits, Arc::new(SystemClock))
+    }
+
+    /// A runtime over `store`, enforcing `limits`, reading the time from
+    /// `clock` (see [`crate::clock`]).
+    pub fn with_clock(store: Arc<dyn TaskStore>, limits: Limits, clock: Arc<dyn Clock>) -> Self {
         TaskRuntime {
             shared: Arc::new(Shared {
-                store,
-                limits,
-                events: TaskEvents::default(),
+                table: Arc::new(TaskTable::new(store, clock, limits)),
                 tracker: TaskTracker::new(),
                 running: Mutex::new(HashMap::new()),
                 closing: CancellationToken::new(),
@@ -95,12 +98,17 @@ impl TaskRuntime {
 
     /// The configured limits.
     pub fn limits(&self) -> &Limits {
-        &self.shared.limits
+        self.shared.table.limits()
     }
 
     /// The store behind this runtime.
     pub fn store(&self) -> &Arc<dyn TaskStore> {
-        &self.shared.store
+        self.shared.table.store()
+    }
+
+    /// The clock every time-dependent decision reads.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        self.shared.table.clock()
     }
 
     /// Whether shutdown has begun.
@@ -120,7 +128,7 @@ impl TaskRuntime {
     /// Creates a task and starts its body in the background. The task is
     /// stored before this returns, so a `tasks/get` for it resolves at once.
     pub async fn start(&self, new: NewTask, body: TaskBody) -> Result<TaskRecord, StartError> {
-        let now = Utc::now();
+        let now = self.shared.table.now();
         let mut record = TaskRecord::new(new, now);
         record
             .hold_lease(&self.shared.instance, now + self.lease_ttl())
@@ -138,18 +146,13 @@ impl TaskRuntime {
         if self.is_closing() {
             return Err(StartError::ShuttingDown);
         }
-        let created = self
-            .shared
-            .store
-            .create(record, self.shared.limits.max_active_tasks_per_owner)
-            .await?;
+        let created = self.shared.table.create(record).await?;
         tracing::info!(task = %created.id, owner = %created.owner, tool = %created.tool, "task created");
         Ok(created)
     }
 
     fn lease_ttl(&self) -> chrono::Duration {
-        chrono::Duration::from_std(self.shared.limits.lease_ttl)
-            .unwrap_or(chrono::Duration::seconds(30))
+        chrono::Duration::from_std(self.limits().lease_ttl).unwrap_or(chrono::Duration::seconds(30))
     }
 
     /// Runs `body` for `record` (whose lease this instance holds) on the
@@ -161,7 +164,7 @@ impl TaskRuntime {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(record.id.clone(), (record.owner.clone(), token.clone()));
-        let ctx = TaskContext::for_task(self.clone(), record, token.clone());
+        let ctx = TaskContext::for_task(self.shared.table.clone(), record, token.clone());
         let runtime = self.clone();
         let (id, owner) = (record.id.clone(), record.owner.clone());
         self.shared.tracker.spawn(async move {
@@ -186,10 +189,10 @@ impl TaskRuntime {
                 None => return,
                 Some(Ok(outcome)) => outcome,
                 Some(Err(panic)) => TaskOutcome::Error {
-                    error: RpcError::new(
-                        -32603,
-                        format!("the tool panicked: {}", panic_message(&panic)),
-                    ),
+                    error: RpcError::internal(format!(
+                        "the tool panicked: {}",
+                        panic_message(&panic)
+                    )),
                 },
             };
             finish(&shared, &owner, &id, outcome).await;
@@ -200,7 +203,7 @@ impl TaskRuntime {
     /// the stored task ended elsewhere or its lease passed to another
     /// instance; meanwhile renews the lease. Store errors are not an end.
     async fn watch(&self, owner: &str, id: &str) -> &'static str {
-        let limits = &self.shared.limits;
+        let limits = self.limits();
         let mut tick = tokio::time::interval(limits.external_cancel_poll);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
@@ -208,7 +211,7 @@ impl TaskRuntime {
         let mut renewed = tokio::time::Instant::now();
         loop {
             tick.tick().await;
-            let record = match self.shared.store.get(owner, id).await {
+            let record = match self.shared.table.get(owner, id).await {
                 Ok(record) => record,
                 Err(StoreError::NotFound) => return "the task expired",
                 Err(_) => continue,
@@ -225,11 +228,11 @@ impl TaskRuntime {
             }
             if renewed.elapsed() >= renew_every {
                 let me = self.shared.instance.clone();
-                let until = Utc::now() + self.lease_ttl();
+                let until = self.shared.table.now() + self.lease_ttl();
                 let renewal = self
                     .update(owner, id, |t, _| {
                         if t.lease.as_ref().is_some_and(|l| l.holder != me) {
-                            return Err(crate::domain::DomainError::LeaseHeldElsewhere);
+                            return Err(DomainError::LeaseHeldElsewhere);
                         }
                         t.hold_lease(&me, until)
                     })
@@ -248,8 +251,8 @@ impl TaskRuntime {
         if self.is_closing() {
             return Ok(0);
         }
-        let now = Utc::now();
-        let lapsed = self.shared.store.expired_leases(now, 100).await?;
+        let now = self.shared.table.now();
+        let lapsed = self.store().expired_leases(now, 100).await?;
         let mut taken = 0;
         for record in lapsed {
             let me = self.shared.instance.clone();
@@ -259,7 +262,7 @@ impl TaskRuntime {
                     match t.lease_deadline() {
                         Some(at) if at <= now => t.hold_lease(&me, until),
                         // Renewed or finished meanwhile: not ours to take.
-                        _ => Err(crate::domain::DomainError::LeaseHeldElsewhere),
+                        _ => Err(DomainError::LeaseHeldElsewhere),
                     }
                 })
                 .await;
@@ -299,15 +302,12 @@ impl TaskRuntime {
 
     /// The owner's task, unless missing, foreign or expired.
     pub async fn get(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
-        self.shared.store.get(owner, id).await
+        self.shared.table.get(owner, id).await
     }
 
     /// A page of the owner's tasks.
     pub async fn list(&self, owner: &str, cursor: Option<&str>) -> Result<TaskPage, StoreError> {
-        self.shared
-            .store
-            .list(owner, cursor, self.shared.limits.list_page_size)
-            .await
+        self.shared.table.list(owner, cursor).await
     }
 
     /// Cancels the owner's task: marks it `cancelled` (refused if terminal)
@@ -338,14 +338,9 @@ impl TaskRuntime {
         &self,
         owner: &str,
         id: &str,
-        change: impl FnMut(
-            &mut TaskRecord,
-            chrono::DateTime<Utc>,
-        ) -> Result<T, crate::domain::DomainError>,
+        change: impl FnMut(&mut TaskRecord, chrono::DateTime<chrono::Utc>) -> Result<T, DomainError>,
     ) -> Result<(TaskRecord, T), UpdateError> {
-        let out = store::update(&*self.shared.store, owner, id, change).await?;
-        self.shared.events.notify(id);
-        Ok(out)
+        self.shared.table.update(owner, id, change).await
     }
 
     /// Waits until `ready` holds for the owner's task, re-reading it on every
@@ -356,27 +351,14 @@ impl TaskRuntime {
         owner: &str,
         id: &str,
         poll: Duration,
-        mut ready: impl FnMut(&TaskRecord) -> bool,
+        ready: impl FnMut(&TaskRecord) -> bool,
     ) -> Result<TaskRecord, StoreError> {
-        let notify = self.shared.events.subscribe(id);
-        loop {
-            let notified = notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let record = self.get(owner, id).await?;
-            if ready(&record) {
-                return Ok(record);
-            }
-            tokio::select! {
-                _ = notified => {}
-                _ = tokio::time::sleep(poll) => {}
-            }
-        }
+        self.shared.table.wait_until(owner, id, poll, ready).await
     }
 
     /// Waits until the owner's task is terminal.
     pub async fn wait_terminal(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
-        let poll = self.shared.limits.poll_interval;
+        let poll = self.limits().poll_interval;
         self.wait_until(owner, id, poll, |t| t.status.is_terminal())
             .await
     }
@@ -395,10 +377,10 @@ impl TaskRuntime {
 
     /// Deletes expired tasks once and stops their bodies; returns how many.
     pub async fn sweep_expired(&self) -> Result<usize, StoreError> {
-        let purged = self.shared.store.purge_expired(Utc::now()).await?;
+        let purged = self.store().purge_expired(self.shared.table.now()).await?;
         for id in &purged {
             self.stop_body(id);
-            self.shared.events.notify(id);
+            self.shared.table.notify(id);
         }
         Ok(purged.len())
     }
@@ -470,10 +452,10 @@ impl TaskRuntime {
 async fn finish(shared: &Arc<Shared>, owner: &str, id: &str, mut outcome: TaskOutcome) {
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=5 {
-        match store::update(&*shared.store, owner, id, |t, now| {
-            t.finish(outcome.clone(), now)
-        })
-        .await
+        match shared
+            .table
+            .update(owner, id, |t, now| t.finish(outcome.clone(), now))
+            .await
         {
             Ok((record, ())) => {
                 tracing::info!(task = %id, owner = %owner, status = %record.status, "task finished");
@@ -487,14 +469,11 @@ async fn finish(shared: &Arc<Shared>, owner: &str, id: &str, mut outcome: TaskOu
             {
                 tracing::error!(task = %id, bytes, limit, "a task's result is too large for the store");
                 outcome = TaskOutcome::Error {
-                    error: RpcError::new(
-                        -32603,
-                        format!(
-                            "the tool's result is {bytes} bytes once stored, more than the task \
-                             store's limit of {limit}; return less, or keep large data elsewhere \
-                             and return a link"
-                        ),
-                    ),
+                    error: RpcError::internal(format!(
+                        "the tool's result is {bytes} bytes once stored, more than the task \
+                         store's limit of {limit}; return less, or keep large data elsewhere \
+                         and return a link"
+                    )),
                 };
             }
             Err(e) if attempt == 5 => {
@@ -507,7 +486,7 @@ async fn finish(shared: &Arc<Shared>, owner: &str, id: &str, mut outcome: TaskOu
             }
         }
     }
-    shared.events.notify(id);
+    shared.table.notify(id);
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -1,5 +1,8 @@
 //! The driver's promises: bodies run in the background, cancel reaches
 //! them, panics and shutdowns end tasks `failed`, expiry stops them.
+//!
+//! Every test runs on tokio's paused time with a [`TokioClock`]: grace
+//! periods, TTLs and leases pass in virtual time, deterministically.
 
 use super::runtime::CRASH_MESSAGE;
 use super::*;
@@ -10,14 +13,27 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A runtime on tokio's paused time: its clock, its timers and the
+/// tests' waits all move together, in virtual time.
+fn paused(store: Arc<dyn crate::store::TaskStore>, limits: Limits) -> TaskRuntime {
+    TaskRuntime::with_clock(store, limits, Arc::new(crate::clock::TokioClock::new()))
+}
+
 fn runtime() -> TaskRuntime {
-    TaskRuntime::new(
+    paused(
         Arc::new(MemoryStore::new()),
         Limits {
             poll_interval: Duration::from_millis(20),
             ..Limits::default()
         },
     )
+}
+
+/// Lets every task that can run do so, without moving virtual time.
+async fn settle() {
+    for _ in 0..64 {
+        tokio::task::yield_now().await;
+    }
 }
 
 fn new_task(ttl: Duration) -> NewTask {
@@ -45,7 +61,7 @@ fn ok() -> TaskOutcome {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn body_runs_in_background_and_completes_with_result() {
     let rt = runtime();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -71,25 +87,29 @@ async fn body_runs_in_background_and_completes_with_result() {
     assert_eq!(done.outcome, Some(ok()));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn cancel_reaches_the_running_body() {
     let rt = runtime();
     let saw_cancel = Arc::new(AtomicBool::new(false));
     let flag = saw_cancel.clone();
     let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+    let (dropped_tx, dropped_rx) = tokio::sync::oneshot::channel();
     let t = rt
         .start(
             new_task(Duration::from_secs(60)),
             body(move |ctx| {
                 Box::pin(async move {
                     // A guard observes that the body is dropped.
-                    struct Dropped(Arc<AtomicBool>);
+                    struct Dropped(Arc<AtomicBool>, Option<tokio::sync::oneshot::Sender<()>>);
                     impl Drop for Dropped {
                         fn drop(&mut self) {
                             self.0.store(true, Ordering::SeqCst);
+                            if let Some(tx) = self.1.take() {
+                                let _ = tx.send(());
+                            }
                         }
                     }
-                    let _guard = Dropped(flag);
+                    let _guard = Dropped(flag, Some(dropped_tx));
                     started_tx.send(()).unwrap();
                     ctx.cancelled().await;
                     std::future::pending::<()>().await;
@@ -102,19 +122,18 @@ async fn cancel_reaches_the_running_body() {
     started_rx.await.unwrap();
     let cancelled = rt.cancel("alice", &t.id).await.unwrap();
     assert_eq!(cancelled.status, TaskStatus::Cancelled);
-    tokio::time::timeout(Duration::from_secs(2), async {
-        while !saw_cancel.load(Ordering::SeqCst) {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await
-    .expect("the body was stopped");
+    tokio::time::timeout(Duration::from_secs(2), dropped_rx)
+        .await
+        .expect("the body was stopped")
+        .unwrap();
+    assert!(saw_cancel.load(Ordering::SeqCst));
+    settle().await;
     assert_eq!(rt.running_count(), 0);
     // Terminal is forever: a second cancel is refused.
     assert!(rt.cancel("alice", &t.id).await.is_err());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_panicking_body_fails_its_task() {
     let rt = runtime();
     let t = rt
@@ -129,7 +148,7 @@ async fn a_panicking_body_fails_its_task() {
     assert!(done.status_message.unwrap().contains("kaboom"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn shutdown_waits_for_quick_bodies_and_fails_slow_ones() {
     let rt = runtime();
     let quick = rt
@@ -178,7 +197,7 @@ async fn shutdown_waits_for_quick_bodies_and_fails_slow_ones() {
     ));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn expiry_deletes_the_task_and_stops_its_body() {
     let rt = runtime();
     let t = rt
@@ -188,17 +207,20 @@ async fn expiry_deletes_the_task_and_stops_its_body() {
         )
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(rt.sweep_expired().await.unwrap(), 1);
+    tokio::time::advance(Duration::from_millis(29)).await;
+    assert_eq!(rt.sweep_expired().await.unwrap(), 0, "not expired yet");
+    assert!(rt.get("alice", &t.id).await.is_ok());
+    tokio::time::advance(Duration::from_millis(1)).await;
     assert!(matches!(
         rt.get("alice", &t.id).await,
         Err(StoreError::NotFound)
     ));
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(rt.sweep_expired().await.unwrap(), 1);
+    settle().await;
     assert_eq!(rt.running_count(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn elicitation_waits_for_the_answer_and_resumes() {
     let rt = runtime();
     let t = rt
@@ -249,9 +271,9 @@ async fn elicitation_waits_for_the_answer_and_resumes() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn variables_over_the_limit_are_refused_and_nothing_changes() {
-    let rt = TaskRuntime::new(
+    let rt = paused(
         Arc::new(MemoryStore::new()),
         Limits {
             max_variable_bytes: 32,
@@ -279,15 +301,15 @@ async fn variables_over_the_limit_are_refused_and_nothing_changes() {
     assert_eq!(done.variables.len(), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_cancel_served_by_another_instance_stops_the_body_here() {
     let store = Arc::new(MemoryStore::new());
     let limits = Limits {
         external_cancel_poll: Duration::from_millis(50),
         ..Limits::default()
     };
-    let here = TaskRuntime::new(store.clone(), limits.clone());
-    let there = TaskRuntime::new(store, limits);
+    let here = paused(store.clone(), limits.clone());
+    let there = paused(store, limits);
     let (started_tx, started_rx) = tokio::sync::oneshot::channel();
     let t = here
         .start(
@@ -305,13 +327,14 @@ async fn a_cancel_served_by_another_instance_stops_the_body_here() {
     started_rx.await.unwrap();
     assert_eq!(here.running_count(), 1);
     there.cancel("alice", &t.id).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(1), async {
-        while here.running_count() > 0 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .expect("the body on the other instance stopped within a second");
+    // The body here learns of it at its next look at the store, one
+    // `external_cancel_poll` (50 ms) later, in virtual time.
+    tokio::time::advance(Duration::from_millis(49)).await;
+    settle().await;
+    assert_eq!(here.running_count(), 1, "not seen before the next poll");
+    tokio::time::advance(Duration::from_millis(1)).await;
+    settle().await;
+    assert_eq!(here.running_count(), 0, "stopped at the next poll");
     assert_eq!(
         here.get("alice", &t.id).await.unwrap().status,
         TaskStatus::Cancelled
@@ -321,6 +344,7 @@ async fn a_cancel_served_by_another_instance_stops_the_body_here() {
 /// A task whose instance died: its lease ran out, and it was left `working`.
 async fn orphan(
     store: &Arc<MemoryStore>,
+    now: chrono::DateTime<chrono::Utc>,
     tool: &str,
     checkpoints: &[(&str, serde_json::Value)],
 ) -> String {
@@ -329,26 +353,26 @@ async fn orphan(
             tool: tool.into(),
             ..new_task(Duration::from_secs(600))
         },
-        chrono::Utc::now(),
+        now,
     );
     record.lease = Some(crate::domain::Lease {
         holder: "a-dead-instance".into(),
-        until: chrono::Utc::now() - chrono::Duration::seconds(1),
+        until: now - chrono::Duration::seconds(1),
     });
     for (name, value) in checkpoints {
         record.checkpoints.insert((*name).into(), value.clone());
     }
-    crate::store::TaskStore::create(&**store, record, 100)
+    crate::store::TaskStore::create(&**store, record, 100, now)
         .await
         .unwrap()
         .id
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_lapsed_resumable_task_runs_again_and_replays_its_completed_steps() {
     use std::sync::atomic::AtomicUsize;
     let store = Arc::new(MemoryStore::new());
-    let rt = TaskRuntime::new(store.clone(), Limits::default());
+    let rt = paused(store.clone(), Limits::default());
     let runs_of_step_one = Arc::new(AtomicUsize::new(0));
     let counter = runs_of_step_one.clone();
     rt.set_resumer(move |record| {
@@ -375,8 +399,9 @@ async fn a_lapsed_resumable_task_runs_again_and_replays_its_completed_steps() {
             })
         }))
     });
-    let resumable = orphan(&store, "resumable", &[("one", json!(41))]).await;
-    let other = orphan(&store, "plain", &[]).await;
+    let now = rt.clock().now();
+    let resumable = orphan(&store, now, "resumable", &[("one", json!(41))]).await;
+    let other = orphan(&store, now, "plain", &[]).await;
     assert_eq!(rt.recover_lapsed().await.unwrap(), 2);
     let done = rt.wait_terminal("alice", &resumable).await.unwrap();
     assert_eq!(done.status, TaskStatus::Completed);
@@ -402,7 +427,7 @@ async fn a_lapsed_resumable_task_runs_again_and_replays_its_completed_steps() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_running_body_renews_its_lease() {
     let store = Arc::new(MemoryStore::new());
     let limits = Limits {
@@ -410,7 +435,7 @@ async fn a_running_body_renews_its_lease() {
         external_cancel_poll: Duration::from_millis(20),
         ..Limits::default()
     };
-    let rt = TaskRuntime::new(store, limits);
+    let rt = paused(store, limits);
     let t = rt
         .start(
             new_task(Duration::from_secs(60)),
@@ -441,15 +466,22 @@ impl crate::store::TaskStore for SizeLimited {
         &self,
         record: crate::domain::TaskRecord,
         max_active: usize,
+        now: chrono::DateTime<chrono::Utc>,
     ) -> Result<crate::domain::TaskRecord, StoreError> {
-        self.inner.create(record, max_active).await
+        self.inner.create(record, max_active, now).await
     }
-    async fn get(&self, owner: &str, id: &str) -> Result<crate::domain::TaskRecord, StoreError> {
-        self.inner.get(owner, id).await
+    async fn get(
+        &self,
+        owner: &str,
+        id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::domain::TaskRecord, StoreError> {
+        self.inner.get(owner, id, now).await
     }
     async fn compare_and_set(
         &self,
         record: crate::domain::TaskRecord,
+        now: chrono::DateTime<chrono::Utc>,
     ) -> Result<crate::domain::TaskRecord, StoreError> {
         let bytes = serde_json::to_vec(&record).unwrap().len();
         if bytes > self.limit {
@@ -458,15 +490,16 @@ impl crate::store::TaskStore for SizeLimited {
                 limit: self.limit,
             });
         }
-        self.inner.compare_and_set(record).await
+        self.inner.compare_and_set(record, now).await
     }
     async fn list(
         &self,
         owner: &str,
         cursor: Option<&str>,
         limit: usize,
+        now: chrono::DateTime<chrono::Utc>,
     ) -> Result<crate::store::TaskPage, StoreError> {
-        self.inner.list(owner, cursor, limit).await
+        self.inner.list(owner, cursor, limit, now).await
     }
     async fn purge_expired(
         &self,
@@ -483,9 +516,9 @@ impl crate::store::TaskStore for SizeLimited {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_result_too_large_for_the_store_fails_the_task_saying_so() {
-    let rt = TaskRuntime::new(
+    let rt = paused(
         Arc::new(SizeLimited {
             inner: MemoryStore::new(),
             limit: 4096,

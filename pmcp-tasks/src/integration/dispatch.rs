@@ -528,7 +528,10 @@ impl TaskServer {
             },
         };
         let arguments = params.get("arguments").cloned().unwrap_or(Value::Null);
-        let body = tool.body.prepare(arguments.clone())?;
+        let body = tool
+            .body
+            .prepare(arguments.clone())
+            .map_err(|e| invalid_params(e.to_string()))?;
         if !as_task {
             return body(TaskContext::detached(owner)).await.into_result();
         }

@@ -48,7 +48,7 @@ impl ToolHandler for PmcpTool {
             .0
             .body
             .prepare(args)
-            .map_err(|e| pmcp::Error::invalid_params(e.message))?;
+            .map_err(|e| pmcp::Error::invalid_params(e.to_string()))?;
         match body(TaskContext::detached(owner)).await {
             TaskOutcome::Result { value } => serde_json::from_value::<CallToolResult>(value)
                 .map(ToolOutput::Result)

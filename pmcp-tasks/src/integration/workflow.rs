@@ -620,7 +620,10 @@ impl TaskServer {
         caller: &Caller<'_>,
     ) -> Result<Value, RpcError> {
         if let Some(tool) = self.inner.tools.get(name) {
-            let body = tool.body.prepare(arguments)?;
+            let body = tool
+                .body
+                .prepare(arguments)
+                .map_err(|e| invalid_params(e.to_string()))?;
             return body(TaskContext::detached(caller.owner))
                 .await
                 .into_result();

@@ -5,12 +5,13 @@
 //! with an expression that builds a fresh store.
 
 use super::*;
+use crate::clock::ManualClock;
 use crate::domain::{Era, NewTask, TaskOutcome, TaskStatus};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn record(owner: &str, ttl: Option<Duration>) -> TaskRecord {
+fn record(owner: &str, ttl: Option<Duration>, now: DateTime<Utc>) -> TaskRecord {
     TaskRecord::new(
         NewTask {
             owner: owner.into(),
@@ -21,45 +22,58 @@ fn record(owner: &str, ttl: Option<Duration>) -> TaskRecord {
             poll_interval: None,
             input_responses: Default::default(),
         },
-        Utc::now(),
+        now,
     )
 }
 
 /// See the module docs.
 pub async fn create_then_get_round_trips(store: Arc<dyn TaskStore>) {
+    let clock = ManualClock::new(Utc::now());
+    let now = clock.now();
     let name = "store";
-    let created = store.create(record("alice", None), 10).await.unwrap();
+    let created = store
+        .create(record("alice", None, now), 10, now)
+        .await
+        .unwrap();
     assert_eq!(created.version, 1, "{name}");
-    let got = store.get("alice", &created.id).await.unwrap();
+    let got = store.get("alice", &created.id, now).await.unwrap();
     assert_eq!(got, created, "{name}");
 }
 
 /// See the module docs.
 pub async fn owners_sharing_a_prefix_never_see_each_other(store: Arc<dyn TaskStore>) {
+    let clock = ManualClock::new(Utc::now());
+    let now = clock.now();
     let name = "store";
-    let a = store.create(record("tenant", None), 10).await.unwrap();
-    let b = store
-        .create(record("tenant:alice", None), 10)
+    let a = store
+        .create(record("tenant", None, now), 10, now)
         .await
         .unwrap();
-    let c = store.create(record("tenan", None), 10).await.unwrap();
+    let b = store
+        .create(record("tenant:alice", None, now), 10, now)
+        .await
+        .unwrap();
+    let c = store
+        .create(record("tenan", None, now), 10, now)
+        .await
+        .unwrap();
     assert_eq!(
-        store.get("tenant", &b.id).await,
+        store.get("tenant", &b.id, now).await,
         Err(StoreError::NotFound),
         "{name}"
     );
     assert_eq!(
-        store.get("tenant:alice", &a.id).await,
+        store.get("tenant:alice", &a.id, now).await,
         Err(StoreError::NotFound),
         "{name}"
     );
     assert_eq!(
-        store.get("tenan", &a.id).await,
+        store.get("tenan", &a.id, now).await,
         Err(StoreError::NotFound),
         "{name}"
     );
     for (owner, mine) in [("tenant", &a), ("tenant:alice", &b), ("tenan", &c)] {
-        let page = store.list(owner, None, 100).await.unwrap();
+        let page = store.list(owner, None, 100, now).await.unwrap();
         let ids: Vec<_> = page.tasks.iter().map(|t| t.id.clone()).collect();
         assert_eq!(ids, vec![mine.id.clone()], "{name}: {owner}");
     }
@@ -67,7 +81,7 @@ pub async fn owners_sharing_a_prefix_never_see_each_other(store: Arc<dyn TaskSto
     foreign.owner = "tenant".into();
     foreign.status = TaskStatus::Cancelled;
     assert_eq!(
-        store.compare_and_set(foreign).await,
+        store.compare_and_set(foreign, now).await,
         Err(StoreError::NotFound),
         "{name}: a write naming another owner is refused"
     );
@@ -77,20 +91,25 @@ pub async fn owners_sharing_a_prefix_never_see_each_other(store: Arc<dyn TaskSto
 pub async fn compare_and_set_refuses_a_stale_version_and_shows_the_current(
     store: Arc<dyn TaskStore>,
 ) {
+    let clock = ManualClock::new(Utc::now());
+    let now = clock.now();
     let name = "store";
-    let created = store.create(record("alice", None), 10).await.unwrap();
+    let created = store
+        .create(record("alice", None, now), 10, now)
+        .await
+        .unwrap();
     let mut first = created.clone();
     first.status_message = Some("first".into());
-    let written = store.compare_and_set(first).await.unwrap();
+    let written = store.compare_and_set(first, now).await.unwrap();
     assert_eq!(written.version, 2, "{name}");
     let mut stale = created.clone();
     stale.status_message = Some("stale".into());
-    match store.compare_and_set(stale).await {
+    match store.compare_and_set(stale, now).await {
         Err(StoreError::Conflict { current }) => assert_eq!(*current, written, "{name}"),
         other => panic!("{name}: expected a conflict, got {other:?}"),
     }
     assert_eq!(
-        store.get("alice", &created.id).await.unwrap(),
+        store.get("alice", &created.id, now).await.unwrap(),
         written,
         "{name}"
     );
@@ -98,9 +117,14 @@ pub async fn compare_and_set_refuses_a_stale_version_and_shows_the_current(
 
 /// See the module docs.
 pub async fn completion_and_result_land_together(store: Arc<dyn TaskStore>) {
+    let clock = ManualClock::new(Utc::now());
+    let now = clock.now();
     let name = "store";
-    let created = store.create(record("alice", None), 10).await.unwrap();
-    let (done, ()) = update(&*store, "alice", &created.id, |t, now| {
+    let created = store
+        .create(record("alice", None, now), 10, now)
+        .await
+        .unwrap();
+    let (done, ()) = update(&*store, &clock, "alice", &created.id, |t, now| {
         t.finish(
             TaskOutcome::Result {
                 value: json!({"content": []}),
@@ -110,7 +134,7 @@ pub async fn completion_and_result_land_together(store: Arc<dyn TaskStore>) {
     })
     .await
     .unwrap();
-    let read = store.get("alice", &created.id).await.unwrap();
+    let read = store.get("alice", &created.id, now).await.unwrap();
     assert_eq!(read, done, "{name}");
     assert_eq!(read.status, TaskStatus::Completed, "{name}");
     assert!(
@@ -121,11 +145,19 @@ pub async fn completion_and_result_land_together(store: Arc<dyn TaskStore>) {
 
 /// See the module docs.
 pub async fn active_limit_counts_only_unfinished_tasks(store: Arc<dyn TaskStore>) {
+    let clock = ManualClock::new(Utc::now());
+    let now = clock.now();
     let name = "store";
-    let a = store.create(record("alice", None), 2).await.unwrap();
-    store.create(record("alice", None), 2).await.unwrap();
+    let a = store
+        .create(record("alice", None, now), 2, now)
+        .await
+        .unwrap();
+    store
+        .create(record("alice", None, now), 2, now)
+        .await
+        .unwrap();
     assert_eq!(
-        store.create(record("alice", None), 2).await,
+        store.create(record("alice", None, now), 2, now).await,
         Err(StoreError::LimitExceeded {
             active: 2,
             limit: 2
@@ -133,86 +165,145 @@ pub async fn active_limit_counts_only_unfinished_tasks(store: Arc<dyn TaskStore>
         "{name}"
     );
     store
-        .create(record("bob", None), 2)
+        .create(record("bob", None, now), 2, now)
         .await
         .expect("other owners are not limited");
-    update(&*store, "alice", &a.id, |t, now| t.cancel(now))
+    update(&*store, &clock, "alice", &a.id, |t, now| t.cancel(now))
         .await
         .unwrap();
     store
-        .create(record("alice", None), 2)
+        .create(record("alice", None, now), 2, now)
         .await
         .expect("a finished task frees a place");
 }
 
 /// See the module docs.
 pub async fn expired_tasks_vanish_and_are_purged(store: Arc<dyn TaskStore>) {
+    let clock = ManualClock::new(Utc::now());
+    let now = clock.now();
     let name = "store";
     let short = store
-        .create(record("alice", Some(Duration::from_millis(1))), 10)
+        .create(
+            record("alice", Some(Duration::from_millis(1)), now),
+            10,
+            now,
+        )
         .await
         .unwrap();
     let long = store
-        .create(record("alice", Some(Duration::from_secs(600))), 10)
+        .create(
+            record("alice", Some(Duration::from_secs(600)), now),
+            10,
+            now,
+        )
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(5)).await;
+    clock.advance(Duration::from_millis(5));
+    let now = clock.now();
     assert_eq!(
-        store.get("alice", &short.id).await,
+        store.get("alice", &short.id, now).await,
         Err(StoreError::NotFound),
         "{name}"
     );
-    let page = store.list("alice", None, 10).await.unwrap();
+    let page = store.list("alice", None, 10, now).await.unwrap();
     assert_eq!(page.tasks.len(), 1, "{name}");
-    let purged = store.purge_expired(Utc::now()).await.unwrap();
+    let purged = store.purge_expired(now).await.unwrap();
     assert_eq!(purged, vec![short.id.clone()], "{name}");
-    assert!(store.get("alice", &long.id).await.is_ok(), "{name}");
+    assert!(store.get("alice", &long.id, now).await.is_ok(), "{name}");
     // The purged task no longer counts against the limit.
-    store.create(record("alice", None), 2).await.unwrap();
+    store
+        .create(record("alice", None, now), 2, now)
+        .await
+        .unwrap();
 }
 
 /// See the module docs.
 pub async fn pagination_walks_every_task_once_in_creation_order(store: Arc<dyn TaskStore>) {
+    let clock = ManualClock::new(Utc::now());
     let name = "store";
     let mut ids = Vec::new();
     for _ in 0..7 {
-        ids.push(store.create(record("alice", None), 100).await.unwrap().id);
+        // Creation order is time order (DynamoDB sorts by creation time).
+        clock.advance(Duration::from_millis(1));
+        let now = clock.now();
+        ids.push(
+            store
+                .create(record("alice", None, now), 100, now)
+                .await
+                .unwrap()
+                .id,
+        );
     }
+    let now = clock.now();
+    store
+        .create(record("bob", None, now), 100, now)
+        .await
+        .unwrap();
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
-    let mut pages = 0;
+    let mut handed_out = Vec::new();
     loop {
-        let page = store.list("alice", cursor.as_deref(), 3).await.unwrap();
-        pages += 1;
+        let page = store
+            .list("alice", cursor.as_deref(), 3, now)
+            .await
+            .unwrap();
         seen.extend(page.tasks.into_iter().map(|t| t.id));
         match page.next_cursor {
-            Some(c) => cursor = Some(c),
+            Some(c) => {
+                handed_out.push(c.clone());
+                cursor = Some(c);
+            }
             None => break,
         }
     }
     assert_eq!(seen, ids, "{name}");
-    assert_eq!(pages, 3, "{name}");
+    assert_eq!(handed_out.len(), 2, "{name}: three pages");
+    let tag = &handed_out[0][..1];
+    // Well-formed looking, but never handed out; another owner's; altered.
+    let mut refused = vec![
+        "not-a-cursor".to_owned(),
+        String::new(),
+        format!("{tag}99999"),
+        format!("{tag}0"),
+    ];
+    let mut altered = handed_out[0].clone();
+    let last = altered.pop().unwrap();
+    altered.push(if last == '0' { '1' } else { '0' });
+    refused.push(altered);
+    for cursor in &refused {
+        assert_eq!(
+            store.list("alice", Some(cursor), 3, now).await,
+            Err(StoreError::InvalidCursor),
+            "{name}: {cursor:?}"
+        );
+    }
     assert_eq!(
-        store.list("alice", Some("not-a-cursor"), 3).await,
+        store.list("bob", Some(&handed_out[0]), 3, now).await,
         Err(StoreError::InvalidCursor),
-        "{name}"
+        "{name}: alice's cursor is not bob's"
     );
 }
 
 /// See the module docs.
 pub async fn cancel_racing_complete_ends_in_exactly_one_terminal_state(store: Arc<dyn TaskStore>) {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let now = clock.now();
     let name = "store";
     for _ in 0..200 {
-        let t = store.create(record("alice", None), 1000).await.unwrap();
+        let t = store
+            .create(record("alice", None, now), 1000, now)
+            .await
+            .unwrap();
         let (s1, s2) = (store.clone(), store.clone());
+        let (c1, c2) = (clock.clone(), clock.clone());
         let (id1, id2) = (t.id.clone(), t.id.clone());
         let cancel = tokio::spawn(async move {
-            update(&*s1, "alice", &id1, |t, now| t.cancel(now))
+            update(&*s1, &*c1, "alice", &id1, |t, now| t.cancel(now))
                 .await
                 .is_ok()
         });
         let complete = tokio::spawn(async move {
-            update(&*s2, "alice", &id2, |t, now| {
+            update(&*s2, &*c2, "alice", &id2, |t, now| {
                 t.finish(
                     TaskOutcome::Result {
                         value: json!({"content": []}),
@@ -225,7 +316,7 @@ pub async fn cancel_racing_complete_ends_in_exactly_one_terminal_state(store: Ar
         });
         let (cancelled, completed) = (cancel.await.unwrap(), complete.await.unwrap());
         assert!(cancelled ^ completed, "{name}: exactly one side wins");
-        let end = store.get("alice", &t.id).await.unwrap();
+        let end = store.get("alice", &t.id, now).await.unwrap();
         if cancelled {
             assert_eq!(end.status, TaskStatus::Cancelled, "{name}");
             assert!(end.outcome.is_none(), "{name}");
@@ -238,9 +329,10 @@ pub async fn cancel_racing_complete_ends_in_exactly_one_terminal_state(store: Ar
 
 /// See the module docs.
 pub async fn leases_that_ran_out_are_found_and_only_those(store: Arc<dyn TaskStore>) {
-    let now = Utc::now();
+    let clock = ManualClock::new(Utc::now());
+    let now = clock.now();
     let with_lease = |until: chrono::DateTime<Utc>| {
-        let mut r = record("alice", Some(Duration::from_secs(600)));
+        let mut r = record("alice", Some(Duration::from_secs(600)), now);
         r.lease = Some(crate::domain::Lease {
             holder: "dead-instance".into(),
             until,
@@ -248,14 +340,17 @@ pub async fn leases_that_ran_out_are_found_and_only_those(store: Arc<dyn TaskSto
         r
     };
     let lapsed = store
-        .create(with_lease(now - chrono::Duration::seconds(5)), 100)
+        .create(with_lease(now - chrono::Duration::seconds(5)), 100, now)
         .await
         .unwrap();
     let alive = store
-        .create(with_lease(now + chrono::Duration::seconds(60)), 100)
+        .create(with_lease(now + chrono::Duration::seconds(60)), 100, now)
         .await
         .unwrap();
-    let none = store.create(record("bob", None), 100).await.unwrap();
+    let none = store
+        .create(record("bob", None, now), 100, now)
+        .await
+        .unwrap();
     let found: Vec<String> = store
         .expired_leases(now, 10)
         .await
@@ -266,7 +361,7 @@ pub async fn leases_that_ran_out_are_found_and_only_those(store: Arc<dyn TaskSto
     assert_eq!(found, vec![lapsed.id.clone()]);
     let _ = (alive, none);
     // Renewing the lease takes the task out of the index...
-    let (renewed, ()) = update(&*store, "alice", &lapsed.id, |t, _| {
+    let (renewed, ()) = update(&*store, &clock, "alice", &lapsed.id, |t, _| {
         t.hold_lease("new-instance", now + chrono::Duration::seconds(60))
     })
     .await
@@ -278,9 +373,9 @@ pub async fn leases_that_ran_out_are_found_and_only_those(store: Arc<dyn TaskSto
         holder: "x".into(),
         until: now - chrono::Duration::seconds(1),
     });
-    let stale = store.compare_and_set(stale).await.unwrap();
+    let stale = store.compare_and_set(stale, now).await.unwrap();
     assert_eq!(store.expired_leases(now, 10).await.unwrap().len(), 1);
-    update(&*store, "alice", &stale.id, |t, now| t.cancel(now))
+    update(&*store, &clock, "alice", &stale.id, |t, now| t.cancel(now))
         .await
         .unwrap();
     assert!(store.expired_leases(now, 10).await.unwrap().is_empty());
@@ -290,18 +385,23 @@ pub async fn leases_that_ran_out_are_found_and_only_those(store: Arc<dyn TaskSto
 pub async fn variables_up_to_the_limit_are_kept_and_over_it_change_nothing(
     store: Arc<dyn TaskStore>,
 ) {
+    let clock = ManualClock::new(Utc::now());
+    let now = clock.now();
     let limit = crate::domain::Limits::default().max_variable_bytes;
-    let created = store.create(record("alice", None), 10).await.unwrap();
+    let created = store
+        .create(record("alice", None, now), 10, now)
+        .await
+        .unwrap();
     // Just under the limit: `{"blob":"…"}` plus the string.
     let blob = "v".repeat(limit - 64);
-    let (written, ()) = update(&*store, "alice", &created.id, |t, now| {
+    let (written, ()) = update(&*store, &clock, "alice", &created.id, |t, now| {
         t.set_variable("blob", Some(json!(blob)), limit, now)
     })
     .await
     .unwrap();
     assert_eq!(written.variables["blob"], json!(blob));
-    assert_eq!(store.get("alice", &created.id).await.unwrap(), written);
-    let refused = update(&*store, "alice", &created.id, |t, now| {
+    assert_eq!(store.get("alice", &created.id, now).await.unwrap(), written);
+    let refused = update(&*store, &clock, "alice", &created.id, |t, now| {
         t.set_variable("more", Some(json!("v".repeat(128))), limit, now)
     })
     .await;
@@ -313,7 +413,7 @@ pub async fn variables_up_to_the_limit_are_kept_and_over_it_change_nothing(
         "{refused:?}"
     );
     assert_eq!(
-        store.get("alice", &created.id).await.unwrap(),
+        store.get("alice", &created.id, now).await.unwrap(),
         written,
         "a refused write changes nothing"
     );
@@ -344,22 +444,33 @@ impl<S: TaskStore> TaskStore for Guarded<S> {
         &self,
         record: TaskRecord,
         max_active: usize,
+        now: DateTime<Utc>,
     ) -> Result<TaskRecord, StoreError> {
-        self.store.create(record, max_active).await
+        self.store.create(record, max_active, now).await
     }
-    async fn get(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
-        self.store.get(owner, id).await
+    async fn get(
+        &self,
+        owner: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TaskRecord, StoreError> {
+        self.store.get(owner, id, now).await
     }
-    async fn compare_and_set(&self, record: TaskRecord) -> Result<TaskRecord, StoreError> {
-        self.store.compare_and_set(record).await
+    async fn compare_and_set(
+        &self,
+        record: TaskRecord,
+        now: DateTime<Utc>,
+    ) -> Result<TaskRecord, StoreError> {
+        self.store.compare_and_set(record, now).await
     }
     async fn list(
         &self,
         owner: &str,
         cursor: Option<&str>,
         limit: usize,
+        now: DateTime<Utc>,
     ) -> Result<TaskPage, StoreError> {
-        self.store.list(owner, cursor, limit).await
+        self.store.list(owner, cursor, limit, now).await
     }
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
         self.store.purge_expired(now).await

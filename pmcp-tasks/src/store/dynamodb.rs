@@ -453,18 +453,19 @@ impl DynamoDbStore {
         owner: &str,
         member: &str,
         max_active: usize,
+        now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         if self.try_reserve(owner, member, max_active).await? {
             return Ok(());
         }
-        let active = self.drop_stale(owner).await?;
+        let active = self.drop_stale(owner, now).await?;
         if active < max_active {
             if self.try_reserve(owner, member, max_active).await? {
                 return Ok(());
             }
             // Another create took the freed slot: report the count now.
             return Err(StoreError::LimitExceeded {
-                active: self.drop_stale(owner).await?,
+                active: self.drop_stale(owner, now).await?,
                 limit: max_active,
             });
         }
@@ -533,14 +534,13 @@ impl DynamoDbStore {
     /// Drops the members of the owner's active set whose task ended,
     /// expired, or (after a grace period) does not exist; returns how many
     /// remain.
-    async fn drop_stale(&self, owner: &str) -> Result<usize, StoreError> {
+    async fn drop_stale(&self, owner: &str, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let members: Vec<String> = self
             .read(owner_key(owner))
             .await?
             .and_then(|mut item| item.remove("active"))
             .and_then(|v| v.as_ss().ok().cloned())
             .unwrap_or_default();
-        let now = Utc::now();
         let mut found: HashMap<String, Item> = HashMap::new();
         for chunk in members.chunks(100) {
             let mut keys: Vec<Item> = chunk
@@ -649,13 +649,15 @@ impl TaskStore for DynamoDbStore {
         &self,
         mut record: TaskRecord,
         max_active: usize,
+        now: DateTime<Utc>,
     ) -> Result<TaskRecord, StoreError> {
         record.version = 1;
         let item = task_item(&record)?;
         let member = sort_key(&record);
         let active = !record.status.is_terminal();
         if active {
-            self.reserve(&record.owner, &member, max_active).await?;
+            self.reserve(&record.owner, &member, max_active, now)
+                .await?;
         }
         let put = self
             .client
@@ -690,7 +692,12 @@ impl TaskStore for DynamoDbStore {
         answer
     }
 
-    async fn get(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
+    async fn get(
+        &self,
+        owner: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TaskRecord, StoreError> {
         let item = self
             .client
             .get_item()
@@ -706,8 +713,7 @@ impl TaskStore for DynamoDbStore {
             .item;
         match item {
             Some(item)
-                if text(&item, "owner") == Some(owner)
-                    && alive(&item, Utc::now().timestamp_millis()) =>
+                if text(&item, "owner") == Some(owner) && alive(&item, now.timestamp_millis()) =>
             {
                 decode(&item)
             }
@@ -715,11 +721,15 @@ impl TaskStore for DynamoDbStore {
         }
     }
 
-    async fn compare_and_set(&self, mut record: TaskRecord) -> Result<TaskRecord, StoreError> {
+    async fn compare_and_set(
+        &self,
+        mut record: TaskRecord,
+        now: DateTime<Utc>,
+    ) -> Result<TaskRecord, StoreError> {
         let expected = record.version;
         record.version += 1;
         let item = task_item(&record)?;
-        let now_ms = Utc::now().timestamp_millis();
+        let now_ms = now.timestamp_millis();
         let put = self
             .client
             .put_item()
@@ -773,17 +783,18 @@ impl TaskStore for DynamoDbStore {
         owner: &str,
         cursor: Option<&str>,
         limit: usize,
+        now: DateTime<Utc>,
     ) -> Result<TaskPage, StoreError> {
         let from = match cursor {
             None => None,
             Some(c) => {
-                let sk = c.strip_prefix('d').ok_or(StoreError::InvalidCursor)?;
+                let sk = super::cursor::open('d', owner, c)?;
                 parse_sort_key(sk).ok_or(StoreError::InvalidCursor)?;
                 Some(sk.to_owned())
             }
         };
         let limit = limit.max(1);
-        let now_ms = Utc::now().timestamp_millis();
+        let now_ms = now.timestamp_millis();
         let mut found: Vec<Item> = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -815,10 +826,8 @@ impl TaskStore for DynamoDbStore {
             let next = found
                 .pop()
                 .and_then(|item| text(&item, "sk").map(str::to_owned));
-            Some(format!(
-                "d{}",
-                next.ok_or_else(|| backend("a task item has no sk"))?
-            ))
+            let next = next.ok_or_else(|| backend("a task item has no sk"))?;
+            Some(super::cursor::seal('d', owner, &next))
         } else {
             None
         };

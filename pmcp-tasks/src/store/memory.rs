@@ -109,6 +109,7 @@ impl TaskStore for MemoryStore {
         &self,
         mut record: TaskRecord,
         max_active: usize,
+        _now: DateTime<Utc>,
     ) -> Result<TaskRecord, StoreError> {
         let mut inner = self.lock();
         if inner.tasks.contains_key(&record.id) {
@@ -146,14 +147,22 @@ impl TaskStore for MemoryStore {
         Ok(record)
     }
 
-    async fn get(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
+    async fn get(
+        &self,
+        owner: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TaskRecord, StoreError> {
         let inner = self.lock();
-        inner.live(owner, id, Utc::now()).map(|e| e.record.clone())
+        inner.live(owner, id, now).map(|e| e.record.clone())
     }
 
-    async fn compare_and_set(&self, mut record: TaskRecord) -> Result<TaskRecord, StoreError> {
+    async fn compare_and_set(
+        &self,
+        mut record: TaskRecord,
+        now: DateTime<Utc>,
+    ) -> Result<TaskRecord, StoreError> {
         let mut inner = self.lock();
-        let now = Utc::now();
         let (seq, was_active, old_expiry, old_lease) = {
             let entry = inner.live(&record.owner, &record.id, now)?;
             if entry.record.version != record.version {
@@ -208,10 +217,10 @@ impl TaskStore for MemoryStore {
         owner: &str,
         cursor: Option<&str>,
         limit: usize,
+        now: DateTime<Utc>,
     ) -> Result<TaskPage, StoreError> {
-        let start = super::cursor::start('m', cursor)?;
+        let start = super::cursor::start('m', owner, cursor)?;
         let inner = self.lock();
-        let now = Utc::now();
         let Some(index) = inner.owners.get(owner) else {
             return Ok(TaskPage {
                 tasks: Vec::new(),
@@ -228,7 +237,7 @@ impl TaskStore for MemoryStore {
                 continue;
             }
             if tasks.len() == limit.max(1) {
-                next_cursor = Some(super::cursor::encode('m', seq));
+                next_cursor = Some(super::cursor::encode('m', owner, seq));
                 break;
             }
             tasks.push(entry.record.clone());

@@ -24,6 +24,7 @@ pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 
+use crate::clock::Clock;
 use crate::domain::{DomainError, TaskRecord};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -81,7 +82,9 @@ pub struct TaskPage {
 
 /// Durable (or not) storage of task records.
 ///
-/// Implementations must make [`compare_and_set`](TaskStore::compare_and_set)
+/// Every operation that depends on the time takes `now` from the caller
+/// (the runtime's [`Clock`](crate::clock::Clock)), so expiry follows the
+/// one clock tests control. Implementations must make [`compare_and_set`](TaskStore::compare_and_set)
 /// atomic, must treat a task of another owner exactly as a missing one, and
 /// must not scan all tasks to count or list one owner's.
 #[async_trait]
@@ -89,22 +92,40 @@ pub trait TaskStore: Send + Sync + 'static {
     /// Stores a new record (at version 1) unless its owner already has
     /// `max_active` unfinished tasks; the check and the insert are one
     /// atomic step.
-    async fn create(&self, record: TaskRecord, max_active: usize)
-        -> Result<TaskRecord, StoreError>;
+    async fn create(
+        &self,
+        record: TaskRecord,
+        max_active: usize,
+        now: DateTime<Utc>,
+    ) -> Result<TaskRecord, StoreError>;
 
-    /// The owner's task `id`, unless it is missing, foreign or expired.
-    async fn get(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError>;
+    /// The owner's task `id`, unless it is missing, foreign or expired at
+    /// `now`.
+    async fn get(
+        &self,
+        owner: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TaskRecord, StoreError>;
 
     /// Replaces the stored record if its version still equals
-    /// `record.version`; the stored copy gets `version + 1` and is returned.
-    async fn compare_and_set(&self, record: TaskRecord) -> Result<TaskRecord, StoreError>;
+    /// `record.version` (and it has not expired by `now`); the stored copy
+    /// gets `version + 1` and is returned.
+    async fn compare_and_set(
+        &self,
+        record: TaskRecord,
+        now: DateTime<Utc>,
+    ) -> Result<TaskRecord, StoreError>;
 
-    /// A page of the owner's live tasks, oldest first.
+    /// A page of the owner's tasks still live at `now`, oldest first. A
+    /// cursor this store did not hand out to this owner is
+    /// [`StoreError::InvalidCursor`].
     async fn list(
         &self,
         owner: &str,
         cursor: Option<&str>,
         limit: usize,
+        now: DateTime<Utc>,
     ) -> Result<TaskPage, StoreError>;
 
     /// Deletes every task whose TTL ran out by `now`; returns their ids.
@@ -119,26 +140,84 @@ pub trait TaskStore: Send + Sync + 'static {
     ) -> Result<Vec<TaskRecord>, StoreError>;
 }
 
-/// `tasks/list` cursors: a backend's tag letter and the creation sequence
-/// of the first task of the next page, in hex. Opaque to clients; a cursor
-/// of another backend (or a forged one) is refused as invalid.
+/// `tasks/list` cursors: a backend's tag letter, where the next page
+/// starts (a creation sequence in hex, or a backend's own sort key), and a
+/// check binding both to the owner. Opaque to clients. A cursor of another
+/// backend or owner, an altered one and a made-up one are all refused as
+/// [`StoreError::InvalidCursor`], as the 2025-11-25 spec asks of an unknown
+/// cursor. The check is a hash, not a secret: it tells a cursor this scheme
+/// handed out from one it did not, and a forged cursor could at most start
+/// a listing of the caller's own tasks somewhere else.
 pub(crate) mod cursor {
     use super::StoreError;
 
-    pub(crate) fn encode(tag: char, seq: u64) -> String {
-        format!("{tag}{seq:x}")
+    /// The check of `body` for `owner`: the first 12 hex digits of a
+    /// name-based UUID (SHA-1), stable across processes and versions, so
+    /// every instance sharing a store accepts every other's cursors.
+    fn check(tag: char, owner: &str, body: &str) -> String {
+        let name = format!("{tag}\u{0}{owner}\u{0}{body}");
+        let hash = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, name.as_bytes());
+        hash.simple().to_string()[..12].to_owned()
     }
 
-    pub(crate) fn decode(tag: char, cursor: &str) -> Result<u64, StoreError> {
-        cursor
+    /// A cursor for `owner` whose next page starts at `body`.
+    pub(crate) fn seal(tag: char, owner: &str, body: &str) -> String {
+        format!("{tag}{body}.{}", check(tag, owner, body))
+    }
+
+    /// The start `body` of a cursor this scheme handed to `owner`.
+    pub(crate) fn open<'c>(tag: char, owner: &str, cursor: &'c str) -> Result<&'c str, StoreError> {
+        let (body, sum) = cursor
             .strip_prefix(tag)
-            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
-            .ok_or(StoreError::InvalidCursor)
+            .and_then(|rest| rest.rsplit_once('.'))
+            .ok_or(StoreError::InvalidCursor)?;
+        if sum == check(tag, owner, body) {
+            Ok(body)
+        } else {
+            Err(StoreError::InvalidCursor)
+        }
+    }
+
+    /// A cursor for `owner` whose next page starts at creation sequence
+    /// `seq`.
+    pub(crate) fn encode(tag: char, owner: &str, seq: u64) -> String {
+        seal(tag, owner, &format!("{seq:x}"))
     }
 
     /// Where a page starts: the decoded cursor, or 0 without one.
-    pub(crate) fn start(tag: char, cursor: Option<&str>) -> Result<u64, StoreError> {
-        cursor.map_or(Ok(0), |c| decode(tag, c))
+    pub(crate) fn start(tag: char, owner: &str, cursor: Option<&str>) -> Result<u64, StoreError> {
+        let Some(cursor) = cursor else { return Ok(0) };
+        let body = open(tag, owner, cursor)?;
+        u64::from_str_radix(body, 16).map_err(|_| StoreError::InvalidCursor)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn cursors_round_trip_only_for_their_owner_and_unaltered() {
+            let c = encode('m', "alice", 42);
+            assert_eq!(start('m', "alice", Some(&c)), Ok(42));
+            assert_eq!(start('m', "bob", Some(&c)), Err(StoreError::InvalidCursor));
+            assert_eq!(
+                start('s', "alice", Some(&c)),
+                Err(StoreError::InvalidCursor)
+            );
+            let altered = c.replacen("2a", "2b", 1);
+            assert_eq!(
+                start('m', "alice", Some(&altered)),
+                Err(StoreError::InvalidCursor)
+            );
+            for forged in ["m99999", "m2a", "m2a.", "", ".", "m.x"] {
+                assert_eq!(
+                    start('m', "alice", Some(forged)),
+                    Err(StoreError::InvalidCursor),
+                    "{forged}"
+                );
+            }
+            assert_eq!(start('m', "alice", None), Ok(0));
+        }
     }
 }
 
@@ -165,18 +244,20 @@ const MAX_CAS_ROUNDS: usize = 32;
 /// (a cancel that lost to a completion sees the completed task and refuses).
 pub async fn update<T>(
     store: &dyn TaskStore,
+    clock: &dyn Clock,
     owner: &str,
     id: &str,
     mut change: impl FnMut(&mut TaskRecord, DateTime<Utc>) -> Result<T, DomainError>,
 ) -> Result<(TaskRecord, T), UpdateError> {
-    let mut current = store.get(owner, id).await?;
+    let mut current = store.get(owner, id, clock.now()).await?;
     for _ in 0..MAX_CAS_ROUNDS {
         let mut next = current.clone();
-        let out = change(&mut next, Utc::now())?;
+        let now = clock.now();
+        let out = change(&mut next, now)?;
         if next == current {
             return Ok((current, out));
         }
-        match store.compare_and_set(next).await {
+        match store.compare_and_set(next, now).await {
             Ok(written) => return Ok((written, out)),
             Err(StoreError::Conflict { current: fresh }) => current = *fresh,
             Err(e) => return Err(e.into()),

@@ -264,6 +264,7 @@ impl TaskStore for RedisStore {
         &self,
         mut record: TaskRecord,
         max_active: usize,
+        _now: DateTime<Utc>,
     ) -> Result<TaskRecord, StoreError> {
         record.version = 1;
         let mut conn = self.conn.clone();
@@ -306,14 +307,19 @@ impl TaskStore for RedisStore {
         }
     }
 
-    async fn get(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
+    async fn get(
+        &self,
+        owner: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TaskRecord, StoreError> {
         let mut conn = self.conn.clone();
         let answer: RedisValue = self
             .scripts
             .get
             .key(self.key("task", id))
             .arg(owner)
-            .arg(Utc::now().timestamp_millis())
+            .arg(now.timestamp_millis())
             .invoke_async(&mut conn)
             .await
             .map_err(backend)?;
@@ -325,7 +331,11 @@ impl TaskStore for RedisStore {
         }
     }
 
-    async fn compare_and_set(&self, mut record: TaskRecord) -> Result<TaskRecord, StoreError> {
+    async fn compare_and_set(
+        &self,
+        mut record: TaskRecord,
+        now: DateTime<Utc>,
+    ) -> Result<TaskRecord, StoreError> {
         let expected = record.version;
         record.version += 1;
         let mut conn = self.conn.clone();
@@ -341,7 +351,7 @@ impl TaskStore for RedisStore {
             .arg(encode(&record)?)
             .arg(active_flag(&record))
             .arg(expires(&record))
-            .arg(Utc::now().timestamp_millis())
+            .arg(now.timestamp_millis())
             .arg(&record.id)
             .arg(backstop(&record))
             .arg(lease(&record))
@@ -364,8 +374,9 @@ impl TaskStore for RedisStore {
         owner: &str,
         cursor: Option<&str>,
         limit: usize,
+        now: DateTime<Utc>,
     ) -> Result<TaskPage, StoreError> {
-        let start = super::cursor::start('r', cursor)?;
+        let start = super::cursor::start('r', owner, cursor)?;
         let mut conn = self.conn.clone();
         let answer: RedisValue = self
             .scripts
@@ -374,7 +385,7 @@ impl TaskStore for RedisStore {
             .arg(self.key("task", ""))
             .arg(start)
             .arg(limit.max(1))
-            .arg(Utc::now().timestamp_millis())
+            .arg(now.timestamp_millis())
             .invoke_async(&mut conn)
             .await
             .map_err(backend)?;
@@ -392,7 +403,11 @@ impl TaskStore for RedisStore {
                 .collect::<Result<_, _>>()?,
             next_cursor: match next.as_str() {
                 "" => None,
-                seq => Some(super::cursor::encode('r', seq.parse().map_err(backend)?)),
+                seq => Some(super::cursor::encode(
+                    'r',
+                    owner,
+                    seq.parse().map_err(backend)?,
+                )),
             },
         })
     }

@@ -138,6 +138,7 @@ impl TaskStore for SqliteStore {
         &self,
         mut record: TaskRecord,
         max_active: usize,
+        _now: DateTime<Utc>,
     ) -> Result<TaskRecord, StoreError> {
         self.with(move |conn| {
             let tx = conn
@@ -191,20 +192,27 @@ impl TaskStore for SqliteStore {
         .await
     }
 
-    async fn get(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
+    async fn get(
+        &self,
+        owner: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TaskRecord, StoreError> {
         let (owner, id) = (owner.to_owned(), id.to_owned());
-        self.with(move |conn| {
-            live(conn, &owner, &id, millis(Utc::now()))?.ok_or(StoreError::NotFound)
-        })
-        .await
+        self.with(move |conn| live(conn, &owner, &id, millis(now))?.ok_or(StoreError::NotFound))
+            .await
     }
 
-    async fn compare_and_set(&self, mut record: TaskRecord) -> Result<TaskRecord, StoreError> {
+    async fn compare_and_set(
+        &self,
+        mut record: TaskRecord,
+        now: DateTime<Utc>,
+    ) -> Result<TaskRecord, StoreError> {
         self.with(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(backend)?;
-            let now = millis(Utc::now());
+            let now = millis(now);
             let Some(current) = live(&tx, &record.owner, &record.id, now)? else {
                 return Err(StoreError::NotFound);
             };
@@ -245,8 +253,9 @@ impl TaskStore for SqliteStore {
         owner: &str,
         cursor: Option<&str>,
         limit: usize,
+        now: DateTime<Utc>,
     ) -> Result<TaskPage, StoreError> {
-        let start = i64::try_from(super::cursor::start('s', cursor)?)
+        let start = i64::try_from(super::cursor::start('s', owner, cursor)?)
             .map_err(|_| StoreError::InvalidCursor)?;
         let owner = owner.to_owned();
         let limit = limit.max(1);
@@ -263,7 +272,7 @@ impl TaskStore for SqliteStore {
                     params![
                         owner,
                         start,
-                        millis(Utc::now()),
+                        millis(now),
                         i64::try_from(limit + 1).unwrap_or(i64::MAX)
                     ],
                     |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
@@ -274,7 +283,11 @@ impl TaskStore for SqliteStore {
             for row in rows {
                 let (seq, text) = row.map_err(backend)?;
                 if tasks.len() == limit {
-                    next_cursor = Some(super::cursor::encode('s', u64::try_from(seq).unwrap_or(0)));
+                    next_cursor = Some(super::cursor::encode(
+                        's',
+                        &owner,
+                        u64::try_from(seq).unwrap_or(0),
+                    ));
                     break;
                 }
                 tasks.push(decode(&text)?);
@@ -364,6 +377,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("pmcp-tasks-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("tasks.db");
+        let now = Utc::now();
         let record = TaskRecord::new(
             NewTask {
                 owner: "alice".into(),
@@ -374,15 +388,18 @@ mod tests {
                 poll_interval: None,
                 input_responses: Default::default(),
             },
-            Utc::now(),
+            now,
         );
         let created = SqliteStore::open(&path)
             .unwrap()
-            .create(record, 10)
+            .create(record, 10, now)
             .await
             .unwrap();
         let reopened = SqliteStore::open(&path).unwrap();
-        assert_eq!(reopened.get("alice", &created.id).await.unwrap(), created);
+        assert_eq!(
+            reopened.get("alice", &created.id, now).await.unwrap(),
+            created
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -1,0 +1,123 @@
+//! The task table: the store seen through the runtime's clock and limits,
+//! with wake-ups for whoever waits on a task. Both the runtime (which runs
+//! bodies) and `TaskContext` (which a body uses) stand on it, so neither
+//! needs the other.
+
+use super::events::TaskEvents;
+use crate::clock::Clock;
+use crate::domain::{DomainError, Limits, TaskRecord};
+use crate::store::{self, StoreError, TaskPage, TaskStore, UpdateError};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Reads and validated writes of tasks, at the one clock's time.
+pub(crate) struct TaskTable {
+    store: Arc<dyn TaskStore>,
+    clock: Arc<dyn Clock>,
+    limits: Limits,
+    events: TaskEvents,
+}
+
+impl std::fmt::Debug for TaskTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskTable")
+            .field("clock", &self.clock)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TaskTable {
+    pub(crate) fn new(store: Arc<dyn TaskStore>, clock: Arc<dyn Clock>, limits: Limits) -> Self {
+        TaskTable {
+            store,
+            clock,
+            limits,
+            events: TaskEvents::default(),
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Arc<dyn TaskStore> {
+        &self.store
+    }
+
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Stores a new task unless its owner is at the limit.
+    pub(crate) async fn create(&self, record: TaskRecord) -> Result<TaskRecord, StoreError> {
+        self.store
+            .create(record, self.limits.max_active_tasks_per_owner, self.now())
+            .await
+    }
+
+    /// The owner's task, unless missing, foreign or expired.
+    pub(crate) async fn get(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
+        self.store.get(owner, id, self.now()).await
+    }
+
+    /// A page of the owner's tasks.
+    pub(crate) async fn list(
+        &self,
+        owner: &str,
+        cursor: Option<&str>,
+    ) -> Result<TaskPage, StoreError> {
+        self.store
+            .list(owner, cursor, self.limits.list_page_size, self.now())
+            .await
+    }
+
+    /// Applies a validated change (see [`store::update`]) and wakes the
+    /// task's waiters.
+    pub(crate) async fn update<T>(
+        &self,
+        owner: &str,
+        id: &str,
+        change: impl FnMut(&mut TaskRecord, DateTime<Utc>) -> Result<T, DomainError>,
+    ) -> Result<(TaskRecord, T), UpdateError> {
+        let out = store::update(&*self.store, &*self.clock, owner, id, change).await?;
+        self.events.notify(id);
+        Ok(out)
+    }
+
+    /// Wakes everything waiting on task `id` (it changed, or vanished).
+    pub(crate) fn notify(&self, id: &str) {
+        self.events.notify(id);
+    }
+
+    /// Waits until `ready` holds for the owner's task, re-reading it on
+    /// every local change and at least every `poll` (for writes by other
+    /// instances). Returns the record that satisfied `ready`.
+    pub(crate) async fn wait_until(
+        &self,
+        owner: &str,
+        id: &str,
+        poll: Duration,
+        mut ready: impl FnMut(&TaskRecord) -> bool,
+    ) -> Result<TaskRecord, StoreError> {
+        let notify = self.events.subscribe(id);
+        loop {
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let record = self.get(owner, id).await?;
+            if ready(&record) {
+                return Ok(record);
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+}
