@@ -34,10 +34,12 @@
 //! ```
 //!
 //! Layers, lowest first: [`domain`] (the task record and its status
-//! machine), [`store`] (storage with compare-and-set writes),
-//! [`execution`] (the background driver and [`TaskContext`]) and
-//! [`integration`] (the pmcp server, stdio and HTTP). `docs/architecture.md`
-//! in the repository explains the behaviour of each era.
+//! machine), [`store`] (storage with compare-and-set writes, time from one
+//! [`clock`]), [`execution`] (the background driver and [`TaskContext`]),
+//! then, inside the crate, the task service, the protocol adapters of the
+//! two eras and the transports, composed by [`TaskServer`]; [`workflow`]
+//! runs workflow prompts beside the service. `docs/architecture.md` in the
+//! repository draws the layers and explains the behaviour of each era.
 #![deny(clippy::await_holding_lock)]
 #![warn(missing_docs)]
 
@@ -48,17 +50,24 @@ pub mod clock;
 pub mod domain;
 mod error;
 pub mod execution;
-pub mod integration;
+mod protocol;
 pub mod registry;
+mod server;
+mod service;
 pub mod store;
 mod tool;
+mod transport;
 mod variables;
 pub mod workflow;
 
 pub use domain::{Era, Limits, TaskStatus};
 pub use error::{TaskError, ToolError};
 pub use execution::{ElicitAnswer, TaskContext, TaskRuntime};
-pub use integration::{shutdown_signal, AnonymousPolicy, TaskServer, TaskServerBuilder};
+pub use protocol::wire::VARIABLES_META_KEY;
+pub use server::{
+    shutdown_signal, BuildError, TaskServer, TaskServerBuilder, SUPPORTED_PROTOCOL_VERSIONS,
+};
+pub use service::AnonymousPolicy;
 pub use tool::{TaskSupport, TaskTool};
 pub use variables::TaskVariables;
 

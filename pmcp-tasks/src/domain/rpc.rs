@@ -66,4 +66,15 @@ impl RpcError {
         self.data = Some(data);
         self
     }
+
+    /// The JSON-RPC error object: `code`, `message` and, if any, `data`.
+    pub fn to_json(&self) -> Value {
+        let mut object = serde_json::Map::new();
+        object.insert("code".into(), self.code.into());
+        object.insert("message".into(), self.message.clone().into());
+        if let Some(data) = &self.data {
+            object.insert("data".into(), data.clone());
+        }
+        Value::Object(object)
+    }
 }

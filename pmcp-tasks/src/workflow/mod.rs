@@ -29,12 +29,17 @@
 //! is the tool result's `structuredContent`, else its first text content
 //! parsed as JSON, else that text.
 
+mod engine;
+mod handoff;
+mod journal;
 mod state;
 
+pub use handoff::{Handoff, NextCall, NextStep};
 pub use pmcp::server::workflow::{DataSource, SequentialWorkflow, ToolHandle, WorkflowStep};
 pub use state::{PauseReason, Progress, StepProgress, StepStatus};
 
-pub(crate) use state::{binding_value, resolve_arguments, substitute};
+pub(crate) use engine::{Caller, Workflows};
+pub(crate) use state::substitute;
 
 /// Task variable holding each step's status ([`Progress`]).
 pub const PROGRESS_KEY: &str = "_workflow.progress";

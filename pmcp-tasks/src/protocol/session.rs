@@ -1,13 +1,57 @@
-//! Server-to-client requests: the bookkeeping shared by the transports
-//! that can reach their client (stdio, HTTP sessions).
+//! One connection as the protocol sees it: the version its `initialize`
+//! agreed, and a way to send requests to its client (2025-11-25 delivers a
+//! task's input requests that way), with the bookkeeping of those requests
+//! that every transport able to reach its client shares.
 
-use super::wire::code;
-use crate::domain::RpcError;
+use crate::domain::{code, RpcError};
+use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
+
+/// A way to send requests to the client of one connection and wait for its
+/// answers. Transports that can reach their client implement it.
+#[async_trait]
+pub(crate) trait ClientPeer: Send + Sync {
+    /// Sends a request and waits for the client's answer.
+    async fn request(&self, method: &str, params: Value) -> Result<Value, RpcError>;
+}
+
+/// What the server remembers about one connection (a stdio process or an
+/// HTTP session).
+#[derive(Default)]
+pub(crate) struct Session {
+    negotiated: Mutex<Option<String>>,
+    peer: Option<Arc<dyn ClientPeer>>,
+}
+
+impl Session {
+    pub(crate) fn with_peer(peer: Arc<dyn ClientPeer>) -> Self {
+        Session {
+            negotiated: Mutex::new(None),
+            peer: Some(peer),
+        }
+    }
+
+    /// The version agreed by `initialize`, if it happened.
+    pub(crate) fn negotiated(&self) -> Option<String> {
+        self.negotiated
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn set_negotiated(&self, version: String) {
+        *self.negotiated.lock().unwrap_or_else(|p| p.into_inner()) = Some(version);
+    }
+
+    /// How to reach the client, if the transport can.
+    pub(crate) fn peer(&self) -> Option<&Arc<dyn ClientPeer>> {
+        self.peer.as_ref()
+    }
+}
 
 type Answer = Result<Value, RpcError>;
 
@@ -46,10 +90,7 @@ impl Outbox {
     /// Gives up on a request that could not be sent.
     pub(crate) fn forget(&self, outgoing: Outgoing) -> RpcError {
         self.lock().remove(&outgoing.id);
-        RpcError::new(
-            code::INTERNAL_ERROR,
-            "there is no open connection to the client",
-        )
+        RpcError::internal("there is no open connection to the client")
     }
 
     /// Hands a response from the client to the request waiting for it.
@@ -97,8 +138,7 @@ impl Outgoing {
     /// Waits for the client's answer.
     pub(crate) async fn answer(self) -> Answer {
         self.answer.await.unwrap_or_else(|_| {
-            Err(RpcError::new(
-                code::INTERNAL_ERROR,
+            Err(RpcError::internal(
                 "the client connection closed before it answered",
             ))
         })

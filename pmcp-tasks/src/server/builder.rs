@@ -1,53 +1,22 @@
-//! `TaskServer`: a pmcp `ServerCore` with the whole task surface served in
-//! front of it.
+//! Configuring a [`TaskServer`]: tools, workflows, store, clock, limits,
+//! owners, and the pmcp server underneath.
 
-use super::tool_handler::PmcpTool;
-use crate::domain::{Limits, RpcError};
+use super::{Inner, TaskServer, SUPPORTED_PROTOCOL_VERSIONS};
+use crate::clock::{Clock, SystemClock};
+use crate::domain::Limits;
 use crate::execution::TaskRuntime;
+use crate::protocol::Router;
+use crate::service::host::Host;
+use crate::service::{AnonymousPolicy, OwnerPolicy, TaskService};
 use crate::store::{MemoryStore, TaskStore};
 use crate::tool::TaskTool;
-use crate::workflow::SequentialWorkflow;
-use async_trait::async_trait;
+use crate::workflow::{SequentialWorkflow, Workflows};
 use pmcp::server::auth::AuthProvider;
 use pmcp::server::builder::ServerCoreBuilder;
-use pmcp::server::core::ServerCore;
 use pmcp::types::ProtocolVersion;
-use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-/// The protocol versions served: the two Tasks eras and the earlier
-/// versions clients still offer.
-pub const SUPPORTED_PROTOCOL_VERSIONS: [&str; 5] = [
-    "2026-07-28",
-    "2025-11-25",
-    "2025-06-18",
-    "2025-03-26",
-    "2024-11-05",
-];
-
-/// Who owns a task created by a caller without an authenticated subject.
-///
-/// Authenticated callers always own their tasks by subject
-/// (`user:<subject>`). Without authentication the server cannot tell callers
-/// apart: over stdio there is exactly one client, so sharing is safe; over
-/// HTTP every anonymous caller shares the same tasks, protected only by
-/// their unguessable ids (and `tasks/list` shows them all). Configure
-/// authentication, or [`AnonymousPolicy::Reject`], for multi-user HTTP.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AnonymousPolicy {
-    /// Every anonymous caller is owner `anon:<name>`.
-    Shared(String),
-    /// Anonymous task requests are refused with `-32003`.
-    Reject,
-}
-
-impl Default for AnonymousPolicy {
-    fn default() -> Self {
-        AnonymousPolicy::Shared("local".into())
-    }
-}
 
 /// Why a server could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +73,7 @@ pub struct TaskServerBuilder {
     auth_provider: Option<Arc<dyn AuthProvider>>,
     /// Each workflow prompt with where it came from.
     workflows: Vec<(SequentialWorkflow, String)>,
+    clock: Option<Arc<dyn Clock>>,
 }
 
 impl std::fmt::Debug for TaskServerBuilder {
@@ -127,6 +97,7 @@ impl TaskServerBuilder {
             sweep_every: Duration::from_secs(5),
             auth_provider: None,
             workflows: Vec::new(),
+            clock: None,
         }
     }
 
@@ -208,6 +179,14 @@ impl TaskServerBuilder {
         self
     }
 
+    /// Where the time comes from (default: [`SystemClock`]). Tests on
+    /// tokio's paused time pass a [`TokioClock`](crate::clock::TokioClock),
+    /// so that TTLs and leases pass in virtual time.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     /// How often expired tasks are deleted (default 5 s).
     pub fn sweep_every(mut self, every: Duration) -> Self {
         self.sweep_every = every;
@@ -222,7 +201,7 @@ impl TaskServerBuilder {
         }
         let mut tools = BTreeMap::new();
         let mut origins: BTreeMap<String, String> = BTreeMap::new();
-        let mut core = self.core;
+        let core = self.core;
         for (tool, origin) in self.tools {
             if let Some(first) = origins.get(&tool.name) {
                 return Err(BuildError::DuplicateTool {
@@ -231,8 +210,9 @@ impl TaskServerBuilder {
                     second: origin,
                 });
             }
+            // Task tools are not registered with pmcp: this crate lists and
+            // calls them itself, so pmcp never needs to know them.
             origins.insert(tool.name.clone(), origin);
-            core = core.tool_arc(tool.name.clone(), Arc::new(PmcpTool(tool.clone())));
             tools.insert(tool.name.clone(), tool);
         }
         let mut workflows = BTreeMap::new();
@@ -275,7 +255,8 @@ impl TaskServerBuilder {
             .stateless_mode(true)
             .build()?;
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
-        let runtime = TaskRuntime::new(store, self.limits);
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let runtime = TaskRuntime::with_clock(store, self.limits, clock);
         let resumable: BTreeMap<String, TaskTool> = tools
             .iter()
             .filter(|(_, t)| t.resumable)
@@ -286,128 +267,17 @@ impl TaskServerBuilder {
             tool.body.prepare(record.arguments.clone()).ok()
         });
         runtime.spawn_sweeper(self.sweep_every);
-        let server_info = serde_json::to_value(pmcp::server::core::ProtocolHandler::info(&core))
-            .unwrap_or(Value::Null);
+        let service = TaskService::new(
+            runtime,
+            tools,
+            OwnerPolicy::new(self.anonymous),
+            Host::new(core),
+        );
         Ok(TaskServer {
             inner: Arc::new(Inner {
-                server_info,
-                core,
-                runtime,
-                tools,
-                workflows,
-                anonymous: self.anonymous,
+                router: Router::new(service, Workflows::new(workflows)),
                 auth_provider: self.auth_provider,
-                pmcp_tools: tokio::sync::OnceCell::new(),
             }),
         })
-    }
-}
-
-/// An MCP server whose task tools run as MCP Tasks in both protocol eras.
-///
-/// Serve it with [`serve_stdio`](TaskServer::serve_stdio) or
-/// [`serve_http`](TaskServer::serve_http); cheap to clone.
-#[derive(Clone)]
-pub struct TaskServer {
-    pub(crate) inner: Arc<Inner>,
-}
-
-pub(crate) struct Inner {
-    pub(crate) core: ServerCore,
-    pub(crate) runtime: TaskRuntime,
-    pub(crate) tools: BTreeMap<String, TaskTool>,
-    /// Workflow prompts served in task mode, by name.
-    pub(crate) workflows: BTreeMap<String, SequentialWorkflow>,
-    pub(crate) anonymous: AnonymousPolicy,
-    pub(crate) auth_provider: Option<Arc<dyn AuthProvider>>,
-    /// The server's identity (pmcp's `Implementation`) as JSON, serialized
-    /// once: every 2026-07-28 result carries it.
-    pub(crate) server_info: Value,
-    /// pmcp's own (non-task) tools and their input schemas, read on first
-    /// need.
-    pub(crate) pmcp_tools: tokio::sync::OnceCell<std::collections::HashMap<String, Value>>,
-}
-
-impl std::fmt::Debug for TaskServer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TaskServer")
-            .field("tools", &self.inner.tools.keys().collect::<Vec<_>>())
-            .field("runtime", &self.inner.runtime)
-            .finish()
-    }
-}
-
-impl TaskServer {
-    /// Starts configuring a server.
-    pub fn builder(name: impl Into<String>, version: impl Into<String>) -> TaskServerBuilder {
-        TaskServerBuilder::new(name, version)
-    }
-
-    /// The task runtime (store, limits, running bodies).
-    pub fn runtime(&self) -> &TaskRuntime {
-        &self.inner.runtime
-    }
-
-    /// Names of the task tools, sorted.
-    pub fn tool_names(&self) -> impl Iterator<Item = &str> {
-        self.inner.tools.keys().map(String::as_str)
-    }
-
-    /// Handles one JSON-RPC message in process, as a stateless request from
-    /// a caller authenticated as `auth` (if any): the era comes from the
-    /// message's `_meta`, else 2025-11-25. Returns the response, or `None`
-    /// for a notification. Transports keep per-connection state instead;
-    /// this is for embedding, tests and benchmarks.
-    pub async fn handle(
-        &self,
-        message: Value,
-        auth: Option<pmcp::server::auth::AuthContext>,
-    ) -> Option<Value> {
-        self.handle_message(message, &Session::default(), auth)
-            .await
-    }
-
-    /// Stops taking tasks, lets running ones finish for up to `grace`, then
-    /// marks the rest `failed`. Returns how many were marked `failed`.
-    pub async fn shutdown(&self, grace: Duration) -> usize {
-        self.inner.runtime.shutdown(grace).await
-    }
-}
-
-/// A way to send requests to the client of one connection (server to
-/// client), used to deliver input requests on 2025-11-25.
-#[async_trait]
-pub(crate) trait ClientPeer: Send + Sync {
-    /// Sends a request and waits for the client's answer.
-    async fn request(&self, method: &str, params: Value) -> Result<Value, RpcError>;
-}
-
-/// What the server remembers about one connection (a stdio process or an
-/// HTTP session).
-#[derive(Default)]
-pub(crate) struct Session {
-    /// The version agreed by `initialize`, if it happened.
-    pub(crate) negotiated: Mutex<Option<String>>,
-    /// How to reach the client, if the transport can.
-    pub(crate) peer: Option<Arc<dyn ClientPeer>>,
-}
-
-impl Session {
-    pub(crate) fn with_peer(peer: Arc<dyn ClientPeer>) -> Self {
-        Session {
-            negotiated: Mutex::new(None),
-            peer: Some(peer),
-        }
-    }
-
-    pub(crate) fn negotiated(&self) -> Option<String> {
-        self.negotiated
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    pub(crate) fn set_negotiated(&self, version: String) {
-        *self.negotiated.lock().unwrap_or_else(|p| p.into_inner()) = Some(version);
     }
 }

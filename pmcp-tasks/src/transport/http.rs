@@ -5,14 +5,14 @@
 //! send a task's input requests on it while the client waits. 2026-07-28
 //! requests are stateless and answered as plain JSON.
 
-use super::peer::Outbox;
-use super::server::{ClientPeer, Session, TaskServer};
-use super::wire::{self, code};
 use crate::domain::RpcError;
+use crate::protocol::{Call, ClientPeer, Error, Incoming, Outbox, Reply, Session};
+use crate::server::TaskServer;
 use async_trait::async_trait;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
@@ -106,8 +106,14 @@ fn json_response(status: StatusCode, body: &Value, session_id: Option<&str>) -> 
     response
 }
 
-fn error_status(status: StatusCode, error: RpcError) -> Response {
-    json_response(status, &wire::error_response(&Value::Null, &error), None)
+/// A refusal by the transport itself, with its own status.
+fn refuse(status: StatusCode, error: Error) -> Response {
+    json_response(status, &Reply::error(Value::Null, error).to_json(), None)
+}
+
+/// A reply, with the status the protocol layer gives it.
+fn reply_response(reply: &Reply, session_id: Option<&str>) -> Response {
+    json_response(reply.http_status(), &reply.to_json(), session_id)
 }
 
 /// A loopback server only answers pages from loopback origins (DNS
@@ -172,12 +178,9 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     if !origin_allowed(&headers) {
-        return error_status(
+        return refuse(
             StatusCode::FORBIDDEN,
-            RpcError::new(
-                code::INVALID_REQUEST,
-                "Forbidden: this origin may not use this server",
-            ),
+            Error::InvalidRequest("Forbidden: this origin may not use this server".into()),
         );
     }
     let session_id = headers
@@ -224,12 +227,9 @@ async fn post(
     let message: Value = match serde_json::from_slice(&body) {
         Ok(m) => m,
         Err(e) => {
-            return error_status(
+            return refuse(
                 StatusCode::BAD_REQUEST,
-                RpcError::new(
-                    code::PARSE_ERROR,
-                    format!("Parse error: the body is not JSON ({e})"),
-                ),
+                Error::Parse(format!("Parse error: the body is not JSON ({e})")),
             )
         }
     };
@@ -237,16 +237,6 @@ async fn post(
         Ok(auth) => auth,
         Err(response) => return response,
     };
-    let method = message
-        .get("method")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    if let Err(error) = routing_headers_match(&headers, &message) {
-        let response = wire::error_response(message.get("id").unwrap_or(&Value::Null), &error);
-        return json_response(StatusCode::BAD_REQUEST, &response, None);
-    }
-    let is_request = message.get("id").is_some() && !method.is_empty();
     let known = session_id.as_ref().map(|id| {
         state
             .sessions
@@ -259,30 +249,31 @@ async fn post(
     let session = match known {
         Some(Some(session)) => session,
         Some(None) => {
-            return error_status(
+            return refuse(
                 StatusCode::NOT_FOUND,
-                RpcError::new(
-                    code::INVALID_REQUEST,
-                    "Unknown or expired session: initialize again",
-                ),
+                Error::InvalidRequest("Unknown or expired session: initialize again".into()),
             )
         }
         // No session: a stateless (2026-07-28) request, or `initialize`.
         None => new_session(),
     };
-    if !is_request {
-        // A notification, or the client's answer to one of our requests.
-        if message.get("method").is_none() {
-            session.peer.outbox.resolve(&message);
-        } else {
-            let _ = state
-                .server
-                .handle_message(message, &session.session, auth)
-                .await;
+    let router = &state.server.inner.router;
+    let call = match router.decode(message, &session.session) {
+        Incoming::Call(call) => call,
+        Incoming::Refused(reply) => return reply_response(&reply, None),
+        Incoming::Response(answer) => {
+            session.peer.outbox.resolve(&answer);
+            return StatusCode::ACCEPTED.into_response();
         }
-        return StatusCode::ACCEPTED.into_response();
+        Incoming::Notification(notification) => {
+            router.notify(notification).await;
+            return StatusCode::ACCEPTED.into_response();
+        }
+    };
+    if let Err(error) = routing_headers_match(&headers, &call) {
+        return reply_response(&call.refuse(error), None);
     }
-    let new_id = (method == "initialize").then(|| {
+    let new_id = call.is_initialize().then(|| {
         let id = uuid::Uuid::new_v4().to_string();
         state
             .sessions
@@ -291,32 +282,15 @@ async fn post(
             .insert(id.clone(), session.clone());
         id
     });
-    let stateless = message["params"]["_meta"]
-        .get(wire::PROTOCOL_VERSION_KEY)
-        .is_some();
-    let wants_stream = method == "tasks/result"
-        && !stateless
-        && headers
-            .get(header::ACCEPT)
-            .and_then(|a| a.to_str().ok())
-            .is_some_and(|a| a.contains("text/event-stream"));
-    if wants_stream {
-        return stream_response(state.server, session, message, auth);
+    let accepts_stream = headers
+        .get(header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("text/event-stream"));
+    if call.may_ask_client() && accepts_stream {
+        return stream_response(state.server, session, call, auth);
     }
-    let response = state
-        .server
-        .handle_message(message, &session.session, auth)
-        .await
-        .unwrap_or(Value::Null);
-    let status = match response["error"]["code"].as_i64().map(|c| c as i32) {
-        Some(
-            code::UNSUPPORTED_PROTOCOL_VERSION
-            | code::MISSING_REQUIRED_CLIENT_CAPABILITY
-            | code::HEADER_MISMATCH,
-        ) => StatusCode::BAD_REQUEST,
-        _ => StatusCode::OK,
-    };
-    json_response(status, &response, new_id.as_deref())
+    let reply = router.serve(call, &session.session, auth).await;
+    reply_response(&reply, new_id.as_deref())
 }
 
 /// Answers as an SSE stream: requests for the client first, as the task
@@ -324,36 +298,37 @@ async fn post(
 fn stream_response(
     server: TaskServer,
     session: Arc<HttpSession>,
-    message: Value,
+    call: Call,
     auth: Option<AuthContext>,
 ) -> Response {
     let (tx, rx) = mpsc::unbounded_channel::<Value>();
-    session
-        .peer
-        .streams
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .push(tx.clone());
+    {
+        let mut streams = session
+            .peer
+            .streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        streams.retain(|s| !s.is_closed());
+        streams.push(tx.clone());
+    }
     tokio::spawn(async move {
-        if let Some(response) = server.handle_message(message, &session.session, auth).await {
-            let _ = tx.send(response);
-        }
+        let reply = server
+            .inner
+            .router
+            .serve(call, &session.session, auth)
+            .await;
+        let _ = tx.send(reply.to_json());
     });
     let events = futures::stream::unfold(rx, |mut rx| async move {
         let message = rx.recv().await?;
-        let is_final = message.get("method").is_none();
-        let event = Bytes::from(format!("event: message\ndata: {message}\n\n"));
-        if is_final {
+        if message.get("method").is_none() {
+            // The response: nothing follows it.
             rx.close();
         }
+        let event = Event::default().event("message").data(message.to_string());
         Some((Ok::<_, std::convert::Infallible>(event), rx))
     });
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, "text/event-stream")
-        .header(header::CACHE_CONTROL, "no-cache")
-        .body(Body::from_stream(events))
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    Sse::new(events).into_response()
 }
 
 /// A POST must carry JSON (415 otherwise) and accept JSON or an event
@@ -369,12 +344,11 @@ fn content_negotiation(headers: &HeaderMap) -> Option<Response> {
             .to_ascii_lowercase()
             .contains("application/json")
         {
-            return Some(error_status(
+            return Some(refuse(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                RpcError::new(
-                    code::INVALID_REQUEST,
-                    format!("Unsupported Content-Type '{content_type}': send application/json"),
-                ),
+                Error::InvalidRequest(format!(
+                    "Unsupported Content-Type '{content_type}': send application/json"
+                )),
             ));
         }
     }
@@ -389,11 +363,10 @@ fn content_negotiation(headers: &HeaderMap) -> Option<Response> {
         .iter()
         .any(|t| accept.contains(t))
         {
-            return Some(error_status(
+            return Some(refuse(
                 StatusCode::NOT_ACCEPTABLE,
-                RpcError::new(
-                    code::INVALID_REQUEST,
-                    "Not acceptable: accept application/json and text/event-stream",
+                Error::InvalidRequest(
+                    "Not acceptable: accept application/json and text/event-stream".into(),
                 ),
             ));
         }
@@ -404,36 +377,21 @@ fn content_negotiation(headers: &HeaderMap) -> Option<Response> {
 /// The 2026-07-28 routing headers, when sent, must say what the body says:
 /// `Mcp-Method` its method, `Mcp-Name` its tool name or task id (load
 /// balancers route on them). A mismatch is `-32020`.
-fn routing_headers_match(headers: &HeaderMap, message: &Value) -> Result<(), RpcError> {
+fn routing_headers_match(headers: &HeaderMap, call: &Call) -> Result<(), Error> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let method = message
-        .get("method")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let method = call.method_name();
     if let Some(sent) = header("mcp-method") {
         if sent != method {
-            return Err(RpcError::new(
-                code::HEADER_MISMATCH,
-                format!(
-                    "Header mismatch: Mcp-Method says '{sent}' but the body's method is '{method}'"
-                ),
-            ));
+            return Err(Error::HeaderMismatch(format!(
+                "Header mismatch: Mcp-Method says '{sent}' but the body's method is '{method}'"
+            )));
         }
     }
-    let params = &message["params"];
-    let named = match method {
-        "tools/call" | "prompts/get" => params.get("name"),
-        "resources/read" => params.get("uri"),
-        "tasks/get" | "tasks/update" | "tasks/cancel" => params.get("taskId"),
-        _ => None,
-    }
-    .and_then(Value::as_str);
-    if let (Some(sent), Some(named)) = (header("mcp-name"), named) {
+    if let (Some(sent), Some(named)) = (header("mcp-name"), call.addressed_to()) {
         if sent != named {
-            return Err(RpcError::new(
-                code::HEADER_MISMATCH,
-                format!("Header mismatch: Mcp-Name says '{sent}' but the body names '{named}'"),
-            ));
+            return Err(Error::HeaderMismatch(format!(
+                "Header mismatch: Mcp-Name says '{sent}' but the body names '{named}'"
+            )));
         }
     }
     Ok(())
@@ -452,12 +410,9 @@ async fn authenticate(
     match provider.validate_request(authorization).await {
         Ok(auth) => Ok(auth),
         Err(e) => {
-            let mut response = error_status(
+            let mut response = refuse(
                 StatusCode::UNAUTHORIZED,
-                RpcError::new(
-                    code::AUTHENTICATION_REQUIRED,
-                    format!("Authentication failed: {e}"),
-                ),
+                Error::AuthenticationFailed(format!("Authentication failed: {e}")),
             );
             let challenge = HeaderValue::from_static(provider.auth_scheme());
             response

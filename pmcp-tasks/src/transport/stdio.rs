@@ -2,10 +2,9 @@
 //! concurrently: a `tasks/result` that waits never stalls other requests,
 //! and a bad line gets an error answer instead of ending the loop.
 
-use super::peer::Outbox;
-use super::server::{ClientPeer, Session, TaskServer};
-use super::wire::{self, code};
 use crate::domain::RpcError;
+use crate::protocol::{ClientPeer, Error, Incoming, Outbox, Reply, Session};
+use crate::server::TaskServer;
 use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Arc;
@@ -48,25 +47,9 @@ impl TaskServer {
         R: AsyncRead + Unpin + Send,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        let (out, mut outgoing) = mpsc::unbounded_channel::<Value>();
+        let (out, outgoing) = mpsc::unbounded_channel::<Value>();
         let stop_writing = CancellationToken::new();
-        let stop = stop_writing.clone();
-        let writer_task = tokio::spawn(async move {
-            let mut writer = writer;
-            loop {
-                let message = tokio::select! {
-                    biased;
-                    m = outgoing.recv() => m,
-                    _ = stop.cancelled() => outgoing.try_recv().ok(),
-                };
-                let Some(message) = message else { break };
-                let mut line = serde_json::to_vec(&message).unwrap_or_default();
-                line.push(b'\n');
-                writer.write_all(&line).await?;
-                writer.flush().await?;
-            }
-            Ok::<_, std::io::Error>(())
-        });
+        let writer_task = tokio::spawn(write_lines(writer, outgoing, stop_writing.clone()));
         let peer = Arc::new(StreamPeer {
             out: out.clone(),
             outbox: Outbox::default(),
@@ -90,36 +73,40 @@ impl TaskServer {
             let message: Value = match serde_json::from_str(text) {
                 Ok(m) => m,
                 Err(e) => {
-                    let error = RpcError::new(
-                        code::PARSE_ERROR,
-                        format!("Parse error: the line is not JSON ({e})"),
-                    );
-                    let _ = out.send(wire::error_response(&Value::Null, &error));
+                    let error = Error::Parse(format!("Parse error: the line is not JSON ({e})"));
+                    let _ = out.send(Reply::error(Value::Null, error).to_json());
                     continue;
                 }
             };
-            if message.get("method").is_none()
-                && (message.get("result").is_some() || message.get("error").is_some())
-            {
-                if !peer.outbox.resolve(&message) {
-                    tracing::debug!("dropping a response to an unknown request");
-                }
-                continue;
-            }
             if message.is_array() {
-                let error = RpcError::new(
-                    code::INVALID_REQUEST,
-                    "Invalid request: JSON-RPC batches are not supported",
+                let error = Error::InvalidRequest(
+                    "Invalid request: JSON-RPC batches are not supported".into(),
                 );
-                let _ = out.send(wire::error_response(&Value::Null, &error));
+                let _ = out.send(Reply::error(Value::Null, error).to_json());
                 continue;
             }
-            let (server, session, out) = (self.clone(), session.clone(), out.clone());
-            in_flight.spawn(async move {
-                if let Some(response) = server.handle_message(message, &session, None).await {
-                    let _ = out.send(response);
+            let router = &self.inner.router;
+            match router.decode(message, &session) {
+                Incoming::Response(answer) => {
+                    if !peer.outbox.resolve(&answer) {
+                        tracing::debug!("dropping a response to an unknown request");
+                    }
                 }
-            });
+                Incoming::Refused(reply) => {
+                    let _ = out.send(reply.to_json());
+                }
+                Incoming::Notification(notification) => {
+                    let server = self.clone();
+                    in_flight.spawn(async move { server.inner.router.notify(notification).await });
+                }
+                Incoming::Call(call) => {
+                    let (server, session, out) = (self.clone(), session.clone(), out.clone());
+                    in_flight.spawn(async move {
+                        let reply = server.inner.router.serve(call, &session, None).await;
+                        let _ = out.send(reply.to_json());
+                    });
+                }
+            }
         }
         // The client hung up: no answer can reach it any more, so waiting
         // for requests such as a blocked tasks/result would only hang.
@@ -132,4 +119,26 @@ impl TaskServer {
         stop_writing.cancel();
         writer_task.await.unwrap_or(Ok(()))
     }
+}
+
+/// Writes each message as one line until told to stop (after writing what
+/// is already queued).
+async fn write_lines<W: AsyncWrite + Unpin>(
+    mut writer: W,
+    mut outgoing: mpsc::UnboundedReceiver<Value>,
+    stop: CancellationToken,
+) -> std::io::Result<()> {
+    loop {
+        let message = tokio::select! {
+            biased;
+            m = outgoing.recv() => m,
+            _ = stop.cancelled() => outgoing.try_recv().ok(),
+        };
+        let Some(message) = message else { break };
+        let mut line = serde_json::to_vec(&message).unwrap_or_default();
+        line.push(b'\n');
+        writer.write_all(&line).await?;
+        writer.flush().await?;
+    }
+    Ok(())
 }

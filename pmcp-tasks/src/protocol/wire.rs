@@ -19,19 +19,6 @@ pub(crate) const RELATED_TASK_KEY: &str = pmcp::types::tasks::RELATED_TASK_META_
 /// `_meta` key under which task variables are shown to the client.
 pub const VARIABLES_META_KEY: &str = "pmcp:variables";
 
-/// JSON-RPC error codes used by the task surface.
-pub(crate) mod code {
-    pub const INVALID_REQUEST: i32 = -32600;
-    pub const METHOD_NOT_FOUND: i32 = -32601;
-    pub const INVALID_PARAMS: i32 = -32602;
-    pub const INTERNAL_ERROR: i32 = -32603;
-    pub const PARSE_ERROR: i32 = -32700;
-    pub const AUTHENTICATION_REQUIRED: i32 = -32003;
-    pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i32 = -32021;
-    pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
-    pub const HEADER_MISMATCH: i32 = -32020;
-}
-
 fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -75,7 +62,10 @@ pub(crate) fn meta_mut(object: &mut Map<String, Value>) -> &mut Map<String, Valu
     if !meta.is_object() {
         *meta = Value::Object(Map::new());
     }
-    meta.as_object_mut().expect("just made an object")
+    match meta {
+        Value::Object(map) => map,
+        _ => unreachable!("replaced by an object just above"),
+    }
 }
 
 /// The flat 2025-11-25 `Task`, with variables under `_meta`.
@@ -139,15 +129,14 @@ pub(crate) fn detailed_task_2026(record: &TaskRecord) -> Map<String, Value> {
                 Some(TaskOutcome::Error { error }) => error.clone(),
                 // A task created on 2025-11-25 that failed with an
                 // `isError` result, read on 2026-07-28: report its message.
-                _ => RpcError::new(
-                    code::INTERNAL_ERROR,
+                _ => RpcError::internal(
                     record
                         .status_message
                         .clone()
                         .unwrap_or_else(|| "The task failed.".into()),
                 ),
             };
-            object.insert("error".into(), rpc_error_json(&error));
+            object.insert("error".into(), error.to_json());
         }
         TaskStatus::Working | TaskStatus::Cancelled => {}
     }
@@ -157,25 +146,6 @@ pub(crate) fn detailed_task_2026(record: &TaskRecord) -> Map<String, Value> {
 /// The `_meta` entry that relates a message to task `id`.
 pub(crate) fn related_task(id: &str) -> Value {
     json!({ "taskId": id })
-}
-
-/// A JSON-RPC error object.
-pub(crate) fn rpc_error_json(error: &RpcError) -> Value {
-    let mut object = json!({"code": error.code, "message": error.message});
-    if let Some(data) = &error.data {
-        object["data"] = data.clone();
-    }
-    object
-}
-
-/// A JSON-RPC success response.
-pub(crate) fn response(id: &Value, result: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "result": result})
-}
-
-/// A JSON-RPC error response.
-pub(crate) fn error_response(id: &Value, error: &RpcError) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "error": rpc_error_json(error)})
 }
 
 #[cfg(test)]

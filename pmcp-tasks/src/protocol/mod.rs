@@ -1,0 +1,314 @@
+//! The protocol layer: JSON-RPC in, typed calls to the task service, the
+//! era's wire shapes out.
+//!
+//! A message is opened once ([`jsonrpc`]), its era decided once
+//! ([`era`]), its params decoded with serde by the adapter of that era
+//! ([`v2025_11_25`], [`v2026_07_28`]), and every failure mapped to its
+//! code and HTTP status in one place ([`error`]). Whatever this crate does
+//! not serve goes to pmcp, and pmcp's answer comes back as an ordinary
+//! result or error.
+
+mod era;
+mod error;
+mod jsonrpc;
+mod params;
+mod session;
+mod surface;
+mod v2025_11_25;
+mod v2026_07_28;
+pub(crate) mod wire;
+mod workflows;
+
+pub(crate) use error::Error;
+pub(crate) use jsonrpc::Reply;
+pub(crate) use session::{ClientPeer, Outbox, Session};
+
+use crate::domain::Era;
+use crate::service::{Owner, TaskService};
+use crate::workflow::Workflows;
+use era::RequestEra;
+use jsonrpc::{Envelope, Method};
+use params::{decode, Addressed, RequestMeta};
+use pmcp::server::auth::AuthContext;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// One message, as the transport must treat it.
+#[derive(Debug)]
+pub(crate) enum Incoming {
+    /// A request to serve.
+    Call(Call),
+    /// A notification, for pmcp.
+    Notification(Value),
+    /// The client's answer to a request this server sent.
+    Response(Value),
+    /// A message refused as it is, with its answer.
+    Refused(Reply),
+}
+
+/// A request, opened and placed in its era.
+#[derive(Debug)]
+pub(crate) struct Call {
+    id: Value,
+    method: Method,
+    name: String,
+    params: Value,
+    meta: RequestMeta,
+    era: RequestEra,
+}
+
+impl Call {
+    /// The method, as sent.
+    pub(crate) fn method_name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn is_initialize(&self) -> bool {
+        self.method == Method::Initialize
+    }
+
+    /// Whether the server may send the client requests before it answers
+    /// (a 2025-11-25 `tasks/result` delivers the task's input requests so):
+    /// a transport that can stream the answer should.
+    pub(crate) fn may_ask_client(&self) -> bool {
+        self.method == Method::TasksResult && self.era.era == Era::V2025_11_25
+    }
+
+    /// What the request is addressed to (the 2026-07-28 `Mcp-Name`): the
+    /// tool or prompt, the resource, or the task.
+    pub(crate) fn addressed_to(&self) -> Option<String> {
+        let addressed: Addressed = Addressed::deserialize_lenient(&self.params);
+        match self.method {
+            Method::ToolsCall | Method::PromptsGet => addressed.name,
+            Method::TasksGet | Method::TasksUpdate | Method::TasksCancel => addressed.task_id,
+            Method::Other if self.name == "resources/read" => addressed.uri,
+            _ => None,
+        }
+    }
+
+    /// The answer to this request failing with `error`.
+    pub(crate) fn refuse(&self, error: Error) -> Reply {
+        Reply::error(self.id.clone(), error)
+    }
+}
+
+/// Serves the protocol over the task service and the workflows.
+pub(crate) struct Router {
+    service: Arc<TaskService>,
+    workflows: Workflows,
+    /// The server's identity (pmcp's `Implementation`) as JSON, made once:
+    /// every 2026-07-28 result carries it.
+    server_info: Value,
+}
+
+impl Router {
+    pub(crate) fn new(service: TaskService, workflows: Workflows) -> Self {
+        use pmcp::server::core::ProtocolHandler;
+        let server_info = serde_json::to_value(service.host().core().info()).unwrap_or(Value::Null);
+        Router {
+            service: Arc::new(service),
+            workflows,
+            server_info,
+        }
+    }
+
+    pub(crate) fn service(&self) -> &TaskService {
+        &self.service
+    }
+
+    /// Opens a message and, for a request, decides its era.
+    pub(crate) fn decode(&self, message: Value, session: &Session) -> Incoming {
+        let (id, name, params) = match jsonrpc::open(message) {
+            Ok(Envelope::Request { id, method, params }) => (id, method, params),
+            Ok(Envelope::Notification(n)) => return Incoming::Notification(n),
+            Ok(Envelope::Response(r)) => return Incoming::Response(r),
+            Err(reply) => return Incoming::Refused(*reply),
+        };
+        let decided = RequestMeta::read(&params)
+            .and_then(|meta| era::decide(&meta, session).map(|era| (meta, era)));
+        match decided {
+            Ok((meta, era)) => Incoming::Call(Call {
+                id,
+                method: Method::parse(&name),
+                name,
+                params: Value::Object(params),
+                meta,
+                era,
+            }),
+            Err(error) => Incoming::Refused(Reply::error(id, error)),
+        }
+    }
+
+    /// Hands a notification to pmcp.
+    pub(crate) async fn notify(&self, message: Value) {
+        self.service.host().notify(message).await;
+    }
+
+    /// Serves a request.
+    pub(crate) async fn serve(
+        &self,
+        call: Call,
+        session: &Session,
+        auth: Option<AuthContext>,
+    ) -> Reply {
+        let exchange = Exchange {
+            router: self,
+            call: &call,
+            session,
+            auth: auth.as_ref(),
+        };
+        let mut outcome = self.answer(&exchange).await;
+        if let Ok(result) = &mut outcome {
+            if call.era.era == Era::V2026_07_28 && call.method != Method::Initialize {
+                self.envelope_2026(result);
+            }
+        }
+        Reply {
+            id: call.id,
+            outcome,
+        }
+    }
+
+    /// Opens and serves one message in process: the reply to a request,
+    /// `None` for anything else.
+    pub(crate) async fn handle(
+        &self,
+        message: Value,
+        session: &Session,
+        auth: Option<AuthContext>,
+    ) -> Option<Reply> {
+        match self.decode(message, session) {
+            Incoming::Call(call) => Some(self.serve(call, session, auth).await),
+            Incoming::Notification(n) => {
+                self.notify(n).await;
+                None
+            }
+            Incoming::Response(_) => None,
+            Incoming::Refused(reply) => Some(reply),
+        }
+    }
+
+    async fn answer(&self, x: &Exchange<'_>) -> Result<Value, Error> {
+        let era = x.call.era.era;
+        match x.call.method {
+            Method::Ping => Ok(json!({})),
+            Method::Discover => Ok(surface::discover(self)),
+            Method::Initialize => surface::initialize(x).await,
+            Method::ToolsList => surface::tools_list(x).await,
+            Method::PromptsList if !self.workflows.is_empty() => surface::prompts_list(x).await,
+            Method::PromptsGet => match workflows::prompt(x).await {
+                Some(answer) => answer,
+                None => x.forward().await,
+            },
+            Method::ToolsCall => {
+                if let Some(answer) = workflows::continuation(x).await {
+                    return answer;
+                }
+                match era {
+                    Era::V2025_11_25 => v2025_11_25::tools_call(x).await,
+                    Era::V2026_07_28 => v2026_07_28::tools_call(x).await,
+                }
+            }
+            Method::SubscriptionsListen => v2026_07_28::listen(x),
+            Method::TasksGet
+            | Method::TasksResult
+            | Method::TasksList
+            | Method::TasksCancel
+            | Method::TasksUpdate => match era {
+                Era::V2025_11_25 => v2025_11_25::tasks(x).await,
+                Era::V2026_07_28 => v2026_07_28::tasks(x).await,
+            },
+            Method::PromptsList | Method::Other => x.forward().await,
+        }
+    }
+
+    /// What every 2026-07-28 result carries: `resultType` (unless set) and
+    /// the server's identity under `_meta`.
+    fn envelope_2026(&self, result: &mut Value) {
+        if let Some(object) = result.as_object_mut() {
+            object
+                .entry("resultType")
+                .or_insert_with(|| json!("complete"));
+            wire::meta_mut(object)
+                .entry(wire::SERVER_INFO_KEY)
+                .or_insert_with(|| self.server_info.clone());
+        }
+    }
+}
+
+/// One request being served: the call, its connection and its caller.
+pub(crate) struct Exchange<'a> {
+    router: &'a Router,
+    call: &'a Call,
+    session: &'a Session,
+    auth: Option<&'a AuthContext>,
+}
+
+impl Exchange<'_> {
+    fn router(&self) -> &Router {
+        self.router
+    }
+
+    fn service(&self) -> &TaskService {
+        &self.router.service
+    }
+
+    /// The service, to hand to work that outlives the request.
+    fn service_handle(&self) -> Arc<TaskService> {
+        self.router.service.clone()
+    }
+
+    fn session(&self) -> &Session {
+        self.session
+    }
+
+    fn method(&self) -> Method {
+        self.call.method
+    }
+
+    fn method_name(&self) -> &str {
+        &self.call.name
+    }
+
+    fn params(&self) -> &Value {
+        &self.call.params
+    }
+
+    fn meta(&self) -> &RequestMeta {
+        &self.call.meta
+    }
+
+    fn era(&self) -> RequestEra {
+        self.call.era
+    }
+
+    fn auth(&self) -> Option<&AuthContext> {
+        self.auth
+    }
+
+    /// The owner of the caller's tasks.
+    fn owner(&self) -> Result<Owner, Error> {
+        Ok(self.service().owner(self.auth)?)
+    }
+
+    /// Hands the request to pmcp, unchanged.
+    async fn forward(&self) -> Result<Value, Error> {
+        self.service()
+            .host()
+            .forward(
+                &self.call.id,
+                &self.call.name,
+                Some(self.call.params.clone()),
+                self.auth.cloned(),
+            )
+            .await
+            .map_err(|e| crate::service::ServiceError::Failed(e).into())
+    }
+}
+
+impl Addressed {
+    /// The addressed names of `params`, or none if they do not decode.
+    fn deserialize_lenient(params: &Value) -> Self {
+        decode::<Addressed>("", params).unwrap_or_default()
+    }
+}

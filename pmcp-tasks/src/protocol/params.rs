@@ -1,0 +1,200 @@
+//! Request params as types: what each method of either era reads, decoded
+//! with serde so that a bad field is a `-32602` naming it.
+
+use super::error::Error;
+use super::wire::{
+    CLIENT_CAPABILITIES_KEY, PROTOCOL_VERSION_KEY, RELATED_TASK_KEY, TASKS_EXTENSION,
+};
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+/// Decodes a request's params as `T`.
+pub(crate) fn decode<T: DeserializeOwned>(method: &str, params: &Value) -> Result<T, Error> {
+    T::deserialize(params)
+        .map_err(|e| Error::InvalidParams(format!("Invalid params for {method}: {e}")))
+}
+
+/// The `_meta` of a request, as far as this crate reads it. Keys it does
+/// not know are left to pmcp; a key of the wrong shape reads as absent,
+/// as it did for clients before these keys existed.
+#[derive(Debug, Default)]
+pub(crate) struct RequestMeta {
+    /// `io.modelcontextprotocol/protocolVersion` (2026-07-28), as sent.
+    pub(crate) protocol_version: Option<Value>,
+    /// Whether `io.modelcontextprotocol/clientCapabilities` declares the
+    /// Tasks extension (2026-07-28).
+    pub(crate) tasks_extension: bool,
+    /// The task `io.modelcontextprotocol/related-task` names.
+    pub(crate) related_task: Option<String>,
+}
+
+impl RequestMeta {
+    /// The `_meta` of `params`; anything but an object (or null) is refused.
+    pub(crate) fn read(params: &Map<String, Value>) -> Result<Self, Error> {
+        let meta = match params.get("_meta") {
+            None | Some(Value::Null) => return Ok(RequestMeta::default()),
+            Some(Value::Object(meta)) => meta,
+            Some(_) => return Err(Error::InvalidParams("_meta must be an object".into())),
+        };
+        let tasks_extension = meta
+            .get(CLIENT_CAPABILITIES_KEY)
+            .and_then(|c| c.get("extensions"))
+            .and_then(|e| e.get(TASKS_EXTENSION))
+            .is_some();
+        let related_task = meta
+            .get(RELATED_TASK_KEY)
+            .and_then(|r| r.get("taskId"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        Ok(RequestMeta {
+            protocol_version: meta.get(PROTOCOL_VERSION_KEY).cloned(),
+            tasks_extension,
+            related_task,
+        })
+    }
+}
+
+/// Params naming one task.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TaskRef {
+    pub(crate) task_id: String,
+}
+
+/// `tasks/list` params.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ListParams {
+    #[serde(default)]
+    pub(crate) cursor: Option<String>,
+}
+
+/// 2026-07-28 `tasks/update` params.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UpdateParams {
+    pub(crate) task_id: String,
+    pub(crate) input_responses: Map<String, Value>,
+}
+
+/// What every `tools/call` carries: the tool and its arguments.
+#[derive(Debug, Deserialize)]
+pub(crate) struct CallParams {
+    pub(crate) name: String,
+    #[serde(default)]
+    pub(crate) arguments: Value,
+}
+
+/// `prompts/get` params of a workflow prompt (its `name` chose it).
+#[derive(Debug, Deserialize)]
+pub(crate) struct PromptParams {
+    #[serde(default)]
+    pub(crate) arguments: Option<Map<String, Value>>,
+}
+
+/// Just the name a request is addressed to, if it has one: a tool's or a
+/// prompt's `name`, a resource's `uri`, a task's `taskId` (what the
+/// 2026-07-28 `Mcp-Name` header repeats).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Addressed {
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) name: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) uri: Option<String>,
+    #[serde(default, deserialize_with = "lenient_string")]
+    pub(crate) task_id: Option<String>,
+}
+
+/// A string, or absent for anything else.
+fn lenient_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) => Some(s),
+        _ => None,
+    })
+}
+
+/// A TTL a client asks for, in milliseconds: a whole number, 0 or more.
+/// A number too large for 64 bits is the largest there is (the limits then
+/// clamp it like any other).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TtlMillis(pub(crate) u64);
+
+impl<'de> Deserialize<'de> for TtlMillis {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let refuse = |n: &serde_json::Number| {
+            D::Error::custom(format!(
+                "ttl must be a whole number of milliseconds, 0 or more (got {n})"
+            ))
+        };
+        let n = serde_json::Number::deserialize(d)?;
+        if let Some(ms) = n.as_u64() {
+            return Ok(TtlMillis(ms));
+        }
+        match n.as_f64() {
+            Some(f) if f >= 0.0 && f.fract() == 0.0 => {
+                // Saturates: `as` clamps a float beyond u64::MAX to it.
+                Ok(TtlMillis(f as u64))
+            }
+            _ => Err(refuse(&n)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize)]
+    struct Holder {
+        ttl: TtlMillis,
+    }
+
+    fn ttl(v: Value) -> Result<u64, String> {
+        serde_json::from_value::<Holder>(json!({"ttl": v}))
+            .map(|h| h.ttl.0)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn ttls_are_whole_milliseconds_and_saturate_when_huge() {
+        assert_eq!(ttl(json!(0)), Ok(0));
+        assert_eq!(ttl(json!(60000)), Ok(60000));
+        assert_eq!(ttl(json!(2.0)), Ok(2));
+        assert_eq!(ttl(json!(1e30)), Ok(u64::MAX));
+        assert_eq!(ttl(json!(u64::MAX)), Ok(u64::MAX));
+        for bad in [
+            json!(-1),
+            json!(1.5),
+            json!(-0.5),
+            json!("long"),
+            json!(true),
+        ] {
+            assert!(ttl(bad.clone()).is_err(), "{bad}");
+        }
+        assert!(ttl(json!(-1)).unwrap_err().contains("0 or more"));
+    }
+
+    #[test]
+    fn meta_reads_what_it_knows_and_refuses_a_non_object() {
+        let params = json!({"_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}},
+            "io.modelcontextprotocol/related-task": {"taskId": "t1"},
+        }});
+        let meta = RequestMeta::read(params.as_object().unwrap()).unwrap();
+        assert_eq!(meta.protocol_version, Some(json!("2026-07-28")));
+        assert!(meta.tasks_extension);
+        assert_eq!(meta.related_task.as_deref(), Some("t1"));
+        let odd = json!({"_meta": {"io.modelcontextprotocol/related-task": {"taskId": 5}}});
+        assert_eq!(
+            RequestMeta::read(odd.as_object().unwrap())
+                .unwrap()
+                .related_task,
+            None
+        );
+        let bad = json!({"_meta": 5});
+        assert!(RequestMeta::read(bad.as_object().unwrap()).is_err());
+    }
+}

@@ -1,0 +1,176 @@
+//! Calling a tool: inline, or as a task, as the call's mode and the tool's
+//! task support decide.
+
+use super::{Owner, ServiceError, TaskService};
+use crate::domain::{Era, NewTask, TaskRecord};
+use crate::execution::TaskContext;
+use crate::tool::{TaskSupport, TaskTool};
+use pmcp::server::auth::AuthContext;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A `tools/call`, decoded.
+#[derive(Debug, Clone)]
+pub(crate) struct ToolCall {
+    /// The tool.
+    pub(crate) name: String,
+    /// Its arguments, as sent.
+    pub(crate) arguments: Value,
+    /// Inline, as a task, or as the tool prefers.
+    pub(crate) mode: CallMode,
+    /// Which Tasks semantics a task created by this call follows (what an
+    /// `isError` result means for its status).
+    pub(crate) era: Era,
+}
+
+/// How the caller wants the tool run.
+#[derive(Debug, Clone)]
+pub(crate) enum CallMode {
+    /// Now, in the request: a `required` tool refuses.
+    Inline,
+    /// As a task, which the caller asked for: a `forbidden` tool (or a
+    /// plain pmcp tool) refuses.
+    Task(TaskRequest),
+    /// As a task if the tool can run as one, else inline: the caller can
+    /// take either answer and the server decides.
+    Either(TaskRequest),
+}
+
+/// What a caller that takes a task says about it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TaskRequest {
+    /// The TTL the caller asks for (clamped by the limits).
+    pub(crate) ttl: Option<Duration>,
+    /// The caller's answers to the questions a tool asks before its task
+    /// exists ([`TaskTool::ask_first`]); `None` when the caller cannot take
+    /// that round trip, and the questions are asked inside the task.
+    pub(crate) answers_first: Option<Map<String, Value>>,
+}
+
+/// How a call ended.
+#[derive(Debug)]
+pub(crate) enum CallOutcome {
+    /// The tool ran inline: its `CallToolResult`.
+    Ran(Value),
+    /// A task was created; its body runs in the background.
+    Created(Box<TaskRecord>),
+    /// The tool asks these questions (by key) before its task is created:
+    /// the caller answers them and calls again.
+    NeedsInput(Map<String, Value>),
+    /// A plain pmcp tool: the call goes to pmcp unchanged.
+    Forward,
+}
+
+impl TaskService {
+    /// Calls tool `call.name` for `owner`.
+    pub(crate) async fn call_tool(
+        &self,
+        owner: &Owner,
+        call: ToolCall,
+    ) -> Result<CallOutcome, ServiceError> {
+        let Some(tool) = self.tools().get(&call.name) else {
+            if self.host().tool(&call.name).await.is_none() {
+                return Err(ServiceError::UnknownTool(call.name));
+            }
+            return match call.mode {
+                CallMode::Task(_) => Err(ServiceError::NotATaskTool(call.name)),
+                CallMode::Inline | CallMode::Either(_) => Ok(CallOutcome::Forward),
+            };
+        };
+        let task = match (call.mode, tool.support) {
+            (CallMode::Inline, TaskSupport::Required) => {
+                return Err(ServiceError::TaskRequired(call.name))
+            }
+            (CallMode::Task(_), TaskSupport::Forbidden) => {
+                return Err(ServiceError::TaskForbidden(call.name))
+            }
+            (CallMode::Inline, _) | (CallMode::Either(_), TaskSupport::Forbidden) => None,
+            (CallMode::Task(request) | CallMode::Either(request), _) => Some(request),
+        };
+        let Some(request) = task else {
+            return self
+                .run_ours(tool, owner, call.arguments)
+                .await
+                .map(CallOutcome::Ran);
+        };
+        let body = tool
+            .body
+            .prepare(call.arguments.clone())
+            .map_err(|e| invalid_arguments(tool, e.0))?;
+        let answered = match request.answers_first {
+            Some(answers) if !tool.ask_first.is_empty() => {
+                let missing: Map<String, Value> = tool
+                    .ask_first
+                    .iter()
+                    .filter(|(key, _)| !answers.contains_key(key))
+                    .map(|(key, question)| (key.clone(), question.clone()))
+                    .collect();
+                if !missing.is_empty() {
+                    return Ok(CallOutcome::NeedsInput(missing));
+                }
+                tool.ask_first
+                    .iter()
+                    .map(|(key, _)| (key.clone(), answers[key].clone()))
+                    .collect()
+            }
+            _ => BTreeMap::new(),
+        };
+        let limits = self.runtime().limits();
+        let new = NewTask {
+            owner: owner.as_str().to_owned(),
+            era: call.era,
+            tool: tool.name.clone(),
+            arguments: call.arguments,
+            ttl: limits.effective_ttl(request.ttl.or(tool.ttl)),
+            poll_interval: Some(tool.poll_interval.unwrap_or(limits.poll_interval)),
+            input_responses: answered,
+        };
+        let record = self.runtime().start(new, body).await?;
+        Ok(CallOutcome::Created(Box::new(record)))
+    }
+
+    /// What tool `name`, a task tool or pmcp's, answers to `arguments`, run
+    /// here and now (never as a task): how workflows call their steps.
+    pub(crate) async fn run_inline(
+        &self,
+        owner: &Owner,
+        auth: Option<&AuthContext>,
+        name: &str,
+        arguments: Value,
+    ) -> Result<Value, ServiceError> {
+        if let Some(tool) = self.tools().get(name) {
+            return self.run_ours(tool, owner, arguments).await;
+        }
+        if self.host().tool(name).await.is_none() {
+            return Err(ServiceError::UnknownTool(name.to_owned()));
+        }
+        self.host()
+            .call_tool(name, arguments, auth.cloned())
+            .await
+            .map_err(ServiceError::Failed)
+    }
+
+    async fn run_ours(
+        &self,
+        tool: &TaskTool,
+        owner: &Owner,
+        arguments: Value,
+    ) -> Result<Value, ServiceError> {
+        let body = tool
+            .body
+            .prepare(arguments)
+            .map_err(|e| invalid_arguments(tool, e.0))?;
+        body(TaskContext::detached(owner.as_str()))
+            .await
+            .into_result()
+            .map_err(ServiceError::Failed)
+    }
+}
+
+fn invalid_arguments(tool: &TaskTool, reason: String) -> ServiceError {
+    ServiceError::InvalidArguments {
+        tool: tool.name.clone(),
+        reason,
+    }
+}

@@ -1,0 +1,135 @@
+//! The task service: every task operation as a typed call made for an
+//! [`Owner`], answering typed results or one [`ServiceError`].
+//!
+//! It knows nothing of JSON-RPC, of the two protocol eras or of HTTP: the
+//! protocol layer decodes a request, calls the service, and encodes the
+//! answer in its era's shape. The owner policy (authentication → owner)
+//! lives in [`owner`]; pmcp's own tools and resources are reached through
+//! [`host`].
+
+mod call;
+mod error;
+pub(crate) mod host;
+mod owner;
+
+pub(crate) use call::{CallMode, CallOutcome, TaskRequest, ToolCall};
+pub(crate) use error::ServiceError;
+pub use owner::AnonymousPolicy;
+pub(crate) use owner::{Owner, OwnerPolicy};
+
+use crate::domain::{TaskOutcome, TaskRecord};
+use crate::execution::TaskRuntime;
+use crate::store::TaskPage;
+use crate::tool::TaskTool;
+use host::Host;
+use pmcp::server::auth::AuthContext;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// The task operations over one runtime, one set of task tools and pmcp.
+pub(crate) struct TaskService {
+    runtime: TaskRuntime,
+    tools: BTreeMap<String, TaskTool>,
+    owners: OwnerPolicy,
+    host: Host,
+}
+
+impl TaskService {
+    pub(crate) fn new(
+        runtime: TaskRuntime,
+        tools: BTreeMap<String, TaskTool>,
+        owners: OwnerPolicy,
+        host: Host,
+    ) -> Self {
+        TaskService {
+            runtime,
+            tools,
+            owners,
+            host,
+        }
+    }
+
+    pub(crate) fn runtime(&self) -> &TaskRuntime {
+        &self.runtime
+    }
+
+    pub(crate) fn host(&self) -> &Host {
+        &self.host
+    }
+
+    /// The task tools, by name.
+    pub(crate) fn tools(&self) -> &BTreeMap<String, TaskTool> {
+        &self.tools
+    }
+
+    /// The owner of the caller's tasks.
+    pub(crate) fn owner(&self, auth: Option<&AuthContext>) -> Result<Owner, ServiceError> {
+        self.owners.owner(auth)
+    }
+
+    /// The owner's task.
+    pub(crate) async fn get(&self, owner: &Owner, id: &str) -> Result<TaskRecord, ServiceError> {
+        self.runtime
+            .get(owner.as_str(), id)
+            .await
+            .map_err(|e| ServiceError::store(e, id))
+    }
+
+    /// A page of the owner's tasks.
+    pub(crate) async fn list(
+        &self,
+        owner: &Owner,
+        cursor: Option<&str>,
+    ) -> Result<TaskPage, ServiceError> {
+        self.runtime
+            .list(owner.as_str(), cursor)
+            .await
+            .map_err(|e| ServiceError::store(e, ""))
+    }
+
+    /// Cancels the owner's task (refused if it is terminal).
+    pub(crate) async fn cancel(&self, owner: &Owner, id: &str) -> Result<TaskRecord, ServiceError> {
+        self.runtime
+            .cancel(owner.as_str(), id)
+            .await
+            .map_err(|e| ServiceError::update(e, id))
+    }
+
+    /// Delivers the client's answers to the task's outstanding input
+    /// requests; returns the keys it accepted.
+    pub(crate) async fn answer_input(
+        &self,
+        owner: &Owner,
+        id: &str,
+        responses: &Map<String, Value>,
+    ) -> Result<Vec<String>, ServiceError> {
+        self.runtime
+            .answer_input(owner.as_str(), id, responses)
+            .await
+            .map_err(|e| ServiceError::update(e, id))
+    }
+
+    /// Waits until `ready` holds for the owner's task.
+    pub(crate) async fn wait_until(
+        &self,
+        owner: &Owner,
+        id: &str,
+        ready: impl FnMut(&TaskRecord) -> bool,
+    ) -> Result<TaskRecord, ServiceError> {
+        let poll = self.runtime.limits().poll_interval;
+        self.runtime
+            .wait_until(owner.as_str(), id, poll, ready)
+            .await
+            .map_err(|e| ServiceError::store(e, id))
+    }
+}
+
+/// What a terminal task's request answered: its result, its JSON-RPC error,
+/// or (cancelled) nothing.
+pub(crate) fn outcome(record: &TaskRecord) -> Result<Value, ServiceError> {
+    match &record.outcome {
+        Some(TaskOutcome::Result { value }) => Ok(value.clone()),
+        Some(TaskOutcome::Error { error }) => Err(ServiceError::Failed(error.clone())),
+        None => Err(ServiceError::NoResult(record.id.clone())),
+    }
+}
