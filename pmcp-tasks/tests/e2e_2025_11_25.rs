@@ -38,7 +38,7 @@ async fn create(client: &LineClient, tool: &str, args: Value, ttl: Option<u64>) 
     created
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn create_poll_and_fetch_the_result() {
     let (_server, client) = connected(fast_limits()).await;
     let task = create(&client, "sleepy", json!({"ms": 100}), Some(30_000)).await;
@@ -56,7 +56,7 @@ async fn create_poll_and_fetch_the_result() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn tasks_result_blocks_while_get_and_cancel_keep_answering() {
     let (_server, client) = connected(fast_limits()).await;
     let slow = create(&client, "sleepy", json!({"ms": 400}), None).await;
@@ -78,7 +78,7 @@ async fn tasks_result_blocks_while_get_and_cancel_keep_answering() {
             .call("tasks/cancel", json!({"taskId": other["taskId"]}))
             .await;
         assert_eq!(ok(&cancelled)["status"], "cancelled");
-        std::time::Instant::now()
+        tokio::time::Instant::now()
     };
     let (result, answered_at) = tokio::join!(waiting, meanwhile);
     assert!(
@@ -88,7 +88,7 @@ async fn tasks_result_blocks_while_get_and_cancel_keep_answering() {
     assert_eq!(ok(&result)["structuredContent"]["slept_ms"], 400);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn unknown_ids_are_invalid_params_on_every_method() {
     let (_server, client) = connected(fast_limits()).await;
     for method in ["tasks/get", "tasks/result", "tasks/cancel"] {
@@ -103,7 +103,7 @@ async fn unknown_ids_are_invalid_params_on_every_method() {
     assert_eq!(err_code(&missing), -32602);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn cancel_of_a_terminal_task_is_invalid_params_and_changes_nothing() {
     let (_server, client) = connected(fast_limits()).await;
     let task = create(&client, "sleepy", json!({"ms": 1}), None).await;
@@ -120,7 +120,7 @@ async fn cancel_of_a_terminal_task_is_invalid_params_and_changes_nothing() {
     assert_eq!(after["lastUpdatedAt"], done["lastUpdatedAt"]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn list_pages_with_an_opaque_cursor() {
     let limits = Limits {
         list_page_size: 2,
@@ -148,7 +148,7 @@ async fn list_pages_with_an_opaque_cursor() {
     assert_eq!(err_code(&bad), -32602);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn requested_ttl_is_clamped_and_expired_tasks_disappear() {
     let limits = Limits {
         max_ttl: Some(Duration::from_millis(300)),
@@ -165,7 +165,7 @@ async fn requested_ttl_is_clamped_and_expired_tasks_disappear() {
     assert_eq!(listed["tasks"], json!([]));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_tool_error_fails_the_task_and_result_returns_it_verbatim() {
     let (_server, client) = connected(fast_limits()).await;
     let task = create(&client, "tool_error", json!({}), None).await;
@@ -178,7 +178,7 @@ async fn a_tool_error_fails_the_task_and_result_returns_it_verbatim() {
     assert_eq!(result["content"][0]["text"], "the tool failed");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_protocol_error_is_returned_by_tasks_result_as_the_same_error() {
     let (_server, client) = connected(fast_limits()).await;
     let task = create(&client, "protocol_error", json!({}), None).await;
@@ -191,7 +191,7 @@ async fn a_protocol_error_is_returned_by_tasks_result_as_the_same_error() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn task_support_is_enforced_with_method_not_found() {
     let (_server, client) = connected(fast_limits()).await;
     let forbidden = client
@@ -222,7 +222,7 @@ async fn task_support_is_enforced_with_method_not_found() {
     assert_eq!(ok(&optional_inline)["structuredContent"]["slept_ms"], 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn input_requests_are_sent_during_tasks_result_with_related_task_meta() {
     let (_server, client) = connected(fast_limits()).await;
     let task = create(&client, "ask_twice", json!({}), None).await;
@@ -240,7 +240,7 @@ async fn input_requests_are_sent_during_tasks_result_with_related_task_meta() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn bad_arguments_are_invalid_params_and_create_nothing() {
     let (_server, client) = connected(fast_limits()).await;
     let response = client
@@ -267,7 +267,7 @@ async fn bad_arguments_are_invalid_params_and_create_nothing() {
     assert_eq!(err_code(&bad_ttl), -32602);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_owner_limit_refuses_more_unfinished_tasks() {
     let limits = Limits {
         max_active_tasks_per_owner: 2,
@@ -292,7 +292,7 @@ async fn the_owner_limit_refuses_more_unfinished_tasks() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn shutdown_leaves_no_task_working() {
     let (server, client) = connected(fast_limits()).await;
     let task = create(&client, "sleepy", json!({"ms": 60_000}), None).await;
@@ -316,7 +316,7 @@ async fn shutdown_leaves_no_task_working() {
         .contains("shutting down"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_stdio_loop_survives_unknown_methods_bad_lines_and_notifications() {
     let (_server, client) = connected(fast_limits()).await;
     let unknown = client.call("foo/bar", json!({})).await;
@@ -367,7 +367,7 @@ impl pmcp::ToolHandler for Echo {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn plain_pmcp_tools_are_served_by_pmcp_beside_task_tools() {
     let server = pmcp_tasks::TaskServer::builder("mixed", "1")
         .pmcp(|core| core.tool("echo", Echo))

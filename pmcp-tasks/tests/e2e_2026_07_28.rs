@@ -46,7 +46,7 @@ async fn until(server: &TaskServer, id: &str, status: &str) -> Value {
     panic!("task {id} never reached {status}")
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn create_returns_a_flat_task_and_get_inlines_the_result() {
     let server = server(fast_limits());
     let created = create(&server, "sleepy", json!({"ms": 50})).await;
@@ -65,7 +65,7 @@ async fn create_returns_a_flat_task_and_get_inlines_the_result() {
     assert_eq!(done["_meta"]["pmcp:variables"]["slept_ms"], 50);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn without_the_extension_optional_tools_run_inline_and_required_ones_refuse() {
     let server = server(fast_limits());
     let inline = call(
@@ -100,7 +100,7 @@ async fn without_the_extension_optional_tools_run_inline_and_required_ones_refus
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn task_methods_need_the_extension() {
     let server = server(fast_limits());
     let id = create(&server, "sleepy", json!({"ms": 1})).await["taskId"].clone();
@@ -110,7 +110,7 @@ async fn task_methods_need_the_extension() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn input_requests_show_in_get_and_partial_updates_keep_waiting() {
     let server = server(fast_limits());
     let id = create(&server, "ask_twice", json!({})).await["taskId"]
@@ -161,7 +161,7 @@ async fn input_requests_show_in_get_and_partial_updates_keep_waiting() {
     assert_eq!(done["result"]["content"][0]["text"], "a b");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn cancel_acknowledges_even_a_finished_task() {
     let server = server(fast_limits());
     let running = create(&server, "sleepy", json!({"ms": 60_000})).await["taskId"].clone();
@@ -195,7 +195,7 @@ async fn cancel_acknowledges_even_a_finished_task() {
     assert_eq!(err_code(&unknown), -32602);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn errors_map_to_completed_or_failed_as_the_extension_says() {
     let server = server(fast_limits());
     let tool_error = create(&server, "tool_error", json!({})).await["taskId"]
@@ -218,7 +218,7 @@ async fn errors_map_to_completed_or_failed_as_the_extension_says() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn removed_methods_unknown_ids_and_versions() {
     let server = server(fast_limits());
     for method in ["tasks/result", "tasks/list"] {
@@ -244,7 +244,7 @@ async fn removed_methods_unknown_ids_and_versions() {
     assert_eq!(bad_version["error"]["data"]["requested"], "1999-01-01");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn discover_advertises_the_extension_and_not_the_legacy_capability() {
     let server = server(fast_limits());
     let response = call(&server, "server/discover", v2026(json!({}), true)).await;
@@ -269,7 +269,7 @@ async fn discover_advertises_the_extension_and_not_the_legacy_capability() {
         .all(|t| t.get("execution").is_none()));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn another_owner_sees_exactly_what_an_unknown_id_shows() {
     let server = server(fast_limits());
     let created = call_as(

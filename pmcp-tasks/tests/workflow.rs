@@ -128,6 +128,7 @@ fn server_on(store: std::sync::Arc<dyn pmcp_tasks::store::TaskStore>) -> TaskSer
         .registered_tools()
         .registered_workflows()
         .store(store)
+        .clock(std::sync::Arc::new(pmcp_tasks::clock::TokioClock::new()))
         .build()
         .unwrap()
 }
@@ -178,7 +179,7 @@ async fn book(server: &TaskServer, task: &str, budget: u32) -> Value {
     .await
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_workflow_is_listed_as_a_prompt() {
     let server = server();
     let listed = call(&server, "prompts/list", json!({})).await;
@@ -189,7 +190,7 @@ async fn the_workflow_is_listed_as_a_prompt() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn prompts_get_runs_what_it_can_then_the_client_continues_to_completion() {
     let server = server();
     let got = start_trip(&server, "Oslo").await;
@@ -264,7 +265,7 @@ async fn prompts_get_runs_what_it_can_then_the_client_continues_to_completion() 
     assert_eq!(summary["steps"][1]["output"]["price"], 110);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_continuation_must_call_the_next_steps_tool() {
     let server = server();
     let got = start_trip(&server, "Oslo").await;
@@ -290,7 +291,7 @@ async fn a_continuation_must_call_the_next_steps_tool() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_failed_client_step_fails_the_task_with_its_error() {
     let server = server();
     let got = start_trip(&server, "Oslo").await;
@@ -320,7 +321,7 @@ async fn a_failed_client_step_fails_the_task_with_its_error() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_cancelled_workflow_takes_no_more_steps() {
     let server = server();
     let got = start_trip(&server, "Oslo").await;
@@ -338,7 +339,7 @@ async fn a_cancelled_workflow_takes_no_more_steps() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn every_pause_names_its_step_and_what_is_missing() {
     let server = server();
     // A missing prompt argument.
@@ -394,7 +395,7 @@ async fn every_pause_names_its_step_and_what_is_missing() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn workflows_with_clashing_names_or_invalid_steps_do_not_build() {
     let wf = || SequentialWorkflow::new("w", "d");
     let err = TaskServer::builder("x", "1")
@@ -468,7 +469,7 @@ async fn a_second_server_on_the_same_store_continues_without_rerunning_steps() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_run_of_a_workflow_whose_steps_changed_is_refused_not_misread() {
     let store: std::sync::Arc<dyn pmcp_tasks::store::TaskStore> =
         std::sync::Arc::new(pmcp_tasks::store::MemoryStore::new());

@@ -13,6 +13,10 @@ pub struct Limits {
     /// The longest time a task is kept after its creation. A client's
     /// requested TTL is clamped to this; `None` allows unlimited tasks.
     pub max_ttl: Option<Duration>,
+    /// The shortest TTL a task gets: a client asking for less (down to 0)
+    /// gets this, so that a task it was told about can still be read. The
+    /// maximum wins if it is lower.
+    pub min_ttl: Duration,
     /// The TTL given to a task whose client asked for none.
     pub default_ttl: Duration,
     /// The poll interval suggested to clients.
@@ -35,6 +39,7 @@ impl Default for Limits {
         Limits {
             max_active_tasks_per_owner: 100,
             max_ttl: Some(Duration::from_secs(24 * 60 * 60)),
+            min_ttl: Duration::from_secs(10),
             default_ttl: Duration::from_secs(60 * 60),
             poll_interval: Duration::from_secs(1),
             max_variable_bytes: 64 * 1024,
@@ -46,10 +51,10 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// The TTL a task gets: the requested one (or the default), clamped to
-    /// the maximum.
+    /// The TTL a task gets: the requested one (or the default), raised to
+    /// the minimum and then clamped to the maximum.
     pub fn effective_ttl(&self, requested: Option<Duration>) -> Option<Duration> {
-        let wanted = requested.unwrap_or(self.default_ttl);
+        let wanted = requested.unwrap_or(self.default_ttl).max(self.min_ttl);
         match self.max_ttl {
             Some(max) => Some(wanted.min(max)),
             None => Some(wanted),
@@ -76,6 +81,25 @@ mod tests {
         assert_eq!(
             limits.effective_ttl(Some(Duration::from_secs(3600))),
             Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            limits.effective_ttl(Some(Duration::ZERO)),
+            Some(Duration::from_secs(10)),
+            "raised to the minimum"
+        );
+        assert_eq!(
+            limits.effective_ttl(Some(Duration::from_millis(u64::MAX))),
+            Some(Duration::from_secs(60)),
+            "absurd requests are clamped"
+        );
+        let tight = Limits {
+            max_ttl: Some(Duration::from_secs(1)),
+            ..limits
+        };
+        assert_eq!(
+            tight.effective_ttl(Some(Duration::ZERO)),
+            Some(Duration::from_secs(1)),
+            "a maximum below the minimum wins"
         );
     }
 }

@@ -122,12 +122,15 @@ pub(crate) struct TtlMillis(pub(crate) u64);
 
 impl<'de> Deserialize<'de> for TtlMillis {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let refuse = |n: &serde_json::Number| {
+        let value = Value::deserialize(d)?;
+        let refuse = || {
             D::Error::custom(format!(
-                "ttl must be a whole number of milliseconds, 0 or more (got {n})"
+                "ttl must be a whole number of milliseconds, 0 or more (got {value})"
             ))
         };
-        let n = serde_json::Number::deserialize(d)?;
+        let Value::Number(n) = &value else {
+            return Err(refuse());
+        };
         if let Some(ms) = n.as_u64() {
             return Ok(TtlMillis(ms));
         }
@@ -136,7 +139,7 @@ impl<'de> Deserialize<'de> for TtlMillis {
                 // Saturates: `as` clamps a float beyond u64::MAX to it.
                 Ok(TtlMillis(f as u64))
             }
-            _ => Err(refuse(&n)),
+            _ => Err(refuse()),
         }
     }
 }
@@ -174,6 +177,7 @@ mod tests {
             assert!(ttl(bad.clone()).is_err(), "{bad}");
         }
         assert!(ttl(json!(-1)).unwrap_err().contains("0 or more"));
+        assert!(ttl(json!("10m")).unwrap_err().contains("ttl must be"));
     }
 
     #[test]

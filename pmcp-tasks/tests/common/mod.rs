@@ -2,6 +2,7 @@
 //! line-based JSON-RPC client over an in-memory duplex "stdio".
 #![allow(dead_code)]
 
+use pmcp_tasks::clock::TokioClock;
 use pmcp_tasks::{Limits, TaskContext, TaskServer, TaskSupport, TaskTool, ToolError};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -61,6 +62,8 @@ async fn plain(_: Empty, ctx: TaskContext) -> Result<String, ToolError> {
 pub fn server(limits: Limits) -> TaskServer {
     TaskServer::builder("e2e", "1.0.0")
         .limits(limits)
+        // Tests run on tokio's paused time: the server's clock follows it.
+        .clock(Arc::new(TokioClock::new()))
         .sweep_every(Duration::from_millis(50))
         .tool(TaskTool::new("sleepy", sleepy).support(TaskSupport::Optional))
         .tool(TaskTool::new("tool_error", tool_error))
