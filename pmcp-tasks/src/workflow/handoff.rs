@@ -122,7 +122,7 @@ impl Handoff {
                 let guidance = next
                     .guidance
                     .as_ref()
-                    .map(|g| format!(" Guidance: {g}"))
+                    .map(|g| format!(" Guidance: {}.", g.trim_end_matches('.')))
                     .unwrap_or_default();
                 let remaining = if self.remaining.is_empty() {
                     "nothing".to_owned()

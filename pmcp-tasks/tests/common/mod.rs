@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 use pmcp_tasks::clock::TokioClock;
-use pmcp_tasks::{Limits, TaskContext, TaskServer, TaskSupport, TaskTool, ToolError};
+use pmcp_tasks::{
+    Limits, TaskContext, TaskServer, TaskServerBuilder, TaskSupport, TaskTool, ToolError,
+};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -58,18 +60,23 @@ async fn plain(_: Empty, ctx: TaskContext) -> Result<String, ToolError> {
     Ok(format!("inline={}", !ctx.is_task()))
 }
 
-/// A server with the test tools and the given limits.
-pub fn server(limits: Limits) -> TaskServer {
-    TaskServer::builder("e2e", "1.0.0")
-        .limits(limits)
-        // Tests run on tokio's paused time: the server's clock follows it.
-        .clock(Arc::new(TokioClock::new()))
-        .sweep_every(Duration::from_millis(50))
+/// `builder` with the test tools added.
+pub fn with_test_tools(builder: TaskServerBuilder) -> TaskServerBuilder {
+    builder
         .tool(TaskTool::new("sleepy", sleepy).support(TaskSupport::Optional))
         .tool(TaskTool::new("tool_error", tool_error))
         .tool(TaskTool::new("protocol_error", protocol_error))
         .tool(TaskTool::new("ask_twice", ask_twice).support(TaskSupport::Required))
         .tool(TaskTool::new("plain", plain).support(TaskSupport::Forbidden))
+}
+
+/// A server with the test tools and the given limits.
+pub fn server(limits: Limits) -> TaskServer {
+    with_test_tools(TaskServer::builder("e2e", "1.0.0"))
+        .limits(limits)
+        // Tests run on tokio's paused time: the server's clock follows it.
+        .clock(Arc::new(TokioClock::new()))
+        .sweep_every(Duration::from_millis(50))
         .build()
         .expect("server builds")
 }
