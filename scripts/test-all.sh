@@ -29,13 +29,25 @@ say "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
+# cargo nextest where installed, else cargo test, with the arguments given.
+run_tests() {
+  if command -v cargo-nextest >/dev/null 2>&1; then
+    cargo nextest run --locked --no-fail-fast "$@"
+  else
+    cargo test --locked --no-fail-fast "$@"
+  fi
+}
+
 say "Rust tests"
-if command -v cargo-nextest >/dev/null 2>&1; then
-  cargo nextest run --workspace --all-features --locked --no-fail-fast
-else
-  cargo test --workspace --all-features --locked --no-fail-fast
-fi
+run_tests --workspace --all-features
 cargo test --workspace --doc --all-features --locked
+
+say "pmcp-tasks with no features, then with each backend feature alone"
+for features in "" sqlite redis dynamodb; do
+  echo "-- features: ${features:-none}"
+  cargo clippy -p pmcp-tasks --all-targets --no-default-features ${features:+--features "$features"} --locked -- -D warnings
+  run_tests -p pmcp-tasks --no-default-features ${features:+--features "$features"}
+done
 
 say "real MCP clients against the quickstart"
 cargo build --example quickstart --example conformance --example workflow --locked

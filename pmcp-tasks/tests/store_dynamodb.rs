@@ -3,7 +3,7 @@
 //! `client-tests/`; `npm ci` there installs it). `PMCP_TASKS_DYNAMODB_ENDPOINT`
 //! points the tests at an already running one instead (each test then uses
 //! its own table).
-#![cfg(all(feature = "dynamodb", feature = "conformance"))]
+#![cfg(feature = "dynamodb")]
 
 mod local_server;
 

@@ -2,7 +2,7 @@
 //! starts its own on a free loopback port; install it with
 //! `apt-get install redis-server`). `PMCP_TASKS_REDIS_URL` points the tests
 //! at an already running server instead.
-#![cfg(all(feature = "redis", feature = "conformance"))]
+#![cfg(feature = "redis")]
 
 mod local_server;
 

@@ -17,6 +17,7 @@ const RELATED: &str = "io.modelcontextprotocol/related-task";
 /// How often `geocode` ran, per city (tests may share a process).
 static GEOCODE_RUNS: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
 
+#[cfg(feature = "sqlite")]
 fn geocode_runs(city: &str) -> usize {
     GEOCODE_RUNS
         .lock()
