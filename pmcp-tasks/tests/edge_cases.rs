@@ -186,22 +186,28 @@ async fn odd_ttls_are_clamped_or_refused_never_unreadable() {
         .unwrap()
         .len();
     assert_eq!(before, after, "a refused call creates nothing");
-    // 2026-07-28 has no requested TTL: a stray one is ignored, and the task
-    // gets the default.
+    // 2026-07-28 defines no requested TTL; one sent in `params.task` anyway
+    // is honoured by the same rules, as it always was here.
     let created = call(
         &server,
         "tools/call",
         v2026(
-            json!({"name": "sleepy", "arguments": {"ms": 60_000}, "task": {"ttl": -1}}),
+            json!({"name": "sleepy", "arguments": {"ms": 60_000}, "task": {"ttl": 0}}),
             true,
         ),
     )
     .await;
-    assert_eq!(
-        ok(&created)["ttlMs"],
-        json!(Limits::default().default_ttl.as_millis() as u64),
-        "{created}"
-    );
+    assert_eq!(ok(&created)["ttlMs"], json!(min), "{created}");
+    let refused = call(
+        &server,
+        "tools/call",
+        v2026(
+            json!({"name": "sleepy", "arguments": {"ms": 1}, "task": {"ttl": -1}}),
+            true,
+        ),
+    )
+    .await;
+    assert_eq!(err_code(&refused), -32602, "{refused}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -131,7 +131,7 @@ impl TaskRuntime {
         let now = self.shared.table.now();
         let mut record = TaskRecord::new(new, now);
         record
-            .hold_lease(&self.shared.instance, now + self.lease_ttl())
+            .hold_lease(&self.shared.instance, self.lease_until(now))
             .map_err(|e| StoreError::Backend(e.to_string()))?;
         let created = self.create(record).await?;
         self.spawn_body(&created, body);
@@ -151,8 +151,12 @@ impl TaskRuntime {
         Ok(created)
     }
 
-    fn lease_ttl(&self) -> chrono::Duration {
-        chrono::Duration::from_std(self.limits().lease_ttl).unwrap_or(chrono::Duration::seconds(30))
+    /// When a lease taken or renewed at `now` lapses.
+    fn lease_until(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        let ttl = chrono::Duration::from_std(self.limits().lease_ttl)
+            .unwrap_or(chrono::Duration::seconds(30));
+        now.checked_add_signed(ttl)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
     }
 
     /// Runs `body` for `record` (whose lease this instance holds) on the
@@ -228,7 +232,7 @@ impl TaskRuntime {
             }
             if renewed.elapsed() >= renew_every {
                 let me = self.shared.instance.clone();
-                let until = self.shared.table.now() + self.lease_ttl();
+                let until = self.lease_until(self.shared.table.now());
                 let renewal = self
                     .update(owner, id, |t, _| {
                         if t.lease.as_ref().is_some_and(|l| l.holder != me) {
@@ -256,7 +260,7 @@ impl TaskRuntime {
         let mut taken = 0;
         for record in lapsed {
             let me = self.shared.instance.clone();
-            let until = now + self.lease_ttl();
+            let until = self.lease_until(now);
             let claim = self
                 .update(&record.owner, &record.id, |t, _| {
                     match t.lease_deadline() {

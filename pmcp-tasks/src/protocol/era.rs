@@ -4,8 +4,17 @@ use super::error::Error;
 use super::params::RequestMeta;
 use super::session::Session;
 use crate::domain::Era;
-use crate::server::SUPPORTED_PROTOCOL_VERSIONS;
 use serde_json::Value;
+
+/// The protocol versions served: the two Tasks eras and the earlier
+/// versions clients still offer.
+pub const SUPPORTED_PROTOCOL_VERSIONS: [&str; 5] = [
+    "2026-07-28",
+    "2025-11-25",
+    "2025-06-18",
+    "2025-03-26",
+    "2024-11-05",
+];
 
 /// The era a request speaks, and whether it declared the Tasks extension
 /// (which only 2026-07-28 requests do).

@@ -1,9 +1,9 @@
 //! Everything a request can fail with, and the one mapping of each to its
 //! JSON-RPC code, message and data, and to the HTTP status it travels with.
 
+use super::era::SUPPORTED_PROTOCOL_VERSIONS;
 use super::wire::{CLIENT_CAPABILITIES_KEY, TASKS_EXTENSION};
 use crate::domain::{code, RpcError};
-use crate::server::SUPPORTED_PROTOCOL_VERSIONS;
 use crate::service::ServiceError;
 use axum::http::StatusCode;
 use serde_json::json;
@@ -73,46 +73,104 @@ impl Error {
         }
     }
 
-    /// The HTTP status of a response carrying this error: the transport
-    /// spec's 400 for what the request's envelope got wrong, 200 for every
-    /// error of the operation itself.
+    /// The HTTP status of a response carrying this error: 401 for refused
+    /// credentials, 400 for what the request's envelope got wrong (its
+    /// version, capabilities, routing headers, JSON; also when pmcp says
+    /// so), 200 for every error of the operation itself.
     pub(crate) fn http_status(&self) -> StatusCode {
         match self {
-            Error::MissingTasksExtension(_)
-            | Error::UnsupportedVersion(_)
-            | Error::HeaderMismatch(_)
-            | Error::Parse(_) => StatusCode::BAD_REQUEST,
             Error::AuthenticationFailed(_) => StatusCode::UNAUTHORIZED,
-            _ => StatusCode::OK,
+            // pmcp's own answers (and stored outcomes) by their code.
+            Error::Service(e) if matches!(**e, ServiceError::Failed(_)) => {
+                status_of_code(self.to_rpc().code)
+            }
+            Error::Service(_) => StatusCode::OK,
+            other => status_of_code(other.to_rpc().code),
         }
     }
 }
 
+/// The message a client reads for each service error.
 fn service_error(e: &ServiceError) -> RpcError {
-    let message = e.to_string();
+    use ServiceError as E;
+    let message = match e {
+        E::AuthenticationRequired => {
+            "Authentication required: this server only runs tasks for authenticated callers".into()
+        }
+        E::UnknownTool(name) => {
+            format!("Unknown tool: '{name}'; tools/list shows the tools of this server")
+        }
+        E::NotATaskTool(name) => format!(
+            "Tool '{name}' does not support running as a task (tools/list declares no \
+             execution.taskSupport for it); call it without params.task"
+        ),
+        E::TaskForbidden(name) => format!(
+            "Tool '{name}' cannot run as a task (its execution.taskSupport is 'forbidden'); \
+             call it without params.task"
+        ),
+        E::TaskRequired(name) => format!(
+            "Tool '{name}' must run as a task (its execution.taskSupport is 'required'); \
+             add \"task\": {{}} to the tools/call params"
+        ),
+        E::TaskNotFound(id) => format!(
+            "Task not found: no task '{id}' for this caller (it may never have existed, belong \
+             to someone else, or have expired)"
+        ),
+        E::InvalidCursor => {
+            "Invalid cursor: pass the nextCursor of an earlier tasks/list answer unchanged".into()
+        }
+        E::AlreadyTerminal { status, .. } => {
+            format!("Cannot cancel task: already in terminal status '{status}'")
+        }
+        E::Ended { id, status } => {
+            format!("Task '{id}' has already ended ('{status}') and can no longer change")
+        }
+        E::TooManyTasks { active, limit } => format!(
+            "Too many unfinished tasks: this caller has {active} and the limit is {limit}; a \
+             place frees as soon as one of them finishes or is cancelled"
+        ),
+        E::ShuttingDown => {
+            "The server is shutting down and accepts no new tasks; retry on another instance".into()
+        }
+        E::NoResult(id) => {
+            format!("Task '{id}' was cancelled before it finished, so it has no result")
+        }
+        E::Storage(why) => format!("Task storage failed: {why}"),
+        E::InvalidArguments { .. } | E::Refused(_) | E::Workflow(_) => e.to_string(),
+        E::Failed(error) => return error.clone(),
+    };
     match e {
-        ServiceError::AuthenticationRequired => {
-            RpcError::new(code::AUTHENTICATION_REQUIRED, message)
+        E::AuthenticationRequired => RpcError::new(code::AUTHENTICATION_REQUIRED, message),
+        E::NotATaskTool(_) | E::TaskForbidden(_) | E::TaskRequired(_) => {
+            RpcError::new(code::METHOD_NOT_FOUND, message)
         }
-        ServiceError::NotATaskTool(_)
-        | ServiceError::TaskForbidden(_)
-        | ServiceError::TaskRequired(_) => RpcError::new(code::METHOD_NOT_FOUND, message),
-        ServiceError::UnknownTool(_)
-        | ServiceError::InvalidArguments { .. }
-        | ServiceError::TaskNotFound(_)
-        | ServiceError::InvalidCursor
-        | ServiceError::AlreadyTerminal { .. }
-        | ServiceError::Refused(_)
-        | ServiceError::Workflow(_) => RpcError::invalid_params(message),
-        ServiceError::TooManyTasks { active, limit } => {
-            RpcError::new(code::LIMIT_EXCEEDED, message).with_data(
+        E::UnknownTool(_)
+        | E::InvalidArguments { .. }
+        | E::TaskNotFound(_)
+        | E::InvalidCursor
+        | E::AlreadyTerminal { .. }
+        | E::Ended { .. }
+        | E::Refused(_)
+        | E::Workflow(_) => RpcError::invalid_params(message),
+        E::TooManyTasks { active, limit } => RpcError::new(code::LIMIT_EXCEEDED, message)
+            .with_data(
                 json!({"reason": "tooManyUnfinishedTasks", "active": active, "limit": limit}),
-            )
-        }
-        ServiceError::ShuttingDown | ServiceError::NoResult(_) | ServiceError::Storage(_) => {
+            ),
+        E::ShuttingDown | E::NoResult(_) | E::Storage(_) | E::Failed(_) => {
             RpcError::internal(message)
         }
-        ServiceError::Failed(error) => error.clone(),
+    }
+}
+
+/// The HTTP status of a JSON-RPC error code: the transport spec's 400 for
+/// what a request's envelope got wrong, 200 for everything else.
+fn status_of_code(code: i32) -> StatusCode {
+    match code {
+        code::MISSING_REQUIRED_CLIENT_CAPABILITY
+        | code::UNSUPPORTED_PROTOCOL_VERSION
+        | code::HEADER_MISMATCH
+        | code::PARSE_ERROR => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
     }
 }
 
@@ -172,6 +230,13 @@ mod tests {
             (ServiceError::ShuttingDown, code::INTERNAL_ERROR),
             (ServiceError::NoResult("x".into()), code::INTERNAL_ERROR),
             (ServiceError::Storage("s".into()), code::INTERNAL_ERROR),
+            (
+                ServiceError::Ended {
+                    id: "x".into(),
+                    status: TaskStatus::Cancelled,
+                },
+                code::INVALID_PARAMS,
+            ),
             (ServiceError::Failed(RpcError::new(-32050, "up")), -32050),
         ];
         for (error, expected) in cases {
@@ -180,5 +245,30 @@ mod tests {
             assert!(!rpc.message.is_empty());
             assert_eq!(Error::from(error).http_status(), StatusCode::OK);
         }
+    }
+
+    #[test]
+    fn envelope_errors_travel_with_400_even_from_pmcp() {
+        let forwarded = |code| Error::from(ServiceError::Failed(RpcError::new(code, "x")));
+        assert_eq!(
+            forwarded(code::MISSING_REQUIRED_CLIENT_CAPABILITY).http_status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            forwarded(code::INVALID_PARAMS).http_status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            Error::UnsupportedVersion("x".into()).http_status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            Error::AuthenticationFailed("x".into()).http_status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            Error::InvalidRequest("x".into()).http_status(),
+            StatusCode::OK
+        );
     }
 }

@@ -21,6 +21,8 @@ pub(crate) enum Method {
     TasksCancel,
     TasksUpdate,
     SubscriptionsListen,
+    /// Served by pmcp (named: its `uri` is what the request addresses).
+    ResourcesRead,
     /// Served by pmcp.
     Other,
 }
@@ -41,6 +43,7 @@ impl Method {
             "tasks/cancel" => Method::TasksCancel,
             "tasks/update" => Method::TasksUpdate,
             "subscriptions/listen" => Method::SubscriptionsListen,
+            "resources/read" => Method::ResourcesRead,
             _ => Method::Other,
         }
     }
@@ -56,7 +59,7 @@ pub(crate) enum Envelope {
         params: Map<String, Value>,
     },
     /// A notification (no id), for pmcp.
-    Notification(Value),
+    Notification { method: String, message: Value },
     /// The client's answer to a request this server sent it.
     Response(Value),
 }
@@ -76,7 +79,12 @@ pub(crate) fn open(message: Value) -> Result<Envelope, Box<Reply>> {
         .map(str::to_owned);
     let id = object.get("id").cloned();
     let (id, method) = match (id, method) {
-        (None, Some(_)) => return Ok(Envelope::Notification(Value::Object(object))),
+        (None, Some(method)) => {
+            return Ok(Envelope::Notification {
+                method,
+                message: Value::Object(object),
+            })
+        }
         (Some(id), Some(method)) if object.get("jsonrpc") == Some(&json!("2.0")) => (id, method),
         (id, _) => {
             if object.contains_key("result") || object.contains_key("error") {

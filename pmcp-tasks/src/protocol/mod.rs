@@ -10,6 +10,7 @@
 
 mod era;
 mod error;
+mod forward;
 mod jsonrpc;
 mod params;
 mod session;
@@ -19,6 +20,7 @@ mod v2026_07_28;
 pub(crate) mod wire;
 mod workflows;
 
+pub use era::SUPPORTED_PROTOCOL_VERSIONS;
 pub(crate) use error::Error;
 pub(crate) use jsonrpc::Reply;
 pub(crate) use session::{ClientPeer, Outbox, Session};
@@ -28,7 +30,7 @@ use crate::service::{Owner, TaskService};
 use crate::workflow::Workflows;
 use era::RequestEra;
 use jsonrpc::{Envelope, Method};
-use params::{decode, Addressed, RequestMeta};
+use params::{Addressed, RequestMeta};
 use pmcp::server::auth::AuthContext;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -58,11 +60,6 @@ pub(crate) struct Call {
 }
 
 impl Call {
-    /// The method, as sent.
-    pub(crate) fn method_name(&self) -> &str {
-        &self.name
-    }
-
     pub(crate) fn is_initialize(&self) -> bool {
         self.method == Method::Initialize
     }
@@ -73,22 +70,52 @@ impl Call {
     pub(crate) fn may_ask_client(&self) -> bool {
         self.method == Method::TasksResult && self.era.era == Era::V2025_11_25
     }
+}
 
-    /// What the request is addressed to (the 2026-07-28 `Mcp-Name`): the
-    /// tool or prompt, the resource, or the task.
-    pub(crate) fn addressed_to(&self) -> Option<String> {
-        let addressed: Addressed = Addressed::deserialize_lenient(&self.params);
-        match self.method {
-            Method::ToolsCall | Method::PromptsGet => addressed.name,
-            Method::TasksGet | Method::TasksUpdate | Method::TasksCancel => addressed.task_id,
-            Method::Other if self.name == "resources/read" => addressed.uri,
+/// A message opened, before its era is known: enough to check what the
+/// 2026-07-28 routing headers say against it.
+#[derive(Debug)]
+pub(crate) struct Opened(Result<Envelope, Box<Reply>>);
+
+/// Opens a parsed message.
+pub(crate) fn open(message: Value) -> Opened {
+    Opened(jsonrpc::open(message))
+}
+
+impl Opened {
+    /// The method, for a request or a notification.
+    pub(crate) fn method_name(&self) -> Option<&str> {
+        match &self.0 {
+            Ok(Envelope::Request { method, .. } | Envelope::Notification { method, .. }) => {
+                Some(method)
+            }
             _ => None,
         }
     }
 
-    /// The answer to this request failing with `error`.
+    /// What a request is addressed to (the 2026-07-28 `Mcp-Name`): the
+    /// tool or prompt, the resource, or the task.
+    pub(crate) fn addressed_to(&self) -> Option<String> {
+        let Ok(Envelope::Request { method, params, .. }) = &self.0 else {
+            return None;
+        };
+        let addressed = Addressed::read(params);
+        match Method::parse(method) {
+            Method::ToolsCall | Method::PromptsGet => addressed.name,
+            Method::TasksGet | Method::TasksUpdate | Method::TasksCancel => addressed.task_id,
+            Method::ResourcesRead => addressed.uri,
+            _ => None,
+        }
+    }
+
+    /// The answer to this message failing with `error` (with its id, if it
+    /// is a request).
     pub(crate) fn refuse(&self, error: Error) -> Reply {
-        Reply::error(self.id.clone(), error)
+        let id = match &self.0 {
+            Ok(Envelope::Request { id, .. }) => id.clone(),
+            _ => Value::Null,
+        };
+        Reply::error(id, error)
     }
 }
 
@@ -118,9 +145,14 @@ impl Router {
 
     /// Opens a message and, for a request, decides its era.
     pub(crate) fn decode(&self, message: Value, session: &Session) -> Incoming {
-        let (id, name, params) = match jsonrpc::open(message) {
+        self.place(open(message), session)
+    }
+
+    /// Sorts an opened message and, for a request, decides its era.
+    pub(crate) fn place(&self, opened: Opened, session: &Session) -> Incoming {
+        let (id, name, params) = match opened.0 {
             Ok(Envelope::Request { id, method, params }) => (id, method, params),
-            Ok(Envelope::Notification(n)) => return Incoming::Notification(n),
+            Ok(Envelope::Notification { message, .. }) => return Incoming::Notification(message),
             Ok(Envelope::Response(r)) => return Incoming::Response(r),
             Err(reply) => return Incoming::Refused(*reply),
         };
@@ -141,7 +173,7 @@ impl Router {
 
     /// Hands a notification to pmcp.
     pub(crate) async fn notify(&self, message: Value) {
-        self.service.host().notify(message).await;
+        forward::notification(self.service.host(), message).await;
     }
 
     /// Serves a request.
@@ -218,7 +250,7 @@ impl Router {
                 Era::V2025_11_25 => v2025_11_25::tasks(x).await,
                 Era::V2026_07_28 => v2026_07_28::tasks(x).await,
             },
-            Method::PromptsList | Method::Other => x.forward().await,
+            Method::PromptsList | Method::ResourcesRead | Method::Other => x.forward().await,
         }
     }
 
@@ -293,22 +325,19 @@ impl Exchange<'_> {
 
     /// Hands the request to pmcp, unchanged.
     async fn forward(&self) -> Result<Value, Error> {
-        self.service()
-            .host()
-            .forward(
-                &self.call.id,
-                &self.call.name,
-                Some(self.call.params.clone()),
-                self.auth.cloned(),
-            )
-            .await
-            .map_err(|e| crate::service::ServiceError::Failed(e).into())
+        forward::request(
+            self.service().host(),
+            &self.call.id,
+            &self.call.name,
+            self.call.params.clone(),
+            self.auth.cloned(),
+        )
+        .await
+        .map_err(|e| crate::service::ServiceError::Failed(e).into())
     }
-}
 
-impl Addressed {
-    /// The addressed names of `params`, or none if they do not decode.
-    fn deserialize_lenient(params: &Value) -> Self {
-        decode::<Addressed>("", params).unwrap_or_default()
+    /// What the request is addressed to (a prompt's or tool's name, ...).
+    fn addressed(&self) -> Addressed {
+        Addressed::read(&self.call.params)
     }
 }

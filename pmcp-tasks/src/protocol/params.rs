@@ -77,12 +77,31 @@ pub(crate) struct UpdateParams {
     pub(crate) input_responses: Map<String, Value>,
 }
 
-/// What every `tools/call` carries: the tool and its arguments.
+/// `tools/call` params: the tool, its arguments, and (2025-11-25) the
+/// task asked for.
 #[derive(Debug, Deserialize)]
 pub(crate) struct CallParams {
     pub(crate) name: String,
     #[serde(default)]
     pub(crate) arguments: Value,
+    /// `params.task`: present when a 2025-11-25 caller asks for a task.
+    #[serde(default)]
+    pub(crate) task: Option<TaskParams>,
+}
+
+impl CallParams {
+    /// The TTL the caller asked for, if any.
+    pub(crate) fn requested_ttl(&self) -> Option<std::time::Duration> {
+        let ms = self.task.as_ref()?.ttl?;
+        Some(std::time::Duration::from_millis(ms.0))
+    }
+}
+
+/// `params.task` of a task-augmented call.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct TaskParams {
+    #[serde(default)]
+    pub(crate) ttl: Option<TtlMillis>,
 }
 
 /// `prompts/get` params of a workflow prompt (its `name` chose it).
@@ -90,6 +109,22 @@ pub(crate) struct CallParams {
 pub(crate) struct PromptParams {
     #[serde(default)]
     pub(crate) arguments: Option<Map<String, Value>>,
+}
+
+/// `subscriptions/listen` params, as far as this crate reads them.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ListenParams {
+    #[serde(default)]
+    pub(crate) notifications: Option<ListenFor>,
+}
+
+/// What a `subscriptions/listen` asks to hear about.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ListenFor {
+    /// Task status notifications, for these tasks.
+    #[serde(default)]
+    pub(crate) task_ids: Option<Value>,
 }
 
 /// Just the name a request is addressed to, if it has one: a tool's or a
@@ -104,6 +139,14 @@ pub(crate) struct Addressed {
     pub(crate) uri: Option<String>,
     #[serde(default, deserialize_with = "lenient_string")]
     pub(crate) task_id: Option<String>,
+}
+
+impl Addressed {
+    /// The names `params` (a `&Value` or a `&Map`) addresses, as far as
+    /// they are strings.
+    pub(crate) fn read<'de, D: Deserializer<'de>>(params: D) -> Self {
+        Addressed::deserialize(params).unwrap_or_default()
+    }
 }
 
 /// A string, or absent for anything else.

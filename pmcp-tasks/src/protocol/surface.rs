@@ -2,11 +2,11 @@
 //! task capabilities added), `server/discover`, and the `tools/list` and
 //! `prompts/list` that merge pmcp's entries with this crate's.
 
+use super::era::SUPPORTED_PROTOCOL_VERSIONS;
 use super::error::Error;
 use super::wire::{SERVER_INFO_KEY, TASKS_EXTENSION};
 use super::{Exchange, Router};
 use crate::domain::Era;
-use crate::server::SUPPORTED_PROTOCOL_VERSIONS;
 use crate::tool::{TaskSupport, TaskTool};
 use crate::workflow::SequentialWorkflow;
 use pmcp::server::core::ProtocolHandler;
@@ -40,7 +40,9 @@ pub(super) async fn initialize(x: &Exchange<'_>) -> Result<Value, Error> {
 /// `tools` and `prompts` capabilities for what this crate serves itself.
 fn add_own(capabilities: &mut serde_json::Map<String, Value>, router: &Router) {
     if !router.service.tools().is_empty() {
-        capabilities.entry("tools").or_insert_with(|| json!({}));
+        capabilities
+            .entry("tools")
+            .or_insert_with(|| json!({"listChanged": false}));
     }
     if !router.workflows.is_empty() {
         capabilities.entry("prompts").or_insert_with(|| json!({}));

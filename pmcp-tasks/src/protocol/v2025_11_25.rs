@@ -3,47 +3,30 @@
 
 use super::error::Error;
 use super::jsonrpc::Method;
-use super::params::{decode, CallParams, ListParams, TaskRef, TtlMillis};
+use super::params::{decode, CallParams, ListParams, TaskRef};
 use super::session::ClientPeer;
 use super::wire::{self, RELATED_TASK_KEY};
 use super::Exchange;
 use crate::domain::{Era, TaskRecord};
 use crate::service::{CallMode, CallOutcome, Owner, TaskRequest, ToolCall};
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-/// `params.task` of a task-augmented call.
-#[derive(Debug, Default, Deserialize)]
-struct TaskParams {
-    #[serde(default)]
-    ttl: Option<TtlMillis>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Augmented {
-    #[serde(default)]
-    task: Option<TaskParams>,
-}
 
 /// `tools/call`: a task when `params.task` is present, else inline.
 pub(super) async fn tools_call(x: &Exchange<'_>) -> Result<Value, Error> {
     let call: CallParams = decode("tools/call", x.params())?;
-    let augmented: Augmented = decode("tools/call", x.params())?;
-    let mode = match augmented.task {
-        Some(task) => CallMode::Task(TaskRequest {
-            ttl: task.ttl.map(|ms| Duration::from_millis(ms.0)),
+    let mode = match &call.task {
+        Some(_) => CallMode::Task(TaskRequest {
+            ttl: call.requested_ttl(),
             answers_first: None,
         }),
         None => CallMode::Inline,
     };
-    let owner = x.owner()?;
     let outcome = x
         .service()
         .call_tool(
-            &owner,
+            x.auth(),
             ToolCall {
                 name: call.name,
                 arguments: call.arguments,

@@ -5,7 +5,7 @@
 
 use super::error::Error;
 use super::jsonrpc::Method;
-use super::params::{decode, CallParams, TaskRef, UpdateParams};
+use super::params::{decode, CallParams, ListenParams, TaskRef, UpdateParams};
 use super::wire;
 use super::Exchange;
 use crate::domain::Era;
@@ -30,17 +30,17 @@ pub(super) async fn tools_call(x: &Exchange<'_>) -> Result<Value, Error> {
     let mode = if x.era().tasks_extension {
         let answers: Answers = decode("tools/call", x.params())?;
         CallMode::Either(TaskRequest {
-            ttl: None,
+            // Not in this era's spec, but honoured as before when sent.
+            ttl: call.requested_ttl(),
             answers_first: Some(answers.input_responses.unwrap_or_default()),
         })
     } else {
         CallMode::Inline
     };
-    let owner = x.owner()?;
     let outcome = x
         .service()
         .call_tool(
-            &owner,
+            x.auth(),
             ToolCall {
                 name: call.name,
                 arguments: call.arguments,
@@ -73,6 +73,7 @@ pub(super) async fn tools_call(x: &Exchange<'_>) -> Result<Value, Error> {
 /// it.
 pub(super) async fn tasks(x: &Exchange<'_>) -> Result<Value, Error> {
     let method = x.method();
+    let owner = x.owner()?;
     if matches!(method, Method::TasksResult | Method::TasksList) {
         return Err(Error::MethodNotFound(format!(
             "{} does not exist in protocol 2026-07-28; poll tasks/get, which carries the result",
@@ -82,7 +83,6 @@ pub(super) async fn tasks(x: &Exchange<'_>) -> Result<Value, Error> {
     if !x.era().tasks_extension {
         return Err(Error::MissingTasksExtension(x.method_name().to_owned()));
     }
-    let owner = x.owner()?;
     let service = x.service();
     match method {
         Method::TasksUpdate => {
@@ -93,9 +93,7 @@ pub(super) async fn tasks(x: &Exchange<'_>) -> Result<Value, Error> {
             {
                 // Answers to a task that moved on are acknowledged: the
                 // client cannot tell a late answer from an early one.
-                Ok(_) | Err(ServiceError::AlreadyTerminal { .. } | ServiceError::Refused(_)) => {
-                    Ok(json!({}))
-                }
+                Ok(_) | Err(ServiceError::Ended { .. } | ServiceError::Refused(_)) => Ok(json!({})),
                 Err(e) => Err(e.into()),
             }
         }
@@ -121,11 +119,8 @@ pub(super) async fn tasks(x: &Exchange<'_>) -> Result<Value, Error> {
 /// `subscriptions/listen`: not served yet; a 2026-07-28 request for task
 /// notifications without the extension learns what it lacks first.
 pub(super) fn listen(x: &Exchange<'_>) -> Result<Value, Error> {
-    let wants_tasks = x
-        .params()
-        .get("notifications")
-        .and_then(|n| n.get("taskIds"))
-        .is_some();
+    let listen: ListenParams = decode("subscriptions/listen", x.params()).unwrap_or_default();
+    let wants_tasks = listen.notifications.is_some_and(|n| n.task_ids.is_some());
     if wants_tasks && x.era().era == Era::V2026_07_28 && !x.era().tasks_extension {
         return Err(Error::MissingTasksExtension(
             "task status notifications".into(),

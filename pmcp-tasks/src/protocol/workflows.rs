@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 /// `prompts/get` of a workflow prompt; `None` for any other prompt.
 pub(super) async fn prompt(x: &Exchange<'_>) -> Option<Result<Value, Error>> {
     let workflows = &x.router().workflows;
-    let name = x.call.addressed_to()?;
+    let name = x.addressed().name?;
     let workflow = workflows.get(&name)?;
     Some(
         async {

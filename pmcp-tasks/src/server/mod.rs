@@ -4,6 +4,7 @@
 
 mod builder;
 
+pub use crate::protocol::SUPPORTED_PROTOCOL_VERSIONS;
 pub use builder::{BuildError, TaskServerBuilder};
 
 use crate::execution::TaskRuntime;
@@ -12,16 +13,6 @@ use pmcp::server::auth::AuthProvider;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The protocol versions served: the two Tasks eras and the earlier
-/// versions clients still offer.
-pub const SUPPORTED_PROTOCOL_VERSIONS: [&str; 5] = [
-    "2026-07-28",
-    "2025-11-25",
-    "2025-06-18",
-    "2025-03-26",
-    "2024-11-05",
-];
 
 /// An MCP server whose task tools run as MCP Tasks in both protocol eras.
 ///

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// A `tools/call`, decoded.
+/// A call of a tool.
 #[derive(Debug, Clone)]
 pub(crate) struct ToolCall {
     /// The tool.
@@ -19,8 +19,9 @@ pub(crate) struct ToolCall {
     pub(crate) arguments: Value,
     /// Inline, as a task, or as the tool prefers.
     pub(crate) mode: CallMode,
-    /// Which Tasks semantics a task created by this call follows (what an
-    /// `isError` result means for its status).
+    /// Kept in a task the call creates: the domain rule for what an
+    /// `isError` result means for its status depends on it. The service
+    /// itself never branches on it.
     pub(crate) era: Era,
 }
 
@@ -63,10 +64,11 @@ pub(crate) enum CallOutcome {
 }
 
 impl TaskService {
-    /// Calls tool `call.name` for `owner`.
+    /// Calls tool `call.name` for the caller. Only a task tool needs an
+    /// owner: a plain pmcp tool is pmcp's, under pmcp's own authorization.
     pub(crate) async fn call_tool(
         &self,
-        owner: &Owner,
+        auth: Option<&AuthContext>,
         call: ToolCall,
     ) -> Result<CallOutcome, ServiceError> {
         let Some(tool) = self.tools().get(&call.name) else {
@@ -78,6 +80,7 @@ impl TaskService {
                 CallMode::Inline | CallMode::Either(_) => Ok(CallOutcome::Forward),
             };
         };
+        let owner = &self.owner(auth)?;
         let task = match (call.mode, tool.support) {
             (CallMode::Inline, TaskSupport::Required) => {
                 return Err(ServiceError::TaskRequired(call.name))
@@ -111,7 +114,7 @@ impl TaskService {
                 }
                 tool.ask_first
                     .iter()
-                    .map(|(key, _)| (key.clone(), answers[key].clone()))
+                    .filter_map(|(key, _)| Some((key.clone(), answers.get(key)?.clone())))
                     .collect()
             }
             _ => BTreeMap::new(),

@@ -5,32 +5,24 @@ use crate::domain::{DomainError, RpcError, TaskStatus};
 use crate::execution::StartError;
 use crate::store::{StoreError, UpdateError};
 
-/// Why a task operation failed.
+/// Why a task operation failed. The texts here are for logs; the protocol
+/// layer writes the message a client reads.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub(crate) enum ServiceError {
     /// The owner policy refuses anonymous callers.
-    #[error("Authentication required: this server only runs tasks for authenticated callers")]
+    #[error("an authenticated caller is required")]
     AuthenticationRequired,
     /// No tool of this name, ours or pmcp's.
-    #[error("Unknown tool: '{0}'; tools/list shows the tools of this server")]
+    #[error("unknown tool '{0}'")]
     UnknownTool(String),
     /// A task was asked of a plain pmcp tool, which cannot run as one.
-    #[error(
-        "Tool '{0}' does not support running as a task (tools/list declares no \
-         execution.taskSupport for it); call it without params.task"
-    )]
+    #[error("tool '{0}' has no task support")]
     NotATaskTool(String),
     /// A task was asked of a task tool whose support is `forbidden`.
-    #[error(
-        "Tool '{0}' cannot run as a task (its execution.taskSupport is 'forbidden'); \
-         call it without params.task"
-    )]
+    #[error("tool '{0}' must not run as a task")]
     TaskForbidden(String),
     /// A `required` tool was called without a task.
-    #[error(
-        "Tool '{0}' must run as a task (its execution.taskSupport is 'required'); \
-         add \"task\": {{}} to the tools/call params"
-    )]
+    #[error("tool '{0}' must run as a task")]
     TaskRequired(String),
     /// The tool's arguments do not parse.
     #[error("invalid arguments for tool '{tool}': {reason}")]
@@ -42,27 +34,29 @@ pub(crate) enum ServiceError {
     },
     /// No such task for this owner (unknown, foreign or expired: the three
     /// answer alike).
-    #[error(
-        "Task not found: no task '{0}' for this caller (it may never have existed, belong to \
-         someone else, or have expired)"
-    )]
+    #[error("no task '{0}' for this caller")]
     TaskNotFound(String),
     /// A `tasks/list` cursor this server did not hand to this caller.
-    #[error("Invalid cursor: pass the nextCursor of an earlier tasks/list answer unchanged")]
+    #[error("a cursor this server did not hand to this caller")]
     InvalidCursor,
-    /// The task is terminal, so it cannot be cancelled.
-    #[error("Cannot cancel task: already in terminal status '{status}'")]
+    /// A cancel of a task that is already terminal.
+    #[error("task '{id}' is already '{status}' and cannot be cancelled")]
     AlreadyTerminal {
         /// The task.
         id: String,
         /// Its terminal status.
         status: TaskStatus,
     },
+    /// Any other change of a task that is already terminal.
+    #[error("task '{id}' has already ended ('{status}')")]
+    Ended {
+        /// The task.
+        id: String,
+        /// Its terminal status.
+        status: TaskStatus,
+    },
     /// The owner has as many unfinished tasks as allowed.
-    #[error(
-        "Too many unfinished tasks: this caller has {active} and the limit is {limit}; a place \
-         frees as soon as one of them finishes or is cancelled"
-    )]
+    #[error("the caller has {active} unfinished tasks, the limit is {limit}")]
     TooManyTasks {
         /// Unfinished tasks the owner has.
         active: usize,
@@ -70,10 +64,10 @@ pub(crate) enum ServiceError {
         limit: usize,
     },
     /// Shutdown has begun.
-    #[error("The server is shutting down and accepts no new tasks; retry on another instance")]
+    #[error("the server is shutting down")]
     ShuttingDown,
     /// The task was cancelled before it finished: it has no result.
-    #[error("Task '{0}' was cancelled before it finished, so it has no result")]
+    #[error("task '{0}' was cancelled before it finished, so it has no result")]
     NoResult(String),
     /// The request's own JSON-RPC error: a tool's, pmcp's, or a failed
     /// task's stored outcome. Passed through unchanged.
@@ -87,7 +81,7 @@ pub(crate) enum ServiceError {
     #[error("{0}")]
     Workflow(String),
     /// The store failed.
-    #[error("Task storage failed: {0}")]
+    #[error("task storage failed: {0}")]
     Storage(String),
 }
 
@@ -108,7 +102,7 @@ impl ServiceError {
     pub(crate) fn update(e: UpdateError, id: &str) -> Self {
         match e {
             UpdateError::Store(s) => Self::store(s, id),
-            UpdateError::Domain(DomainError::Terminal(status)) => ServiceError::AlreadyTerminal {
+            UpdateError::Domain(DomainError::Terminal(status)) => ServiceError::Ended {
                 id: id.to_owned(),
                 status,
             },

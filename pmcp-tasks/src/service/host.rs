@@ -1,18 +1,19 @@
 //! pmcp's `ServerCore`, reached through typed requests: its plain tools
-//! (listed, called), its resources (read), and, for the router, any request
-//! this crate does not serve itself.
+//! (listed, called) and its resources (read), for the task service and the
+//! workflows.
 //!
 //! pmcp 2.23 has no getter for the handlers registered on its builder, so
 //! its dispatcher is the only way in: each call here builds pmcp's own
-//! request type and unwraps pmcp's answer, with no JSON-RPC text on the way.
+//! request type and unwraps pmcp's answer. (Requests this crate does not
+//! serve at all are forwarded whole by the protocol layer.)
 
 use crate::domain::{code, RpcError};
 use pmcp::server::auth::AuthContext;
 use pmcp::server::core::{ProtocolHandler, ServerCore};
 use pmcp::types::jsonrpc::ResponsePayload;
 use pmcp::types::{
-    CallToolRequest, ClientRequest, Content, JSONRPCRequest, ListToolsRequest, ReadResourceRequest,
-    ReadResourceResult, Request, RequestId, ToolInfo,
+    CallToolRequest, ClientRequest, ListToolsRequest, ReadResourceRequest, Request, RequestId,
+    ToolInfo,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -84,57 +85,22 @@ impl Host {
             _meta: None,
         });
         let result = self.ask(request, auth).await?;
-        let read: ReadResourceResult = serde_json::from_value(result)
-            .map_err(|e| RpcError::internal(format!("pmcp answered resources/read oddly: {e}")))?;
-        Ok(read
-            .contents
+        // pmcp's wire form of `ReadResourceResult.contents`: flat
+        // `ResourceContents`, each with its `text` or its `blob`.
+        let contents = result
+            .get("contents")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        Ok(contents
             .iter()
-            .map(|content| match content {
-                Content::Text { text } => text.clone(),
-                Content::Resource {
-                    text: Some(text), ..
-                } => text.clone(),
-                other => serde_json::to_string(other).unwrap_or_default(),
+            .map(|content| {
+                content
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| content.to_string(), str::to_owned)
             })
             .collect())
-    }
-
-    /// Hands a request this crate does not serve to pmcp: its result, or
-    /// its error.
-    pub(crate) async fn forward(
-        &self,
-        id: &Value,
-        method: &str,
-        params: Option<Value>,
-        auth: Option<AuthContext>,
-    ) -> Result<Value, RpcError> {
-        let request = JSONRPCRequest {
-            jsonrpc: "2.0".into(),
-            id: pmcp_id(id),
-            method: method.to_owned(),
-            params,
-        };
-        let (id, request) = pmcp::shared::parse_request(request).map_err(|e| {
-            let error: pmcp::types::JSONRPCError = e.into();
-            RpcError {
-                code: error.code,
-                message: error.message,
-                data: error.data,
-            }
-        })?;
-        answer(self.core.handle_request(id, request, auth).await.payload)
-    }
-
-    /// Hands a notification to pmcp.
-    pub(crate) async fn notify(&self, message: Value) {
-        match pmcp::shared::parse_notification(message) {
-            Ok(notification) => {
-                if let Err(e) = self.core.handle_notification(notification).await {
-                    tracing::debug!(error = %e, "notification handler failed");
-                }
-            }
-            Err(e) => tracing::debug!(error = %e, "ignoring an unknown notification"),
-        }
     }
 
     async fn ask(
@@ -152,7 +118,9 @@ impl Host {
 }
 
 /// pmcp's answer as a result or an error.
-fn answer(payload: ResponsePayload<Value, pmcp::types::JSONRPCError>) -> Result<Value, RpcError> {
+pub(crate) fn answer(
+    payload: ResponsePayload<Value, pmcp::types::JSONRPCError>,
+) -> Result<Value, RpcError> {
     match payload {
         ResponsePayload::Result(result) => Ok(result),
         ResponsePayload::Error(error) => Err(RpcError {
@@ -164,15 +132,5 @@ fn answer(payload: ResponsePayload<Value, pmcp::types::JSONRPCError>) -> Result<
             message: error.message,
             data: error.data,
         }),
-    }
-}
-
-/// The id pmcp sees for a forwarded request (the caller's id is echoed by
-/// this crate, whatever its form).
-fn pmcp_id(id: &Value) -> RequestId {
-    match id {
-        Value::String(s) => RequestId::String(s.clone()),
-        Value::Number(n) => n.as_i64().map_or(RequestId::Number(0), RequestId::Number),
-        _ => RequestId::Number(0),
     }
 }

@@ -89,10 +89,12 @@ impl TaskService {
 
     /// Cancels the owner's task (refused if it is terminal).
     pub(crate) async fn cancel(&self, owner: &Owner, id: &str) -> Result<TaskRecord, ServiceError> {
-        self.runtime
-            .cancel(owner.as_str(), id)
-            .await
-            .map_err(|e| ServiceError::update(e, id))
+        self.runtime.cancel(owner.as_str(), id).await.map_err(|e| {
+            match ServiceError::update(e, id) {
+                ServiceError::Ended { id, status } => ServiceError::AlreadyTerminal { id, status },
+                other => other,
+            }
+        })
     }
 
     /// Delivers the client's answers to the task's outstanding input

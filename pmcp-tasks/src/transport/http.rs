@@ -6,7 +6,7 @@
 //! requests are stateless and answered as plain JSON.
 
 use crate::domain::RpcError;
-use crate::protocol::{Call, ClientPeer, Error, Incoming, Outbox, Reply, Session};
+use crate::protocol::{self, Call, ClientPeer, Error, Incoming, Opened, Outbox, Reply, Session};
 use crate::server::TaskServer;
 use async_trait::async_trait;
 use axum::body::Bytes;
@@ -75,13 +75,37 @@ impl SessionTable {
     fn insert(&mut self, id: String, session: Arc<HttpSession>) {
         if self.by_id.len() >= MAX_SESSIONS {
             while let Some(old) = self.order.pop_front() {
-                if self.by_id.remove(&old).is_some() {
+                if let Some(evicted) = self.by_id.remove(&old) {
+                    evicted.close();
                     break;
                 }
             }
         }
         self.order.push_back(id.clone());
         self.by_id.insert(id, session);
+    }
+
+    /// Ends a session; `false` if there was none.
+    fn remove(&mut self, id: &str) -> bool {
+        let Some(session) = self.by_id.remove(id) else {
+            return false;
+        };
+        session.close();
+        // Ids of ended sessions linger in `order` until evicted; drop them
+        // once they outnumber the live ones.
+        if self.order.len() > 2 * self.by_id.len() + 64 {
+            let live = &self.by_id;
+            self.order.retain(|id| live.contains_key(id));
+        }
+        true
+    }
+}
+
+impl HttpSession {
+    /// The session ended: requests to its client still waiting for an
+    /// answer fail now instead of waiting forever.
+    fn close(&self) {
+        self.peer.outbox.clear();
     }
 }
 
@@ -106,7 +130,8 @@ fn json_response(status: StatusCode, body: &Value, session_id: Option<&str>) -> 
     response
 }
 
-/// A refusal by the transport itself, with its own status.
+/// A refusal by the transport itself (origin, session, content type), with
+/// the status that belongs to it.
 fn refuse(status: StatusCode, error: Error) -> Response {
     json_response(status, &Reply::error(Value::Null, error).to_json(), None)
 }
@@ -195,9 +220,8 @@ async fn handle(
                     .sessions
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .by_id
                     .remove(&id);
-                if removed.is_some() {
+                if removed {
                     StatusCode::NO_CONTENT.into_response()
                 } else {
                     StatusCode::NOT_FOUND.into_response()
@@ -227,16 +251,18 @@ async fn post(
     let message: Value = match serde_json::from_slice(&body) {
         Ok(m) => m,
         Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                Error::Parse(format!("Parse error: the body is not JSON ({e})")),
-            )
+            let error = Error::Parse(format!("Parse error: the body is not JSON ({e})"));
+            return reply_response(&Reply::error(Value::Null, error), None);
         }
     };
     let auth = match authenticate(&state, &headers).await {
         Ok(auth) => auth,
         Err(response) => return response,
     };
+    let opened = protocol::open(message);
+    if let Err(error) = routing_headers_match(&headers, &opened) {
+        return reply_response(&opened.refuse(error), None);
+    }
     let known = session_id.as_ref().map(|id| {
         state
             .sessions
@@ -258,7 +284,7 @@ async fn post(
         None => new_session(),
     };
     let router = &state.server.inner.router;
-    let call = match router.decode(message, &session.session) {
+    let call = match router.place(opened, &session.session) {
         Incoming::Call(call) => call,
         Incoming::Refused(reply) => return reply_response(&reply, None),
         Incoming::Response(answer) => {
@@ -270,9 +296,6 @@ async fn post(
             return StatusCode::ACCEPTED.into_response();
         }
     };
-    if let Err(error) = routing_headers_match(&headers, &call) {
-        return reply_response(&call.refuse(error), None);
-    }
     let new_id = call.is_initialize().then(|| {
         let id = uuid::Uuid::new_v4().to_string();
         state
@@ -312,11 +335,12 @@ fn stream_response(
         streams.push(tx.clone());
     }
     tokio::spawn(async move {
-        let reply = server
-            .inner
-            .router
-            .serve(call, &session.session, auth)
-            .await;
+        let serve = server.inner.router.serve(call, &session.session, auth);
+        // A client that hung up stops the wait with it.
+        let reply = tokio::select! {
+            reply = serve => reply,
+            _ = tx.closed() => return,
+        };
         let _ = tx.send(reply.to_json());
     });
     let events = futures::stream::unfold(rx, |mut rx| async move {
@@ -377,9 +401,9 @@ fn content_negotiation(headers: &HeaderMap) -> Option<Response> {
 /// The 2026-07-28 routing headers, when sent, must say what the body says:
 /// `Mcp-Method` its method, `Mcp-Name` its tool name or task id (load
 /// balancers route on them). A mismatch is `-32020`.
-fn routing_headers_match(headers: &HeaderMap, call: &Call) -> Result<(), Error> {
+fn routing_headers_match(headers: &HeaderMap, opened: &Opened) -> Result<(), Error> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let method = call.method_name();
+    let method = opened.method_name().unwrap_or_default();
     if let Some(sent) = header("mcp-method") {
         if sent != method {
             return Err(Error::HeaderMismatch(format!(
@@ -387,7 +411,7 @@ fn routing_headers_match(headers: &HeaderMap, call: &Call) -> Result<(), Error> 
             )));
         }
     }
-    if let (Some(sent), Some(named)) = (header("mcp-name"), call.addressed_to()) {
+    if let (Some(sent), Some(named)) = (header("mcp-name"), opened.addressed_to()) {
         if sent != named {
             return Err(Error::HeaderMismatch(format!(
                 "Header mismatch: Mcp-Name says '{sent}' but the body names '{named}'"
@@ -410,10 +434,8 @@ async fn authenticate(
     match provider.validate_request(authorization).await {
         Ok(auth) => Ok(auth),
         Err(e) => {
-            let mut response = refuse(
-                StatusCode::UNAUTHORIZED,
-                Error::AuthenticationFailed(format!("Authentication failed: {e}")),
-            );
+            let error = Error::AuthenticationFailed(format!("Authentication failed: {e}"));
+            let mut response = reply_response(&Reply::error(Value::Null, error), None);
             let challenge = HeaderValue::from_static(provider.auth_scheme());
             response
                 .headers_mut()

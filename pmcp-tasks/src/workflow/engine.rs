@@ -6,7 +6,10 @@
 use super::handoff::Handoff;
 use super::journal::Journal;
 use super::state::{binding_value, resolve_arguments};
-use super::{substitute, task_tool_name, PauseReason, Progress, SequentialWorkflow, PROGRESS_KEY};
+use super::{
+    substitute, task_tool_name, workflow_of_task, PauseReason, Progress, SequentialWorkflow,
+    PROGRESS_KEY,
+};
 use crate::domain::{first_text, is_error_result, Era, NewTask, TaskRecord};
 use crate::service::{Owner, ServiceError, TaskService};
 use pmcp::server::auth::AuthContext;
@@ -155,7 +158,7 @@ impl Workflows {
             Ok(record) => record,
             Err(e) => return Some(Err(e)),
         };
-        let name = record.tool.strip_prefix("prompt:")?;
+        let name = workflow_of_task(&record.tool)?;
         let Some(workflow) = self.by_name.get(name) else {
             return Some(Err(ServiceError::Workflow(format!(
                 "Task {id} is a run of workflow '{name}', which this server does not serve"

@@ -21,8 +21,8 @@ pub struct Handoff {
     pub workflow: String,
     /// The task's status.
     pub status: TaskStatus,
-    /// Every step's status, in order (absent for a run the workflow no
-    /// longer matches).
+    /// Every step's status, in order, as stored in the task (absent only
+    /// when the task holds none).
     pub steps: Option<Vec<StepProgress>>,
     /// The step the client is to run next, while the task is not terminal.
     pub next: Option<NextStep>,
@@ -102,12 +102,16 @@ impl Handoff {
         };
         match (record.status, &self.next) {
             (TaskStatus::Completed, _) => format!(
-                "Workflow '{name}' is complete (task {id}); steps run: {done}. tasks/result gives the summary."
+                "Workflow '{name}' is complete (task {id}); steps run: {done}. The task's result \
+                 (tasks/result on 2025-11-25, tasks/get on 2026-07-28) holds the summary."
             ),
             (TaskStatus::Failed | TaskStatus::Cancelled, _) => format!(
                 "Workflow '{name}' (task {id}) ended {}: {}. Steps completed: {done}.",
                 record.status,
-                record.status_message.as_deref().unwrap_or("no reason given")
+                record
+                    .status_message
+                    .as_deref()
+                    .unwrap_or("no reason given")
             ),
             (TaskStatus::Working | TaskStatus::InputRequired, None) => format!(
                 "Workflow '{name}' (task {id}) cannot go on: the workflow's steps changed since \

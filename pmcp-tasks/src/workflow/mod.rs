@@ -60,5 +60,12 @@ pub fn result_key(step: &str) -> String {
 /// The task `tool` field of a workflow's task: the prompt's name, marked so
 /// it can never be confused with a tool's.
 pub(crate) fn task_tool_name(workflow: &str) -> String {
-    format!("prompt:{workflow}")
+    format!("{WORKFLOW_TASK_PREFIX}{workflow}")
 }
+
+/// The workflow a task runs, if it is a workflow's task.
+pub(crate) fn workflow_of_task(tool: &str) -> Option<&str> {
+    tool.strip_prefix(WORKFLOW_TASK_PREFIX)
+}
+
+const WORKFLOW_TASK_PREFIX: &str = "prompt:";
