@@ -247,3 +247,46 @@ async fn the_task_limit_is_the_callers_problem_in_both_eras() {
     .await;
     ok(&bobs);
 }
+
+#[tokio::test(start_paused = true)]
+async fn refusing_anonymous_callers_refuses_tasks_not_plain_tools() {
+    let server = TaskServer::builder("edges", "1")
+        .pmcp(|core| core.tool("echo", Echo))
+        .anonymous(pmcp_tasks::AnonymousPolicy::Reject)
+        .tool(pmcp_tasks::TaskTool::new(
+            "sleepy",
+            |a: SleepArgs, _ctx: pmcp_tasks::TaskContext| async move {
+                Ok::<_, pmcp_tasks::ToolError>(a.ms)
+            },
+        ))
+        .build()
+        .unwrap();
+    let anonymous = |method: &str, params: Value| {
+        let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let server = server.clone();
+        async move { server.handle(request, None).await.unwrap() }
+    };
+    let plain = anonymous("tools/call", json!({"name": "echo", "arguments": {}})).await;
+    assert!(
+        ok(&plain)["content"].is_array(),
+        "pmcp's tools are pmcp's: {plain}"
+    );
+    let unknown = anonymous("tools/call", json!({"name": "nope", "arguments": {}})).await;
+    assert_eq!(err_code(&unknown), -32602, "{unknown}");
+    for (method, params) in [
+        (
+            "tools/call",
+            json!({"name": "sleepy", "arguments": {"ms": 1}, "task": {}}),
+        ),
+        (
+            "tools/call",
+            json!({"name": "sleepy", "arguments": {"ms": 1}}),
+        ),
+        ("tasks/list", json!({})),
+        ("tasks/get", v2026(json!({"taskId": "x"}), true)),
+        ("tasks/result", v2026(json!({"taskId": "x"}), true)),
+    ] {
+        let refused = anonymous(method, params).await;
+        assert_eq!(err_code(&refused), -32003, "{method}: {refused}");
+    }
+}
