@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
+# A one-off build gains nothing from incremental state, which costs disk.
+export CARGO_INCREMENTAL=0
+
 say "toolchain"
 cargo --version
 node --version
