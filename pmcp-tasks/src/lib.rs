@@ -62,7 +62,7 @@ pub mod workflow;
 
 pub use domain::{Era, Limits, TaskStatus};
 pub use error::{TaskError, ToolError};
-pub use execution::{ElicitAnswer, TaskContext, TaskRuntime};
+pub use execution::{ElicitAnswer, ProgressUpdate, TaskContext, TaskRuntime};
 pub use protocol::wire::VARIABLES_META_KEY;
 pub use server::{
     shutdown_signal, BuildError, TaskServer, TaskServerBuilder, SUPPORTED_PROTOCOL_VERSIONS,

@@ -234,7 +234,11 @@ async fn removed_methods_unknown_ids_and_versions() {
     .await;
     assert_eq!(err_code(&undeclared), -32021, "{undeclared}");
     let declared = call(&server, "subscriptions/listen", v2026(listen, true)).await;
-    assert_eq!(err_code(&declared), -32601, "notifications are not served");
+    assert_eq!(
+        err_code(&declared),
+        -32600,
+        "in process there is no stream to listen on: {declared}"
+    );
     let unknown = call(&server, "tasks/get", v2026(json!({"taskId": "nope"}), true)).await;
     assert_eq!(err_code(&unknown), -32602);
     let mut params = v2026(json!({"taskId": "x"}), true);

@@ -3,13 +3,12 @@
 mod common;
 
 use async_trait::async_trait;
+use common::http::*;
 use common::*;
 use pmcp::server::auth::{AuthContext, AuthProvider};
 use pmcp_tasks::TaskServer;
 use serde_json::{json, Value};
 use std::sync::Arc;
-
-const ACCEPT: &str = "application/json, text/event-stream";
 
 /// Bearer tokens are user names: enough to test owner binding.
 struct NameIsToken;
@@ -23,84 +22,6 @@ impl AuthProvider for NameIsToken {
             None => Ok(None),
         }
     }
-}
-
-async fn start(server: TaskServer) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-    tokio::spawn(async move { server.serve_http(listener, std::future::pending()).await });
-    url
-}
-
-struct Http {
-    client: reqwest::Client,
-    url: String,
-    session: Option<String>,
-    token: Option<String>,
-}
-
-impl Http {
-    fn new(url: &str) -> Self {
-        Http {
-            client: reqwest::Client::new(),
-            url: url.into(),
-            session: None,
-            token: None,
-        }
-    }
-
-    fn post(&self, body: &Value) -> reqwest::RequestBuilder {
-        let mut request = self
-            .client
-            .post(&self.url)
-            .header("accept", ACCEPT)
-            .header("content-type", "application/json")
-            .body(body.to_string());
-        if let Some(s) = &self.session {
-            request = request.header("mcp-session-id", s);
-        }
-        if let Some(t) = &self.token {
-            request = request.header("authorization", format!("Bearer {t}"));
-        }
-        request
-    }
-
-    async fn call(&self, method: &str, params: Value) -> Value {
-        let response = self
-            .post(&json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params}))
-            .send()
-            .await
-            .unwrap();
-        response.json().await.unwrap()
-    }
-
-    async fn initialize(&mut self) {
-        let response = self
-            .post(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25", "capabilities": {"elicitation": {}}, "clientInfo": {"name": "t", "version": "1"}}}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        self.session = Some(
-            response.headers()["mcp-session-id"]
-                .to_str()
-                .unwrap()
-                .to_owned(),
-        );
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(
-            body["result"]["capabilities"]["tasks"]["requests"]["tools"]["call"],
-            json!({})
-        );
-    }
-}
-
-fn sse_messages(text: &str) -> Vec<Value> {
-    text.lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .map(|d| serde_json::from_str(d).unwrap())
-        .collect()
 }
 
 #[tokio::test]
@@ -131,6 +52,7 @@ async fn a_2025_session_runs_a_task_and_gets_input_requests_on_the_result_stream
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
     let mut buffer = String::new();
     let mut answered = 0;
+    let mut statuses = Vec::new();
     let result = loop {
         let chunk = stream
             .chunk()
@@ -144,7 +66,12 @@ async fn a_2025_session_runs_a_task_and_gets_input_requests_on_the_result_stream
         let complete: String = buffer.drain(..end + 2).collect();
         let mut done = None;
         for message in sse_messages(&complete) {
-            if message["method"] == "elicitation/create" {
+            if message["method"] == "notifications/tasks/status" {
+                // With no GET stream open, the session's notifications
+                // travel on the stream it waits on.
+                assert_eq!(message["params"]["taskId"], id.as_str());
+                statuses.push(message["params"]["status"].as_str().unwrap().to_owned());
+            } else if message["method"] == "elicitation/create" {
                 assert_eq!(
                     message["params"]["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
                     id.as_str()
@@ -162,6 +89,12 @@ async fn a_2025_session_runs_a_task_and_gets_input_requests_on_the_result_stream
         }
     };
     assert_eq!(answered, 2);
+    for status in &statuses {
+        assert!(
+            ["input_required", "working", "completed"].contains(&status.as_str()),
+            "{statuses:?}"
+        );
+    }
     assert_eq!(result["id"], 9);
     assert_eq!(result["result"]["content"][0]["text"], "First? Second?");
     assert_eq!(

@@ -28,6 +28,11 @@ pub struct Limits {
     /// How often a running body checks the store for an end written by
     /// someone else (a `tasks/cancel` served by another instance, expiry).
     pub external_cancel_poll: Duration,
+    /// How often a push subscription (status and progress notifications,
+    /// `subscriptions/listen`) re-reads its task. Changes made here, or by
+    /// another instance on a store with a change feed, arrive at once; this
+    /// bounds the delay on a store without one (DynamoDB).
+    pub watch_poll: Duration,
     /// How long a running body's claim on its task lasts unless renewed
     /// (it is renewed every third of this). When an instance dies, its tasks
     /// are taken over this long after its last renewal.
@@ -45,6 +50,7 @@ impl Default for Limits {
             max_variable_bytes: 64 * 1024,
             list_page_size: 50,
             external_cancel_poll: Duration::from_millis(500),
+            watch_poll: Duration::from_millis(500),
             lease_ttl: Duration::from_secs(30),
         }
     }

@@ -11,7 +11,7 @@ mod status;
 pub use era::Era;
 pub use limits::Limits;
 pub(crate) use record::{first_text, is_error_result};
-pub use record::{Lease, NewTask, TaskOutcome, TaskRecord};
+pub use record::{Lease, NewTask, ProgressMark, TaskOutcome, TaskRecord};
 pub use rpc::{code, RpcError};
 pub use status::TaskStatus;
 

@@ -84,6 +84,10 @@ pub struct TaskRecord {
     /// A human-readable note on the current status (progress, failure).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_message: Option<String>,
+    /// How far the body says it got, in numbers: what
+    /// `notifications/progress` reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<ProgressMark>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Time of the last change.
@@ -118,6 +122,16 @@ pub struct TaskRecord {
     pub lease: Option<Lease>,
     /// Bumped by the store on every successful write.
     pub version: u64,
+}
+
+/// A body's progress in numbers: `progress` of `total` (if known).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ProgressMark {
+    /// How much is done.
+    pub progress: f64,
+    /// How much there is to do, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<f64>,
 }
 
 /// A running body's claim on its task, renewed by its driver. A lease that
@@ -196,6 +210,7 @@ impl TaskRecord {
             arguments: new.arguments,
             status: TaskStatus::Working,
             status_message: None,
+            progress: None,
             created_at: now,
             updated_at: now,
             ttl: new.ttl,
@@ -244,6 +259,24 @@ impl TaskRecord {
     ) -> Result<(), DomainError> {
         self.move_to(self.status, now)?;
         self.status_message = Some(message.into());
+        Ok(())
+    }
+
+    /// Records a running task's progress: its message (the status
+    /// message) and, if given, its numbers.
+    pub fn report(
+        &mut self,
+        mark: Option<ProgressMark>,
+        message: Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        self.move_to(self.status, now)?;
+        if let Some(mark) = mark {
+            self.progress = Some(mark);
+        }
+        if let Some(message) = message {
+            self.status_message = Some(message);
+        }
         Ok(())
     }
 

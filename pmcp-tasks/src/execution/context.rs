@@ -1,5 +1,6 @@
 //! `TaskContext`: what a tool body sees of its task.
 
+use super::progress::ProgressUpdate;
 use super::table::TaskTable;
 use crate::domain::{Era, TaskRecord, TaskStatus};
 use crate::error::{TaskError, ToolError};
@@ -131,18 +132,24 @@ impl TaskContext {
         }
     }
 
-    /// Reports progress: the task's `statusMessage` becomes `message`.
-    pub async fn progress(&self, message: impl Into<String>) -> Result<(), TaskError> {
-        let message = message.into();
+    /// Reports progress: a message becomes the task's `statusMessage`;
+    /// numbers ([`ProgressUpdate::of`]) also reach a client that asked for
+    /// progress (its `progressToken`) as `notifications/progress`.
+    pub async fn progress(&self, update: impl Into<ProgressUpdate>) -> Result<(), TaskError> {
+        let ProgressUpdate { message, mark } = update.into();
         match self.table() {
             Some(rt) => {
                 rt.update(&self.inner.owner, &self.inner.id, |t, now| {
-                    t.set_message(message.clone(), now)
+                    t.report(mark, message.clone(), now)
                 })
                 .await
                 .map_err(|e| self.cancelled_or(e.into()))?;
             }
-            None => tracing::info!(progress = %message, "task tool progress (no task)"),
+            None => tracing::info!(
+                progress = ?mark.map(|m| m.progress),
+                message = message.as_deref().unwrap_or(""),
+                "task tool progress (no task)"
+            ),
         }
         Ok(())
     }

@@ -2,11 +2,14 @@
 
 mod context;
 mod events;
+mod progress;
 mod runtime;
 mod table;
 
 pub use context::{ElicitAnswer, TaskContext};
+pub use progress::ProgressUpdate;
 pub use runtime::{StartError, TaskBody, TaskRuntime, CRASH_MESSAGE, SHUTDOWN_MESSAGE};
+pub(crate) use table::Follower;
 
 #[cfg(test)]
 mod tests;

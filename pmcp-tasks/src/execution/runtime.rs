@@ -2,7 +2,7 @@
 //! cancels them, sweeps expired ones and drains them all at shutdown.
 
 use super::context::TaskContext;
-use super::table::TaskTable;
+use super::table::{Follower, TaskTable};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::{DomainError, Limits, NewTask, RpcError, TaskOutcome, TaskRecord};
 use crate::store::{MemoryStore, StoreError, TaskPage, TaskStore, UpdateError};
@@ -358,6 +358,11 @@ impl TaskRuntime {
         ready: impl FnMut(&TaskRecord) -> bool,
     ) -> Result<TaskRecord, StoreError> {
         self.shared.table.wait_until(owner, id, poll, ready).await
+    }
+
+    /// Follows the owner's task (see [`Follower`]).
+    pub(crate) fn follow(&self, owner: &str, id: &str) -> Follower {
+        Follower::new(self.shared.table.clone(), owner, id)
     }
 
     /// Waits until the owner's task is terminal.

@@ -121,3 +121,71 @@ impl TaskTable {
         }
     }
 }
+
+/// Follows one task: its record each time it changes, starting with the
+/// current one, until it is terminal or gone. Changes made through this
+/// table arrive at once; others (another instance) at the next look, at
+/// least every `poll`.
+pub(crate) struct Follower {
+    table: Arc<TaskTable>,
+    owner: String,
+    id: String,
+    poll: Duration,
+    notify: Arc<tokio::sync::Notify>,
+    seen: Option<u64>,
+    ended: bool,
+}
+
+impl Follower {
+    pub(crate) fn new(table: Arc<TaskTable>, owner: &str, id: &str) -> Self {
+        let notify = table.events.subscribe(id);
+        Follower {
+            poll: table.limits.watch_poll,
+            table,
+            owner: owner.to_owned(),
+            id: id.to_owned(),
+            notify,
+            seen: None,
+            ended: false,
+        }
+    }
+
+    /// The record once it changed since the last one returned; `None` once
+    /// the task ended (after its terminal record) or is gone.
+    pub(crate) async fn next(&mut self) -> Option<TaskRecord> {
+        if self.ended {
+            return None;
+        }
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match self.table.get(&self.owner, &self.id).await {
+                Ok(record) if Some(record.version) != self.seen => {
+                    self.seen = Some(record.version);
+                    self.ended = record.status.is_terminal();
+                    return Some(record);
+                }
+                Ok(_) => {}
+                Err(StoreError::NotFound) => {
+                    self.ended = true;
+                    return None;
+                }
+                // A failing store is looked at again at the next poll.
+                Err(_) => {}
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep(self.poll) => {}
+            }
+        }
+    }
+
+    /// The records as a stream (for following many tasks at once).
+    pub(crate) fn into_stream(self) -> futures::stream::BoxStream<'static, TaskRecord> {
+        Box::pin(futures::stream::unfold(self, |mut follower| async move {
+            let record = follower.next().await?;
+            Some((record, follower))
+        }))
+    }
+}

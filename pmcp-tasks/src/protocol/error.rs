@@ -32,6 +32,9 @@ pub(crate) enum Error {
     AuthenticationFailed(String),
     /// The server failed (`-32603`).
     Internal(String),
+    /// The request was given up (its client left or cancelled it): it gets
+    /// no answer.
+    Abandoned,
 }
 
 impl From<ServiceError> for Error {
@@ -70,6 +73,7 @@ impl Error {
                 RpcError::new(code::AUTHENTICATION_REQUIRED, m.clone())
             }
             Error::Internal(m) => RpcError::internal(m.clone()),
+            Error::Abandoned => RpcError::internal("the request was given up"),
         }
     }
 

@@ -137,6 +137,12 @@ impl Reply {
         }
     }
 
+    /// Whether the request was given up (the client left, or cancelled
+    /// it): no answer is written.
+    pub(crate) fn abandoned(&self) -> bool {
+        matches!(self.outcome, Err(Error::Abandoned))
+    }
+
     /// The HTTP status the response travels with.
     pub(crate) fn http_status(&self) -> axum::http::StatusCode {
         match &self.outcome {

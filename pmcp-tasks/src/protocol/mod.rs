@@ -12,7 +12,9 @@ mod era;
 mod error;
 mod forward;
 mod jsonrpc;
+mod listen;
 mod params;
+mod push;
 mod session;
 mod surface;
 mod v2025_11_25;
@@ -23,7 +25,12 @@ mod workflows;
 pub use era::SUPPORTED_PROTOCOL_VERSIONS;
 pub(crate) use error::Error;
 pub(crate) use jsonrpc::Reply;
-pub(crate) use session::{ClientPeer, Outbox, Session};
+pub(crate) use session::{ClientPeer, Delivery, Outbox, Session};
+
+/// Where a request that streams (a listen, over HTTP also a 2025-11-25
+/// `tasks/result`) writes what comes before its answer. Bounded: a client
+/// that does not read is let go rather than buffered without end.
+pub(crate) type StreamOut = tokio::sync::mpsc::Sender<Value>;
 
 use crate::domain::Era;
 use crate::service::{Owner, TaskService};
@@ -34,6 +41,7 @@ use params::{Addressed, RequestMeta};
 use pmcp::server::auth::AuthContext;
 use serde_json::{json, Value};
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// One message, as the transport must treat it.
 #[derive(Debug)]
@@ -64,11 +72,16 @@ impl Call {
         self.method == Method::Initialize
     }
 
-    /// Whether the server may send the client requests before it answers
-    /// (a 2025-11-25 `tasks/result` delivers the task's input requests so):
-    /// a transport that can stream the answer should.
-    pub(crate) fn may_ask_client(&self) -> bool {
-        self.method == Method::TasksResult && self.era.era == Era::V2025_11_25
+    /// Whether messages may come before the answer: a 2025-11-25
+    /// `tasks/result` sends the task's input requests while it waits, a
+    /// `subscriptions/listen` its notifications. A transport that can
+    /// stream the answer should.
+    pub(crate) fn streams(&self) -> bool {
+        match self.method {
+            Method::TasksResult => self.era.era == Era::V2025_11_25,
+            Method::SubscriptionsListen => true,
+            _ => false,
+        }
     }
 }
 
@@ -123,6 +136,8 @@ impl Opened {
 pub(crate) struct Router {
     service: Arc<TaskService>,
     workflows: Workflows,
+    /// Cancelled when the server stops taking requests: open streams end.
+    draining: CancellationToken,
     /// The server's identity (pmcp's `Implementation`) as JSON, made once:
     /// every 2026-07-28 result carries it.
     server_info: Value,
@@ -135,8 +150,25 @@ impl Router {
         Router {
             service: Arc::new(service),
             workflows,
+            draining: CancellationToken::new(),
             server_info,
         }
+    }
+
+    /// The server stops taking requests: subscriptions end with their
+    /// answer, and open streams close.
+    pub(crate) fn drain(&self) {
+        self.draining.cancel();
+    }
+
+    /// Cancelled once the server drains (for streams that outlive a call).
+    pub(crate) fn drain_token(&self) -> CancellationToken {
+        self.draining.clone()
+    }
+
+    /// Resolves once the server drains.
+    pub(crate) fn draining(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
+        self.draining.cancelled()
     }
 
     pub(crate) fn service(&self) -> &TaskService {
@@ -171,25 +203,41 @@ impl Router {
         }
     }
 
-    /// Hands a notification to pmcp.
-    pub(crate) async fn notify(&self, message: Value) {
+    /// A notification from the client: a `notifications/cancelled` of an
+    /// open listen ends it; pmcp sees every notification.
+    pub(crate) async fn notify(&self, message: Value, session: &Session) {
+        if message.get("method").and_then(Value::as_str) == Some("notifications/cancelled") {
+            if let Some(id) = message.get("params").and_then(|p| p.get("requestId")) {
+                session.cancel_listen(id);
+            }
+        }
         forward::notification(self.service.host(), message).await;
     }
 
-    /// Serves a request.
+    /// Serves a request; `stream` carries what comes before its answer
+    /// (see [`Call::streams`]).
     pub(crate) async fn serve(
         &self,
         call: Call,
         session: &Session,
         auth: Option<AuthContext>,
+        stream: Option<StreamOut>,
     ) -> Reply {
         let exchange = Exchange {
             router: self,
             call: &call,
             session,
             auth: auth.as_ref(),
+            stream: stream.as_ref(),
         };
-        let mut outcome = self.answer(&exchange).await;
+        let mut outcome = match call.method {
+            Method::SubscriptionsListen => match listen::listen(&exchange).await {
+                Ok(listen::Ended::Shutdown(result)) => Ok(result),
+                Ok(listen::Ended::Abandoned) => Err(Error::Abandoned),
+                Err(e) => Err(e),
+            },
+            _ => self.answer(&exchange).await,
+        };
         if let Ok(result) = &mut outcome {
             if call.era.era == Era::V2026_07_28 && call.method != Method::Initialize {
                 self.envelope_2026(result);
@@ -210,9 +258,9 @@ impl Router {
         auth: Option<AuthContext>,
     ) -> Option<Reply> {
         match self.decode(message, session) {
-            Incoming::Call(call) => Some(self.serve(call, session, auth).await),
+            Incoming::Call(call) => Some(self.serve(call, session, auth, None).await),
             Incoming::Notification(n) => {
-                self.notify(n).await;
+                self.notify(n, session).await;
                 None
             }
             Incoming::Response(_) => None,
@@ -241,7 +289,6 @@ impl Router {
                     Era::V2026_07_28 => v2026_07_28::tools_call(x).await,
                 }
             }
-            Method::SubscriptionsListen => v2026_07_28::listen(x),
             Method::TasksGet
             | Method::TasksResult
             | Method::TasksList
@@ -251,6 +298,8 @@ impl Router {
                 Era::V2026_07_28 => v2026_07_28::tasks(x).await,
             },
             Method::PromptsList | Method::ResourcesRead | Method::Other => x.forward().await,
+            // Served by `serve`, which streams.
+            Method::SubscriptionsListen => Err(Error::Internal("a listen is served apart".into())),
         }
     }
 
@@ -274,11 +323,22 @@ pub(crate) struct Exchange<'a> {
     call: &'a Call,
     session: &'a Session,
     auth: Option<&'a AuthContext>,
+    stream: Option<&'a StreamOut>,
 }
 
 impl Exchange<'_> {
     fn router(&self) -> &Router {
         self.router
+    }
+
+    /// The request's id.
+    fn id(&self) -> &Value {
+        &self.call.id
+    }
+
+    /// Where the request streams, if the transport gave it a stream.
+    fn stream(&self) -> Option<&StreamOut> {
+        self.stream
     }
 
     fn service(&self) -> &TaskService {

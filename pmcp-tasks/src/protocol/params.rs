@@ -27,6 +27,8 @@ pub(crate) struct RequestMeta {
     pub(crate) tasks_extension: bool,
     /// The task `io.modelcontextprotocol/related-task` names.
     pub(crate) related_task: Option<String>,
+    /// `progressToken`: a string or an integer, kept for the task's life.
+    pub(crate) progress_token: Option<Value>,
 }
 
 impl RequestMeta {
@@ -47,10 +49,15 @@ impl RequestMeta {
             .and_then(|r| r.get("taskId"))
             .and_then(Value::as_str)
             .map(str::to_owned);
+        let progress_token = meta
+            .get("progressToken")
+            .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
+            .cloned();
         Ok(RequestMeta {
             protocol_version: meta.get(PROTOCOL_VERSION_KEY).cloned(),
             tasks_extension,
             related_task,
+            progress_token,
         })
     }
 }
@@ -109,22 +116,6 @@ pub(crate) struct TaskParams {
 pub(crate) struct PromptParams {
     #[serde(default)]
     pub(crate) arguments: Option<Map<String, Value>>,
-}
-
-/// `subscriptions/listen` params, as far as this crate reads them.
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct ListenParams {
-    #[serde(default)]
-    pub(crate) notifications: Option<ListenFor>,
-}
-
-/// What a `subscriptions/listen` asks to hear about.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ListenFor {
-    /// Task status notifications, for these tasks.
-    #[serde(default)]
-    pub(crate) task_ids: Option<Value>,
 }
 
 /// Just the name a request is addressed to, if it has one: a tool's or a

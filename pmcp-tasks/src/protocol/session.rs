@@ -10,13 +10,31 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
-/// A way to send requests to the client of one connection and wait for its
-/// answers. Transports that can reach their client implement it.
+/// What became of a notification handed to a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Delivery {
+    /// Queued for the client.
+    Sent,
+    /// The client is not keeping up: this one was dropped.
+    Full,
+    /// No stream reaches the client now (it may open one later).
+    Unreachable,
+    /// The connection is gone for good.
+    Closed,
+}
+
+/// A way to reach the client of one connection: requests it answers, and
+/// notifications. Transports that can reach their client implement it.
 #[async_trait]
 pub(crate) trait ClientPeer: Send + Sync {
     /// Sends a request and waits for the client's answer.
     async fn request(&self, method: &str, params: Value) -> Result<Value, RpcError>;
+
+    /// Queues a notification without waiting: a slow client never holds up
+    /// the sender.
+    fn notify(&self, message: Value) -> Delivery;
 }
 
 /// What the server remembers about one connection (a stdio process or an
@@ -25,13 +43,18 @@ pub(crate) trait ClientPeer: Send + Sync {
 pub(crate) struct Session {
     negotiated: Mutex<Option<String>>,
     peer: Option<Arc<dyn ClientPeer>>,
+    /// Cancelled when the connection ends: what follows it stops.
+    closed: CancellationToken,
+    /// The open `subscriptions/listen` requests, by id, for the client's
+    /// `notifications/cancelled`.
+    listens: Mutex<HashMap<String, CancellationToken>>,
 }
 
 impl Session {
     pub(crate) fn with_peer(peer: Arc<dyn ClientPeer>) -> Self {
         Session {
-            negotiated: Mutex::new(None),
             peer: Some(peer),
+            ..Session::default()
         }
     }
 
@@ -50,6 +73,47 @@ impl Session {
     /// How to reach the client, if the transport can.
     pub(crate) fn peer(&self) -> Option<&Arc<dyn ClientPeer>> {
         self.peer.as_ref()
+    }
+
+    /// The connection ended: everything following it stops.
+    pub(crate) fn close(&self) {
+        self.closed.cancel();
+        for (_, listen) in self.listens().drain() {
+            listen.cancel();
+        }
+    }
+
+    /// Cancelled when the connection ends.
+    pub(crate) fn closed(&self) -> CancellationToken {
+        self.closed.clone()
+    }
+
+    /// Registers the listen request `id`; its token is cancelled when the
+    /// client cancels the request or the connection ends.
+    pub(crate) fn open_listen(&self, id: &Value) -> CancellationToken {
+        let token = self.closed.child_token();
+        self.listens().insert(id.to_string(), token.clone());
+        token
+    }
+
+    /// Forgets the listen request `id` (it ended).
+    pub(crate) fn end_listen(&self, id: &Value) {
+        self.listens().remove(&id.to_string());
+    }
+
+    /// The client cancelled request `id`: if it is a listen, it stops.
+    pub(crate) fn cancel_listen(&self, id: &Value) -> bool {
+        match self.listens().remove(&id.to_string()) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn listens(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
+        self.listens.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

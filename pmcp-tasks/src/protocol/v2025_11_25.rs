@@ -4,6 +4,7 @@
 use super::error::Error;
 use super::jsonrpc::Method;
 use super::params::{decode, CallParams, ListParams, TaskRef};
+use super::push;
 use super::session::ClientPeer;
 use super::wire::{self, RELATED_TASK_KEY};
 use super::Exchange;
@@ -37,10 +38,22 @@ pub(super) async fn tools_call(x: &Exchange<'_>) -> Result<Value, Error> {
         .await?;
     match outcome {
         CallOutcome::Ran(result) => Ok(result),
-        CallOutcome::Created(record) => Ok(json!({
-            "task": wire::task_2025(&record),
-            "_meta": {RELATED_TASK_KEY: wire::related_task(&record.id)},
-        })),
+        CallOutcome::Created(record) => {
+            if let Some(peer) = x.session().peer() {
+                push::follow_for_requestor(
+                    x.service_handle(),
+                    peer.clone(),
+                    x.session().closed(),
+                    Owner::of(&record),
+                    &record,
+                    x.meta().progress_token.clone(),
+                );
+            }
+            Ok(json!({
+                "task": wire::task_2025(&record),
+                "_meta": {RELATED_TASK_KEY: wire::related_task(&record.id)},
+            }))
+        }
         CallOutcome::Forward => x.forward().await,
         // Never: a 2025-11-25 call brings no answers, so the questions are
         // asked inside the task instead.

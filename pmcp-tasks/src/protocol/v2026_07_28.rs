@@ -5,7 +5,7 @@
 
 use super::error::Error;
 use super::jsonrpc::Method;
-use super::params::{decode, CallParams, ListenParams, TaskRef, UpdateParams};
+use super::params::{decode, CallParams, TaskRef, UpdateParams};
 use super::wire;
 use super::Exchange;
 use crate::domain::Era;
@@ -114,20 +114,4 @@ pub(super) async fn tasks(x: &Exchange<'_>) -> Result<Value, Error> {
             Ok(Value::Object(wire::detailed_task_2026(&record)))
         }
     }
-}
-
-/// `subscriptions/listen`: not served yet; a 2026-07-28 request for task
-/// notifications without the extension learns what it lacks first.
-pub(super) fn listen(x: &Exchange<'_>) -> Result<Value, Error> {
-    let listen: ListenParams = decode("subscriptions/listen", x.params()).unwrap_or_default();
-    let wants_tasks = listen.notifications.is_some_and(|n| n.task_ids.is_some());
-    if wants_tasks && x.era().era == Era::V2026_07_28 && !x.era().tasks_extension {
-        return Err(Error::MissingTasksExtension(
-            "task status notifications".into(),
-        ));
-    }
-    Err(Error::MethodNotFound(
-        "subscriptions/listen is not supported by this server: poll tasks/get for task status"
-            .into(),
-    ))
 }

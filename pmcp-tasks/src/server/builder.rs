@@ -74,6 +74,7 @@ pub struct TaskServerBuilder {
     /// Each workflow prompt with where it came from.
     workflows: Vec<(SequentialWorkflow, String)>,
     clock: Option<Arc<dyn Clock>>,
+    heartbeat: Duration,
 }
 
 impl std::fmt::Debug for TaskServerBuilder {
@@ -98,6 +99,7 @@ impl TaskServerBuilder {
             auth_provider: None,
             workflows: Vec::new(),
             clock: None,
+            heartbeat: Duration::from_secs(15),
         }
     }
 
@@ -184,6 +186,15 @@ impl TaskServerBuilder {
     /// so that TTLs and leases pass in virtual time.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// How often an idle SSE stream (a session's GET stream, a
+    /// `tasks/result` or `subscriptions/listen` answer) carries a
+    /// keep-alive, so that clients with short idle timeouts stay connected
+    /// (default 15 s).
+    pub fn heartbeat(mut self, every: Duration) -> Self {
+        self.heartbeat = every;
         self
     }
 
@@ -276,6 +287,7 @@ impl TaskServerBuilder {
         Ok(TaskServer {
             inner: Arc::new(Inner {
                 router: Router::new(service, Workflows::new(workflows)),
+                heartbeat: self.heartbeat,
                 auth_provider: self.auth_provider,
             }),
         })

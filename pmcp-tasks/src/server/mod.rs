@@ -25,6 +25,8 @@ pub struct TaskServer {
 
 pub(crate) struct Inner {
     pub(crate) router: Router,
+    /// How often an idle SSE stream carries a keep-alive.
+    pub(crate) heartbeat: Duration,
     /// Authenticates HTTP requests; its subject owns the caller's tasks.
     pub(crate) auth_provider: Option<Arc<dyn AuthProvider>>,
 }
@@ -80,6 +82,7 @@ impl TaskServer {
     /// Stops taking tasks, lets running ones finish for up to `grace`, then
     /// marks the rest `failed`. Returns how many were marked `failed`.
     pub async fn shutdown(&self, grace: Duration) -> usize {
+        self.inner.router.drain();
         self.runtime().shutdown(grace).await
     }
 }

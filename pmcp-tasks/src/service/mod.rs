@@ -126,6 +126,13 @@ impl TaskService {
     }
 }
 
+impl TaskService {
+    /// Follows the owner's task: its record on every change, until it ends.
+    pub(crate) fn follow(&self, owner: &Owner, id: &str) -> crate::execution::Follower {
+        self.runtime.follow(owner.as_str(), id)
+    }
+}
+
 /// What a terminal task's request answered: its result, its JSON-RPC error,
 /// or (cancelled) nothing.
 pub(crate) fn outcome(record: &TaskRecord) -> Result<Value, ServiceError> {

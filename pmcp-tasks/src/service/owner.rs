@@ -34,6 +34,11 @@ impl Owner {
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The owner a stored task has.
+    pub(crate) fn of(record: &crate::domain::TaskRecord) -> Owner {
+        Owner(record.owner.clone())
+    }
 }
 
 impl std::fmt::Display for Owner {

@@ -3,7 +3,7 @@
 //! and a bad line gets an error answer instead of ending the loop.
 
 use crate::domain::RpcError;
-use crate::protocol::{ClientPeer, Error, Incoming, Outbox, Reply, Session};
+use crate::protocol::{ClientPeer, Delivery, Error, Incoming, Outbox, Reply, Session};
 use crate::server::TaskServer;
 use async_trait::async_trait;
 use serde_json::Value;
@@ -13,9 +13,15 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-/// The client at the other end of the stream, for server-to-client requests.
+/// Messages queued for the client at most; past this a notification is
+/// dropped (and a subscription that cannot keep up ends) rather than
+/// growing memory, and answers wait for the writer.
+const OUT_QUEUE: usize = 1024;
+
+/// The client at the other end of the stream, for server-to-client
+/// requests and notifications.
 struct StreamPeer {
-    out: mpsc::UnboundedSender<Value>,
+    out: mpsc::Sender<Value>,
     outbox: Outbox,
 }
 
@@ -23,10 +29,18 @@ struct StreamPeer {
 impl ClientPeer for StreamPeer {
     async fn request(&self, method: &str, params: Value) -> Result<Value, RpcError> {
         let outgoing = self.outbox.prepare(method, params);
-        if self.out.send(outgoing.message.clone()).is_err() {
+        if self.out.send(outgoing.message.clone()).await.is_err() {
             return Err(self.outbox.forget(outgoing));
         }
         outgoing.answer().await
+    }
+
+    fn notify(&self, message: Value) -> Delivery {
+        match self.out.try_send(message) {
+            Ok(()) => Delivery::Sent,
+            Err(mpsc::error::TrySendError::Full(_)) => Delivery::Full,
+            Err(mpsc::error::TrySendError::Closed(_)) => Delivery::Closed,
+        }
     }
 }
 
@@ -47,7 +61,7 @@ impl TaskServer {
         R: AsyncRead + Unpin + Send,
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        let (out, outgoing) = mpsc::unbounded_channel::<Value>();
+        let (out, outgoing) = mpsc::channel::<Value>(OUT_QUEUE);
         let stop_writing = CancellationToken::new();
         let writer_task = tokio::spawn(write_lines(writer, outgoing, stop_writing.clone()));
         let peer = Arc::new(StreamPeer {
@@ -74,7 +88,7 @@ impl TaskServer {
                 Ok(m) => m,
                 Err(e) => {
                     let error = Error::Parse(format!("Parse error: the line is not JSON ({e})"));
-                    let _ = out.send(Reply::error(Value::Null, error).to_json());
+                    let _ = out.send(Reply::error(Value::Null, error).to_json()).await;
                     continue;
                 }
             };
@@ -82,7 +96,7 @@ impl TaskServer {
                 let error = Error::InvalidRequest(
                     "Invalid request: JSON-RPC batches are not supported".into(),
                 );
-                let _ = out.send(Reply::error(Value::Null, error).to_json());
+                let _ = out.send(Reply::error(Value::Null, error).to_json()).await;
                 continue;
             }
             let router = &self.inner.router;
@@ -93,17 +107,27 @@ impl TaskServer {
                     }
                 }
                 Incoming::Refused(reply) => {
-                    let _ = out.send(reply.to_json());
+                    let _ = out.send(reply.to_json()).await;
                 }
                 Incoming::Notification(notification) => {
-                    let server = self.clone();
-                    in_flight.spawn(async move { server.inner.router.notify(notification).await });
+                    let (server, session) = (self.clone(), session.clone());
+                    in_flight.spawn(async move {
+                        server.inner.router.notify(notification, &session).await
+                    });
                 }
                 Incoming::Call(call) => {
                     let (server, session, out) = (self.clone(), session.clone(), out.clone());
                     in_flight.spawn(async move {
-                        let reply = server.inner.router.serve(call, &session, None).await;
-                        let _ = out.send(reply.to_json());
+                        // The one connection carries whatever the request
+                        // streams (a listen's notifications).
+                        let reply = server
+                            .inner
+                            .router
+                            .serve(call, &session, None, Some(out.clone()))
+                            .await;
+                        if !reply.abandoned() {
+                            let _ = out.send(reply.to_json()).await;
+                        }
                     });
                 }
             }
@@ -111,6 +135,7 @@ impl TaskServer {
         // The client hung up: no answer can reach it any more, so waiting
         // for requests such as a blocked tasks/result would only hang.
         // Requests that finish quickly still get their answers written.
+        session.close();
         let drain = async { while in_flight.join_next().await.is_some() {} };
         let _ = tokio::time::timeout(std::time::Duration::from_millis(200), drain).await;
         in_flight.abort_all();
@@ -125,7 +150,7 @@ impl TaskServer {
 /// is already queued).
 async fn write_lines<W: AsyncWrite + Unpin>(
     mut writer: W,
-    mut outgoing: mpsc::UnboundedReceiver<Value>,
+    mut outgoing: mpsc::Receiver<Value>,
     stop: CancellationToken,
 ) -> std::io::Result<()> {
     loop {

@@ -2,9 +2,12 @@
 //! line-based JSON-RPC client over an in-memory duplex "stdio".
 #![allow(dead_code)]
 
+pub mod http;
+
 use pmcp_tasks::clock::TokioClock;
 use pmcp_tasks::{
-    Limits, TaskContext, TaskServer, TaskServerBuilder, TaskSupport, TaskTool, ToolError,
+    Limits, ProgressUpdate, TaskContext, TaskServer, TaskServerBuilder, TaskSupport, TaskTool,
+    ToolError,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -24,8 +27,10 @@ pub struct SleepArgs {
 }
 
 async fn sleepy(args: SleepArgs, ctx: TaskContext) -> Result<Value, ToolError> {
-    ctx.progress("sleeping").await?;
+    ctx.progress(ProgressUpdate::of(0.0, 2.0).message("sleeping"))
+        .await?;
     tokio::time::sleep(Duration::from_millis(args.ms)).await;
+    ctx.progress(ProgressUpdate::of(1.0, 2.0)).await?;
     ctx.set_var("slept_ms", &args.ms).await?;
     Ok(json!({"slept_ms": args.ms}))
 }
@@ -115,6 +120,8 @@ pub struct LineClient {
     pending: Arc<Mutex<HashMap<String, oneshot::Sender<Value>>>>,
     next: AtomicU64,
     pub server_requests: Arc<Mutex<Vec<Value>>>,
+    /// Notifications the server sent, in order.
+    pub notifications: mpsc::UnboundedReceiver<Value>,
     pub server_task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -132,6 +139,7 @@ impl LineClient {
         let writer = Arc::new(tokio::sync::Mutex::new(write));
         let pending: Arc<Mutex<HashMap<String, oneshot::Sender<Value>>>> = Arc::default();
         let server_requests: Arc<Mutex<Vec<Value>>> = Arc::default();
+        let (notes_tx, notifications) = mpsc::unbounded_channel::<Value>();
         let (reply_tx, mut reply_rx) = mpsc::unbounded_channel::<Value>();
         {
             let writer = writer.clone();
@@ -149,6 +157,10 @@ impl LineClient {
                 let mut lines = BufReader::new(read).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
                     let message: Value = serde_json::from_str(&line).expect("server wrote JSON");
+                    if message.get("method").is_some() && message.get("id").is_none() {
+                        let _ = notes_tx.send(message);
+                        continue;
+                    }
                     if message.get("method").is_some() && message.get("id").is_some() {
                         server_requests.lock().unwrap().push(message.clone());
                         let reply = json!({"jsonrpc": "2.0", "id": message["id"], "result": answer(&message)});
@@ -167,6 +179,7 @@ impl LineClient {
             pending,
             next: AtomicU64::new(1),
             server_requests,
+            notifications,
             server_task,
         }
     }
@@ -209,6 +222,26 @@ impl LineClient {
             json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
         )
         .await
+    }
+}
+
+impl LineClient {
+    /// The next notification the server sends, within 10 s.
+    pub async fn notification(&mut self) -> Value {
+        tokio::time::timeout(Duration::from_secs(10), self.notifications.recv())
+            .await
+            .expect("a notification within 10 s")
+            .expect("the server is still connected")
+    }
+
+    /// The next notification with `method`, skipping others.
+    pub async fn notification_of(&mut self, method: &str) -> Value {
+        loop {
+            let n = self.notification().await;
+            if n["method"] == method {
+                return n;
+            }
+        }
     }
 }
 

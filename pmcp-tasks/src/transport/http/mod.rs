@@ -5,116 +5,29 @@
 //! send a task's input requests on it while the client waits. 2026-07-28
 //! requests are stateless and answered as plain JSON.
 
-use crate::domain::RpcError;
-use crate::protocol::{self, Call, ClientPeer, Error, Incoming, Opened, Outbox, Reply, Session};
+mod session;
+mod sse;
+
+use crate::protocol::{self, Error, Incoming, Opened, Reply};
 use crate::server::TaskServer;
-use async_trait::async_trait;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Router;
 use pmcp::server::auth::AuthContext;
 use serde_json::Value;
-use std::collections::HashMap;
+use session::{HttpSession, SessionTable};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use tokio::sync::mpsc;
 
 const SESSION_HEADER: &str = "mcp-session-id";
-/// Sessions kept at most; the oldest is dropped beyond this.
-const MAX_SESSIONS: usize = 10_000;
-
-/// Reaches a 2025-11-25 HTTP client through the SSE stream of a request it
-/// is waiting on (its `tasks/result`); its answers come back as POSTs.
-#[derive(Default)]
-struct HttpPeer {
-    /// The open SSE streams of this session, newest last.
-    streams: Mutex<Vec<mpsc::UnboundedSender<Value>>>,
-    outbox: Outbox,
-}
-
-#[async_trait]
-impl ClientPeer for HttpPeer {
-    async fn request(&self, method: &str, params: Value) -> Result<Value, RpcError> {
-        let outgoing = self.outbox.prepare(method, params);
-        let sent = {
-            let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
-            streams.retain(|s| !s.is_closed());
-            streams
-                .last()
-                .is_some_and(|s| s.send(outgoing.message.clone()).is_ok())
-        };
-        if !sent {
-            return Err(self.outbox.forget(outgoing));
-        }
-        outgoing.answer().await
-    }
-}
-
-struct HttpSession {
-    session: Session,
-    peer: Arc<HttpPeer>,
-}
 
 #[derive(Clone)]
 struct HttpState {
     server: TaskServer,
     sessions: Arc<Mutex<SessionTable>>,
-}
-
-#[derive(Default)]
-struct SessionTable {
-    by_id: HashMap<String, Arc<HttpSession>>,
-    order: std::collections::VecDeque<String>,
-}
-
-impl SessionTable {
-    fn insert(&mut self, id: String, session: Arc<HttpSession>) {
-        if self.by_id.len() >= MAX_SESSIONS {
-            while let Some(old) = self.order.pop_front() {
-                if let Some(evicted) = self.by_id.remove(&old) {
-                    evicted.close();
-                    break;
-                }
-            }
-        }
-        self.order.push_back(id.clone());
-        self.by_id.insert(id, session);
-    }
-
-    /// Ends a session; `false` if there was none.
-    fn remove(&mut self, id: &str) -> bool {
-        let Some(session) = self.by_id.remove(id) else {
-            return false;
-        };
-        session.close();
-        // Ids of ended sessions linger in `order` until evicted; drop them
-        // once they outnumber the live ones.
-        if self.order.len() > 2 * self.by_id.len() + 64 {
-            let live = &self.by_id;
-            self.order.retain(|id| live.contains_key(id));
-        }
-        true
-    }
-}
-
-impl HttpSession {
-    /// The session ended: requests to its client still waiting for an
-    /// answer fail now instead of waiting forever.
-    fn close(&self) {
-        self.peer.outbox.clear();
-    }
-}
-
-fn new_session() -> Arc<HttpSession> {
-    let peer = Arc::new(HttpPeer::default());
-    Arc::new(HttpSession {
-        session: Session::with_peer(peer.clone()),
-        peer,
-    })
 }
 
 fn json_response(status: StatusCode, body: &Value, session_id: Option<&str>) -> Response {
@@ -190,6 +103,14 @@ impl TaskServer {
                 tracing::debug!(error = %e, "could not set TCP_NODELAY");
             }
         });
+        // Streams never end by themselves: once `shutdown` resolves they
+        // are closed (a listen answered), so that the graceful shutdown can
+        // finish.
+        let server = self.clone();
+        let shutdown = async move {
+            shutdown.await;
+            server.inner.router.drain();
+        };
         axum::serve(listener, self.http_router())
             .with_graceful_shutdown(shutdown)
             .await
@@ -229,11 +150,25 @@ async fn handle(
             }
             None => StatusCode::BAD_REQUEST.into_response(),
         },
-        // No standalone server-to-client stream: messages for a task travel
-        // on the stream of the `tasks/result` that waits for it.
+        // A session's standalone stream: its tasks' notifications.
+        Method::GET if session_id.is_some() => {
+            let id = session_id.unwrap_or_default();
+            let known = state
+                .sessions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&id);
+            match known {
+                Some(session) => sse::standalone(&state, session),
+                None => refuse(
+                    StatusCode::NOT_FOUND,
+                    Error::InvalidRequest("Unknown or expired session: initialize again".into()),
+                ),
+            }
+        }
         _ => (
             StatusCode::METHOD_NOT_ALLOWED,
-            [(header::ALLOW, "POST, DELETE")],
+            [(header::ALLOW, "GET, POST, DELETE")],
         )
             .into_response(),
     }
@@ -268,9 +203,7 @@ async fn post(
             .sessions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .by_id
             .get(id)
-            .cloned()
     });
     let session = match known {
         Some(Some(session)) => session,
@@ -281,7 +214,7 @@ async fn post(
             )
         }
         // No session: a stateless (2026-07-28) request, or `initialize`.
-        None => new_session(),
+        None => HttpSession::new(),
     };
     let router = &state.server.inner.router;
     let call = match router.place(opened, &session.session) {
@@ -292,7 +225,7 @@ async fn post(
             return StatusCode::ACCEPTED.into_response();
         }
         Incoming::Notification(notification) => {
-            router.notify(notification).await;
+            router.notify(notification, &session.session).await;
             return StatusCode::ACCEPTED.into_response();
         }
     };
@@ -309,50 +242,11 @@ async fn post(
         .get(header::ACCEPT)
         .and_then(|a| a.to_str().ok())
         .is_some_and(|a| a.contains("text/event-stream"));
-    if call.may_ask_client() && accepts_stream {
-        return stream_response(state.server, session, call, auth);
+    if call.streams() && accepts_stream {
+        return sse::answer(&state, session, call, auth);
     }
-    let reply = router.serve(call, &session.session, auth).await;
+    let reply = router.serve(call, &session.session, auth, None).await;
     reply_response(&reply, new_id.as_deref())
-}
-
-/// Answers as an SSE stream: requests for the client first, as the task
-/// needs them, and the response last.
-fn stream_response(
-    server: TaskServer,
-    session: Arc<HttpSession>,
-    call: Call,
-    auth: Option<AuthContext>,
-) -> Response {
-    let (tx, rx) = mpsc::unbounded_channel::<Value>();
-    {
-        let mut streams = session
-            .peer
-            .streams
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        streams.retain(|s| !s.is_closed());
-        streams.push(tx.clone());
-    }
-    tokio::spawn(async move {
-        let serve = server.inner.router.serve(call, &session.session, auth);
-        // A client that hung up stops the wait with it.
-        let reply = tokio::select! {
-            reply = serve => reply,
-            _ = tx.closed() => return,
-        };
-        let _ = tx.send(reply.to_json());
-    });
-    let events = futures::stream::unfold(rx, |mut rx| async move {
-        let message = rx.recv().await?;
-        if message.get("method").is_none() {
-            // The response: nothing follows it.
-            rx.close();
-        }
-        let event = Event::default().event("message").data(message.to_string());
-        Some((Ok::<_, std::convert::Infallible>(event), rx))
-    });
-    Sse::new(events).into_response()
 }
 
 /// A POST must carry JSON (415 otherwise) and accept JSON or an event

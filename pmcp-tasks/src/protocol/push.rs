@@ -1,0 +1,84 @@
+//! 2025-11-25 push: while the session that created a task exists, it hears
+//! of every status change (`notifications/tasks/status`, the full task) and,
+//! when its `tools/call` carried a `progressToken`, of the body's progress
+//! (`notifications/progress`) for the whole life of the task.
+
+use super::session::{ClientPeer, Delivery};
+use super::wire;
+use crate::domain::TaskRecord;
+use crate::service::{Owner, TaskService};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Follows a task just created for a client that can be reached, sending it
+/// the task's status changes and (with `progress_token`) its progress,
+/// until the task ends or the connection does.
+pub(super) fn follow_for_requestor(
+    service: Arc<TaskService>,
+    peer: Arc<dyn ClientPeer>,
+    closed: CancellationToken,
+    owner: Owner,
+    created: &TaskRecord,
+    progress_token: Option<Value>,
+) {
+    let mut follower = service.follow(&owner, &created.id);
+    let mut status = created.status;
+    let mut progress = created.progress.map(|p| p.progress);
+    tokio::spawn(async move {
+        loop {
+            let record = tokio::select! {
+                record = follower.next() => record,
+                _ = closed.cancelled() => return,
+            };
+            let Some(record) = record else { return };
+            let mut sent = Vec::new();
+            if record.status != status {
+                status = record.status;
+                sent.push(peer.notify(status_notification(&record)));
+            }
+            if let (Some(token), Some(mark)) = (&progress_token, record.progress) {
+                // Progress only ever moves forward on the wire.
+                if progress.is_none_or(|last| mark.progress > last) {
+                    progress = Some(mark.progress);
+                    sent.push(peer.notify(progress_notification(token, &record)));
+                }
+            }
+            if sent.contains(&Delivery::Closed) {
+                return;
+            }
+            if sent.contains(&Delivery::Full) {
+                tracing::debug!(task = %record.id, "a client is not reading its notifications; one was dropped");
+            }
+            if status.is_terminal() {
+                return;
+            }
+        }
+    });
+}
+
+/// `notifications/tasks/status`: the full task, without the related-task
+/// `_meta` (the task id is in the params already).
+pub(super) fn status_notification(record: &TaskRecord) -> Value {
+    json!({
+        "jsonrpc": "2.0",
+        "method": "notifications/tasks/status",
+        "params": Value::Object(wire::task_2025(record)),
+    })
+}
+
+/// `notifications/progress` for the creating request's token.
+fn progress_notification(token: &Value, record: &TaskRecord) -> Value {
+    let mut params = serde_json::Map::new();
+    params.insert("progressToken".into(), token.clone());
+    if let Some(mark) = record.progress {
+        params.insert("progress".into(), json!(mark.progress));
+        if let Some(total) = mark.total {
+            params.insert("total".into(), json!(total));
+        }
+    }
+    if let Some(message) = &record.status_message {
+        params.insert("message".into(), json!(message));
+    }
+    json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": params})
+}
