@@ -46,8 +46,8 @@ use tokio_util::sync::CancellationToken;
 /// One message, as the transport must treat it.
 #[derive(Debug)]
 pub(crate) enum Incoming {
-    /// A request to serve.
-    Call(Call),
+    /// A request to serve (boxed: it is by far the largest).
+    Call(Box<Call>),
     /// A notification, for pmcp.
     Notification(Value),
     /// The client's answer to a request this server sent.
@@ -191,14 +191,14 @@ impl Router {
         let decided = RequestMeta::read(&params)
             .and_then(|meta| era::decide(&meta, session).map(|era| (meta, era)));
         match decided {
-            Ok((meta, era)) => Incoming::Call(Call {
+            Ok((meta, era)) => Incoming::Call(Box::new(Call {
                 id,
                 method: Method::parse(&name),
                 name,
                 params: Value::Object(params),
                 meta,
                 era,
-            }),
+            })),
             Err(error) => Incoming::Refused(Reply::error(id, error)),
         }
     }
@@ -218,7 +218,7 @@ impl Router {
     /// (see [`Call::streams`]).
     pub(crate) async fn serve(
         &self,
-        call: Call,
+        call: Box<Call>,
         session: &Session,
         auth: Option<AuthContext>,
         stream: Option<StreamOut>,

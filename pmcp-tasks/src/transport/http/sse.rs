@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 pub(super) fn answer(
     state: &HttpState,
     session: Arc<HttpSession>,
-    call: Call,
+    call: Box<Call>,
     auth: Option<AuthContext>,
 ) -> Response {
     let (tx, rx) = mpsc::channel::<Value>(STREAM_QUEUE);
