@@ -33,16 +33,17 @@ pub(super) fn follow_for_requestor(
             };
             let Some(record) = record else { return };
             let mut sent = Vec::new();
-            if record.status != status {
-                status = record.status;
-                sent.push(peer.notify(status_notification(&record)));
-            }
+            // Progress first: a status that ends the task is the last word.
             if let (Some(token), Some(mark)) = (&progress_token, record.progress) {
                 // Progress only ever moves forward on the wire.
                 if progress.is_none_or(|last| mark.progress > last) {
                     progress = Some(mark.progress);
                     sent.push(peer.notify(progress_notification(token, &record)));
                 }
+            }
+            if record.status != status {
+                status = record.status;
+                sent.push(peer.notify(status_notification(&record)));
             }
             if sent.contains(&Delivery::Closed) {
                 return;

@@ -1,7 +1,7 @@
 //! Server-sent event streams: the answer to a request that streams (a
-//! 2025-11-25 `tasks/result`, a `subscriptions/listen`), and a session's
-//! standalone GET stream. Every stream carries a heartbeat, and ends when
-//! the server drains.
+//! 2025-11-25 `tasks/result`, a `subscriptions/listen`), ending with that
+//! answer, and a session's standalone GET stream, ending with the session
+//! or when the server drains. Every stream carries a heartbeat.
 
 use super::session::{HttpSession, STREAM_QUEUE};
 use super::HttpState;
@@ -49,6 +49,7 @@ pub(super) fn answer(
         let last = message.get("method").is_none();
         Some((event(&message), (rx, last)))
     });
+    // It ends with its answer (a listen answers when the server drains).
     stream(state, events, None)
 }
 
@@ -61,33 +62,41 @@ pub(super) fn standalone(state: &HttpState, session: Arc<HttpSession>) -> Respon
         let message = rx.recv().await?;
         Some((event(&message), rx))
     });
-    stream(state, events, Some(session.session.closed()))
+    let ends = Ends::DrainOr(session.session.closed());
+    stream(state, events, Some(ends))
 }
 
 fn event(message: &Value) -> Result<Event, Infallible> {
     Ok(Event::default().event("message").data(message.to_string()))
 }
 
-/// The SSE response: `events`, a heartbeat while they are quiet, and an
-/// end when the server drains (or `ends` is cancelled).
+/// When a stream that has no answer to end it stops.
+enum Ends {
+    /// When the server drains, or this is cancelled.
+    DrainOr(CancellationToken),
+}
+
+/// The SSE response: `events`, a heartbeat while they are quiet, and,
+/// for a stream without an answer, an end.
 fn stream(
     state: &HttpState,
     events: impl futures::Stream<Item = Result<Event, Infallible>> + Send + 'static,
-    ends: Option<CancellationToken>,
+    ends: Option<Ends>,
 ) -> Response {
     let inner = &state.server.inner;
-    let draining = inner.router.drain_token();
-    let end = async move {
-        match ends {
-            Some(ends) => tokio::select! {
-                _ = draining.cancelled() => {}
-                _ = ends.cancelled() => {}
-            },
-            None => draining.cancelled().await,
+    let heartbeat = KeepAlive::new().interval(inner.heartbeat);
+    match ends {
+        None => Sse::new(events).keep_alive(heartbeat).into_response(),
+        Some(Ends::DrainOr(token)) => {
+            let draining = inner.router.drain_token();
+            let end = async move {
+                tokio::select! {
+                    _ = draining.cancelled() => {}
+                    _ = token.cancelled() => {}
+                }
+            };
+            let events = events.take_until(Box::pin(end));
+            Sse::new(events).keep_alive(heartbeat).into_response()
         }
-    };
-    let events = events.take_until(Box::pin(end));
-    Sse::new(events)
-        .keep_alive(KeepAlive::new().interval(inner.heartbeat))
-        .into_response()
+    }
 }
