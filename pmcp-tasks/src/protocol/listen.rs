@@ -156,7 +156,7 @@ async fn follow(
         wire::meta_mut(&mut task).insert(SUBSCRIPTION_ID_KEY.into(), id.clone());
         let notification =
             json!({"jsonrpc": "2.0", "method": "notifications/tasks", "params": task});
-        match deliver(stream, notification) {
+        match deliver(stream, notification).await {
             Delivery::Sent => {}
             Delivery::Full => {
                 // A listener that does not read is let go rather than
@@ -174,10 +174,20 @@ async fn follow(
     }
 }
 
-fn deliver(stream: &StreamOut, message: Value) -> Delivery {
-    match stream.try_send(message) {
-        Ok(()) => Delivery::Sent,
-        Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => Delivery::Full,
-        Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => Delivery::Closed,
+/// How long a listener's full queue may stay full before the listener is
+/// taken to have fallen behind.
+const LAG_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Queues `message`, waiting a little for a full queue to drain: a burst is
+/// fine, a listener that stopped reading is not.
+async fn deliver(stream: &StreamOut, message: Value) -> Delivery {
+    match tokio::time::timeout(LAG_GRACE, stream.send(message)).await {
+        Ok(Ok(())) => Delivery::Sent,
+        Ok(Err(_)) => Delivery::Closed,
+        Err(_) => Delivery::Full,
     }
 }
+
+#[cfg(test)]
+#[path = "listen_tests.rs"]
+mod tests;
