@@ -394,6 +394,26 @@ impl TaskRuntime {
         Ok(purged.len())
     }
 
+    /// Follows the store's change feed, if it has one, so that a task
+    /// changed by another instance wakes this one's listeners at once.
+    pub(crate) fn spawn_change_feed(&self) {
+        let (table, closing) = (self.shared.table.clone(), self.shared.closing.clone());
+        tokio::spawn(async move {
+            let Some(mut feed) = table.store().changes().await else {
+                return;
+            };
+            loop {
+                tokio::select! {
+                    id = futures::StreamExt::next(&mut feed) => match id {
+                        Some(id) => table.notify(&id),
+                        None => return,
+                    },
+                    _ = closing.cancelled() => return,
+                }
+            }
+        });
+    }
+
     /// Sweeps expired tasks every `every` until shutdown begins.
     pub fn spawn_sweeper(&self, every: Duration) {
         let runtime = self.clone();

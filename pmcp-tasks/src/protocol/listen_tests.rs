@@ -58,7 +58,11 @@ async fn a_thousand_listeners_some_never_reading_hold_up_nothing() {
         };
         let server = server.clone();
         listens.push(tokio::spawn(async move {
-            server.inner.router.serve(call, &session, None, Some(tx)).await
+            server
+                .inner
+                .router
+                .serve(call, &session, None, Some(tx))
+                .await
         }));
         if n % 2 == 0 {
             readers.push(tokio::spawn(async move {
@@ -79,7 +83,11 @@ async fn a_thousand_listeners_some_never_reading_hold_up_nothing() {
         }
     }
     for id in &ids {
-        server.runtime().wait_terminal("anon:local", id).await.unwrap();
+        server
+            .runtime()
+            .wait_terminal("anon:local", id)
+            .await
+            .unwrap();
     }
     assert!(
         started.elapsed() < Duration::from_secs(1),
@@ -87,7 +95,11 @@ async fn a_thousand_listeners_some_never_reading_hold_up_nothing() {
         started.elapsed()
     );
     for reader in readers {
-        assert_eq!(reader.await.unwrap(), TASKS, "a reading listener hears every end");
+        assert_eq!(
+            reader.await.unwrap(),
+            TASKS,
+            "a reading listener hears every end"
+        );
     }
     // Every idle listener was let go: its subscription ended without an
     // answer, and its queue never grew past its bound.

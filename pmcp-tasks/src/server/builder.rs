@@ -278,6 +278,7 @@ impl TaskServerBuilder {
             tool.body.prepare(record.arguments.clone()).ok()
         });
         runtime.spawn_sweeper(self.sweep_every);
+        runtime.spawn_change_feed();
         let service = TaskService::new(
             runtime,
             tools,

@@ -419,6 +419,36 @@ pub async fn variables_up_to_the_limit_are_kept_and_over_it_change_nothing(
     );
 }
 
+/// See the module docs. A backend with a change feed reports every write,
+/// by anyone, on it; a backend without one answers `None`.
+pub async fn changes_are_fed_when_the_backend_can(store: Arc<dyn TaskStore>) {
+    let clock = ManualClock::new(Utc::now());
+    let now = clock.now();
+    let Some(mut feed) = store.changes().await else {
+        return;
+    };
+    async fn next(feed: &mut ChangeFeed) -> String {
+        tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            futures::StreamExt::next(feed),
+        )
+        .await
+        .expect("a change on the feed within 5 s")
+        .expect("the feed stays open")
+    }
+    let created = store
+        .create(record("alice", None, now), 10, now)
+        .await
+        .unwrap();
+    assert_eq!(next(&mut feed).await, created.id, "a create is fed");
+    update(&*store, &clock, "alice", &created.id, |t, now| {
+        t.set_message("x", now)
+    })
+    .await
+    .unwrap();
+    assert_eq!(next(&mut feed).await, created.id, "a write is fed");
+}
+
 /// A store that keeps something alive for as long as it lives: a backend's
 /// tests hand the suite their store together with the server process it
 /// talks to.
@@ -475,6 +505,9 @@ impl<S: TaskStore> TaskStore for Guarded<S> {
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
         self.store.purge_expired(now).await
     }
+    async fn changes(&self) -> Option<ChangeFeed> {
+        self.store.changes().await
+    }
     async fn expired_leases(
         &self,
         now: DateTime<Utc>,
@@ -489,7 +522,7 @@ impl<S: TaskStore> TaskStore for Guarded<S> {
 #[macro_export]
 macro_rules! store_conformance_tests {
     ($make:expr) => {
-        $crate::store_conformance_tests!(@tests $make, create_then_get_round_trips, owners_sharing_a_prefix_never_see_each_other, compare_and_set_refuses_a_stale_version_and_shows_the_current, completion_and_result_land_together, active_limit_counts_only_unfinished_tasks, expired_tasks_vanish_and_are_purged, pagination_walks_every_task_once_in_creation_order, cancel_racing_complete_ends_in_exactly_one_terminal_state, leases_that_ran_out_are_found_and_only_those, variables_up_to_the_limit_are_kept_and_over_it_change_nothing);
+        $crate::store_conformance_tests!(@tests $make, create_then_get_round_trips, owners_sharing_a_prefix_never_see_each_other, compare_and_set_refuses_a_stale_version_and_shows_the_current, completion_and_result_land_together, active_limit_counts_only_unfinished_tasks, expired_tasks_vanish_and_are_purged, pagination_walks_every_task_once_in_creation_order, cancel_racing_complete_ends_in_exactly_one_terminal_state, leases_that_ran_out_are_found_and_only_those, variables_up_to_the_limit_are_kept_and_over_it_change_nothing, changes_are_fed_when_the_backend_can);
     };
     (@tests $make:expr, $($check:ident),*) => {
         $(

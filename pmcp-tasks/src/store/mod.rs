@@ -71,6 +71,10 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// Ids of tasks that changed, as a backend sees other processes change them
+/// (see [`TaskStore::changes`]).
+pub type ChangeFeed = futures::stream::BoxStream<'static, String>;
+
 /// One page of an owner's tasks, oldest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskPage {
@@ -138,6 +142,15 @@ pub trait TaskStore: Send + Sync + 'static {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<TaskRecord>, StoreError>;
+
+    /// The ids of tasks as they change, whoever changes them: the one seam
+    /// through which a change made by another instance reaches this one's
+    /// listeners at once. Every write after this returns is fed. `None`
+    /// (the default) leaves listeners to find a change at their next look
+    /// ([`Limits::watch_poll`](crate::Limits::watch_poll)).
+    async fn changes(&self) -> Option<ChangeFeed> {
+        None
+    }
 }
 
 /// `tasks/list` cursors: a backend's tag letter, where the next page

@@ -11,15 +11,17 @@
 //! | `{prefix}:expiry` | sorted set | `owner\nid` by expiry time (the sweeper's index) |
 //! | `{prefix}:leases` | sorted set | `owner\nid` of unfinished tasks by lease deadline (recovery) |
 //! | `{prefix}:seq` | string | the creation sequence |
+//! | `{prefix}:changes` | pub/sub channel | the id of every task written (the change feed) |
 //!
 //! Expiry is checked at read time; the sweeper deletes expired tasks from
 //! every index, and each task key also carries a Redis expiry a day after
 //! its TTL as a backstop.
 
-use super::{StoreError, TaskPage, TaskStore};
+use super::{ChangeFeed, StoreError, TaskPage, TaskStore};
 use crate::domain::TaskRecord;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use redis::aio::ConnectionManager;
 use redis::{Script, Value as RedisValue};
 
@@ -30,6 +32,8 @@ const BACKSTOP_MS: i64 = 24 * 60 * 60 * 1000;
 #[derive(Clone)]
 pub struct RedisStore {
     conn: ConnectionManager,
+    /// For the change feed's own connection (pub/sub needs one).
+    client: redis::Client,
     prefix: String,
     scripts: std::sync::Arc<Scripts>,
 }
@@ -53,7 +57,7 @@ struct Scripts {
 
 const CREATE: &str = r#"
 local task, ownerz, active, expiry, seqkey, leases = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local id, owner, record, is_active, expires, max_active, backstop, lease = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
+local id, owner, record, is_active, expires, max_active, backstop, lease, changes = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9]
 if redis.call('EXISTS', task) == 1 then return {'duplicate'} end
 local count = redis.call('SCARD', active)
 if count >= max_active then return {'limit', count} end
@@ -66,6 +70,7 @@ if expires ~= '' then
   redis.call('ZADD', expiry, expires, owner .. '\n' .. id)
   redis.call('PEXPIREAT', task, backstop)
 end
+redis.call('PUBLISH', changes, id)
 return {'ok', seq}
 "#;
 
@@ -78,7 +83,7 @@ return {'ok', fields[3]}
 
 const CAS: &str = r#"
 local task, active, expiry, leases = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local owner, expected, record, is_active, expires, now, id, backstop, lease = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9]
+local owner, expected, record, is_active, expires, now, id, backstop, lease, changes = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local fields = redis.call('HMGET', task, 'owner', 'expires', 'record', 'version')
 if not fields[1] or fields[1] ~= owner then return {'notfound'} end
 if fields[2] ~= '' and tonumber(fields[2]) <= now then return {'notfound'} end
@@ -95,6 +100,7 @@ if fields[2] ~= expires then
     redis.call('PERSIST', task)
   end
 end
+redis.call('PUBLISH', changes, id)
 return {'ok'}
 "#;
 
@@ -231,11 +237,12 @@ impl RedisStore {
             .set_number_of_retries(2)
             .set_max_delay(std::time::Duration::from_millis(500))
             .set_connection_timeout(Some(std::time::Duration::from_secs(3)));
-        let conn = ConnectionManager::new_with_config(client, config)
+        let conn = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(|e| backend(format!("cannot reach {url}: {e}")))?;
         Ok(RedisStore {
             conn,
+            client,
             prefix: format!("{{{prefix}}}:"),
             scripts: std::sync::Arc::new(Scripts {
                 create: Script::new(CREATE),
@@ -246,6 +253,59 @@ impl RedisStore {
                 expired_leases: Script::new(EXPIRED_LEASES),
             }),
         })
+    }
+
+    /// Follows the `changes` channel on a pub/sub connection of its own
+    /// (subscribed before this returns), reconnecting after a failure,
+    /// while anyone reads the feed.
+    async fn follow_changes(&self) -> Result<ChangeFeed, StoreError> {
+        let (client, channel) = (self.client.clone(), self.global("changes"));
+        let subscribe = |client: redis::Client, channel: String| async move {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(&channel).await?;
+            Ok::<_, redis::RedisError>(pubsub.into_on_message())
+        };
+        let mut messages = subscribe(client.clone(), channel.clone())
+            .await
+            .map_err(backend)?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<String>(1024);
+        tokio::spawn(async move {
+            let mut delay = std::time::Duration::from_millis(100);
+            loop {
+                while let Some(message) = messages.next().await {
+                    let Ok(id) = message.get_payload::<String>() else {
+                        continue;
+                    };
+                    // A reader that lags loses a wake-up, never a change:
+                    // listeners also look on a timer.
+                    if let Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) = tx.try_send(id)
+                    {
+                        return;
+                    }
+                }
+                loop {
+                    if tx.is_closed() {
+                        return;
+                    }
+                    tokio::time::sleep(delay).await;
+                    match subscribe(client.clone(), channel.clone()).await {
+                        Ok(resumed) => {
+                            messages = resumed;
+                            delay = std::time::Duration::from_millis(100);
+                            break;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cannot follow Redis task changes; retrying");
+                            delay = (delay * 2).min(std::time::Duration::from_secs(5));
+                        }
+                    }
+                }
+            }
+        });
+        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+            let id = rx.recv().await?;
+            Some((id, rx))
+        })))
     }
 
     /// A key shared by all owners (`expiry`, `seq`, `leases`).
@@ -260,6 +320,16 @@ impl RedisStore {
 
 #[async_trait]
 impl TaskStore for RedisStore {
+    async fn changes(&self) -> Option<ChangeFeed> {
+        match self.follow_changes().await {
+            Ok(feed) => Some(feed),
+            Err(e) => {
+                tracing::warn!(error = %e, "no Redis change feed; listeners will poll");
+                None
+            }
+        }
+    }
+
     async fn create(
         &self,
         mut record: TaskRecord,
@@ -285,6 +355,7 @@ impl TaskStore for RedisStore {
             .arg(max_active)
             .arg(backstop(&record))
             .arg(lease(&record))
+            .arg(self.global("changes"))
             .invoke_async(&mut conn)
             .await
             .map_err(backend)?;
@@ -355,6 +426,7 @@ impl TaskStore for RedisStore {
             .arg(&record.id)
             .arg(backstop(&record))
             .arg(lease(&record))
+            .arg(self.global("changes"))
             .invoke_async(&mut conn)
             .await
             .map_err(backend)?;

@@ -17,9 +17,15 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Tasks kept in a SQLite database file; survives restarts.
+///
+/// Every write is also logged to a change table, which each process
+/// sharing the file reads every 50 ms: a task changed by one process wakes
+/// the listeners of another (see [`TaskStore::changes`]).
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// Whether other processes can share the database (a file).
+    shared: bool,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -48,7 +54,26 @@ CREATE TABLE IF NOT EXISTS pmcp_task_owners (
     owner  TEXT PRIMARY KEY,
     active INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS pmcp_task_changes (
+    n  INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL
+);
 ";
+
+/// How often the change feed reads the change log (other processes on the
+/// same file write to it).
+const FEED_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Changes kept in the log; older ones are dropped by the sweep.
+const CHANGES_KEPT: i64 = 10_000;
+
+/// Logs a write of task `id`, in the writing transaction.
+fn log_change(conn: &Connection, id: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT INTO pmcp_task_changes (id) VALUES (?1)")
+        .and_then(|mut s| s.execute(params![id]))
+        .map_err(backend)?;
+    Ok(())
+}
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("sqlite: {e}"))
@@ -72,21 +97,70 @@ impl SqliteStore {
         let path = path.as_ref();
         let conn = Connection::open(path)
             .map_err(|e| backend(format!("cannot open {}: {e}", path.display())))?;
-        Self::with_connection(conn)
+        Self::with_connection(conn, true)
     }
 
     /// A private in-memory database (for tests).
     pub fn in_memory() -> Result<Self, StoreError> {
-        Self::with_connection(Connection::open_in_memory().map_err(backend)?)
+        Self::with_connection(Connection::open_in_memory().map_err(backend)?, false)
     }
 
-    fn with_connection(conn: Connection) -> Result<Self, StoreError> {
+    fn with_connection(conn: Connection, shared: bool) -> Result<Self, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
+            shared,
         })
+    }
+
+    /// Reads the change log from its current end on, every [`FEED_POLL`],
+    /// while anyone reads the feed.
+    async fn follow_changes(&self) -> Result<super::ChangeFeed, StoreError> {
+        let (tx, rx) = tokio::sync::mpsc::channel::<String>(1024);
+        let store = self.clone();
+        let mut seen: i64 = store
+            .with(|conn| {
+                conn.query_row(
+                    "SELECT COALESCE(MAX(n), 0) FROM pmcp_task_changes",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(backend)
+            })
+            .await?;
+        tokio::spawn(async move {
+            while !tx.is_closed() {
+                tokio::time::sleep(FEED_POLL).await;
+                let from = seen;
+                let changed = store
+                    .with(move |conn| {
+                        let mut statement = conn
+                            .prepare_cached(
+                                "SELECT n, id FROM pmcp_task_changes WHERE n > ?1 ORDER BY n LIMIT 1000",
+                            )
+                            .map_err(backend)?;
+                        let rows = statement
+                            .query_map(params![from], |r| Ok((r.get::<_, i64>(0)?, r.get(1)?)))
+                            .map_err(backend)?;
+                        rows.collect::<Result<Vec<(i64, String)>, _>>().map_err(backend)
+                    })
+                    .await;
+                let Ok(changed) = changed else { continue };
+                for (n, id) in changed {
+                    seen = n;
+                    if let Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) = tx.try_send(id)
+                    {
+                        return;
+                    }
+                }
+            }
+        });
+        Ok(Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+            let id = rx.recv().await?;
+            Some((id, rx))
+        })))
     }
 
     /// Runs `work` on the connection, on tokio's blocking pool.
@@ -134,6 +208,19 @@ fn add_active(conn: &Connection, owner: &str, delta: i64) -> Result<(), StoreErr
 
 #[async_trait]
 impl TaskStore for SqliteStore {
+    async fn changes(&self) -> Option<super::ChangeFeed> {
+        if !self.shared {
+            return None;
+        }
+        match self.follow_changes().await {
+            Ok(feed) => Some(feed),
+            Err(e) => {
+                tracing::warn!(error = %e, "no SQLite change feed; listeners will poll");
+                None
+            }
+        }
+    }
+
     async fn create(
         &self,
         mut record: TaskRecord,
@@ -186,6 +273,7 @@ impl TaskStore for SqliteStore {
             if is_active {
                 add_active(&tx, &record.owner, 1)?;
             }
+            log_change(&tx, &record.id)?;
             tx.commit().map_err(backend)?;
             Ok(record)
         })
@@ -242,6 +330,7 @@ impl TaskStore for SqliteStore {
             if was_active != is_active {
                 add_active(&tx, &record.owner, if is_active { 1 } else { -1 })?;
             }
+            log_change(&tx, &record.id)?;
             tx.commit().map_err(backend)?;
             Ok(record)
         })
@@ -320,6 +409,11 @@ impl TaskStore for SqliteStore {
                     add_active(&tx, owner, -1)?;
                 }
             }
+            tx.execute(
+                "DELETE FROM pmcp_task_changes WHERE n < (SELECT MAX(n) FROM pmcp_task_changes) - ?1",
+                params![CHANGES_KEPT],
+            )
+            .map_err(backend)?;
             tx.commit().map_err(backend)?;
             Ok(expired.into_iter().map(|(id, _, _)| id).collect())
         })
