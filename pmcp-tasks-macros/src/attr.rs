@@ -59,6 +59,9 @@ pub struct ToolArgs {
     pub poll_interval: Option<HumanDuration>,
     pub name: Option<LitStr>,
     pub description: Option<LitStr>,
+    /// What the model is told at once when the task is created (see
+    /// `TaskTool::immediate`).
+    pub immediate: Option<LitStr>,
     /// The body may run again after its server died (see
     /// `TaskTool::resumable`).
     pub resumable: darling::util::Flag,

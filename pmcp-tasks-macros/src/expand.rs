@@ -101,6 +101,10 @@ fn generate(attr: &ToolArgs, model: &ToolFn) -> TokenStream {
         quote!(.poll_interval(#private::Duration::from_millis(#ms)))
     });
     let resumable = attr.resumable.is_present().then(|| quote!(.resumable()));
+    let immediate = attr
+        .immediate
+        .as_ref()
+        .map(|text| quote!(.immediate(#text)));
     let builder_doc =
         format!("The MCP task tool `{name}` of [`{ident}`], to register it explicitly.");
 
@@ -110,7 +114,7 @@ fn generate(attr: &ToolArgs, model: &ToolFn) -> TokenStream {
         #[doc = #builder_doc]
         #vis fn #builder() -> #krate::TaskTool {
             #private::tool::<#args_ty, #output_ty, #error_ty, _, _>(#name, #callable)
-                #description #support #ttl #poll #resumable
+                #description #support #ttl #poll #resumable #immediate
         }
 
         #private::inventory::submit! {

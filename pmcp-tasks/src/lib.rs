@@ -95,6 +95,7 @@ pub use variables::TaskVariables;
 /// | `support` | `"optional"`, `"required"` or `"forbidden"` | `"optional"` |
 /// | `ttl` | a duration such as `"10m"` | the server's default TTL |
 /// | `poll_interval` | a duration such as `"2s"` | the server's poll interval |
+/// | `immediate` | what the model is told at once when a task starts | none |
 /// | `name` | the tool's name | the function's name |
 /// | `description` | the tool's description | the doc comment |
 /// | `crate` | path of `pmcp_tasks`, for re-exporters | `::pmcp_tasks` |

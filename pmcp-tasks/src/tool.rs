@@ -116,6 +116,13 @@ fn call_tool_result(value: Value) -> Value {
     }
 }
 
+/// A tool's immediate response (see [`TaskTool::immediate`]).
+#[derive(Clone)]
+pub(crate) enum Immediate {
+    Text(String),
+    Computed(Arc<dyn Fn(&Value) -> String + Send + Sync>),
+}
+
 /// A tool that can run as an MCP task: its metadata and its body.
 #[derive(Clone)]
 pub struct TaskTool {
@@ -132,6 +139,9 @@ pub struct TaskTool {
     /// Whether a task whose server died runs again (see
     /// [`TaskTool::resumable`]).
     pub(crate) resumable: bool,
+    /// What the model is told at once when a task is created (see
+    /// [`TaskTool::immediate`]).
+    pub(crate) immediate: Option<Immediate>,
     pub(crate) body: Arc<dyn ErasedTool>,
 }
 
@@ -182,6 +192,7 @@ impl TaskTool {
             poll_interval: None,
             ask_first: Vec::new(),
             resumable: false,
+            immediate: None,
             body: Arc::new(FnTool::<F, A, O, E> {
                 f: Arc::new(f),
                 _types: std::marker::PhantomData,
@@ -235,6 +246,34 @@ impl TaskTool {
     pub fn resumable(mut self) -> Self {
         self.resumable = true;
         self
+    }
+
+    /// A message the model gets at once when a task of this tool is
+    /// created, while the work goes on: the task's answer carries it under
+    /// `_meta["io.modelcontextprotocol/model-immediate-response"]`, so that
+    /// a host can hand the model something to say instead of a bare task.
+    pub fn immediate(mut self, message: impl Into<String>) -> Self {
+        self.immediate = Some(Immediate::Text(message.into()));
+        self
+    }
+
+    /// As [`immediate`](Self::immediate), with the message computed from
+    /// the call's arguments.
+    pub fn immediate_with(
+        mut self,
+        message: impl Fn(&Value) -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.immediate = Some(Immediate::Computed(Arc::new(message)));
+        self
+    }
+
+    /// The immediate message for a call with `arguments`, if the tool has
+    /// one.
+    pub(crate) fn immediate_for(&self, arguments: &Value) -> Option<String> {
+        match self.immediate.as_ref()? {
+            Immediate::Text(text) => Some(text.clone()),
+            Immediate::Computed(f) => Some(f(arguments)),
+        }
     }
 
     /// The tool's name.

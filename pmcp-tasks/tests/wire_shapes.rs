@@ -79,6 +79,12 @@ fn shapes_server(limits: Limits) -> TaskServer {
         ),
     );
     tools.push(TaskTool::new("locate", locate).support(TaskSupport::Forbidden));
+    tools.push(TaskTool::new("report", locate).immediate_with(|args| {
+        format!(
+            "Started the report on {}; I will say when it is ready.",
+            args["city"].as_str().unwrap_or("?")
+        )
+    }));
     tools.push(TaskTool::new("book", book).support(TaskSupport::Forbidden));
     with_test_tools(TaskServer::builder("shapes", "1.0.0"))
         .pmcp(|core| core.tool("echo", Echo))
@@ -451,6 +457,17 @@ async fn shapes_2026_07_28_successes() {
         c.call(
             "tools/call",
             v2026(json!({"name": "sleepy", "arguments": {"ms": 50}}), true),
+        )
+        .await,
+    );
+    pin(
+        "2026_tools_call_task_with_immediate_response",
+        c.call(
+            "tools/call",
+            v2026(
+                json!({"name": "report", "arguments": {"city": "Oslo"}}),
+                true,
+            ),
         )
         .await,
     );

@@ -38,7 +38,7 @@ pub(super) async fn tools_call(x: &Exchange<'_>) -> Result<Value, Error> {
         .await?;
     match outcome {
         CallOutcome::Ran(result) => Ok(result),
-        CallOutcome::Created(record) => {
+        CallOutcome::Created { record, immediate } => {
             if let Some(peer) = x.session().peer() {
                 push::follow_for_requestor(
                     x.service_handle(),
@@ -49,10 +49,12 @@ pub(super) async fn tools_call(x: &Exchange<'_>) -> Result<Value, Error> {
                     x.meta().progress_token.clone(),
                 );
             }
-            Ok(json!({
-                "task": wire::task_2025(&record),
-                "_meta": {RELATED_TASK_KEY: wire::related_task(&record.id)},
-            }))
+            let mut meta = serde_json::Map::new();
+            meta.insert(RELATED_TASK_KEY.into(), wire::related_task(&record.id));
+            if let Some(text) = immediate {
+                meta.insert(wire::IMMEDIATE_RESPONSE_KEY.into(), json!(text));
+            }
+            Ok(json!({"task": wire::task_2025(&record), "_meta": meta}))
         }
         CallOutcome::Forward => x.forward().await,
         // Never: a 2025-11-25 call brings no answers, so the questions are

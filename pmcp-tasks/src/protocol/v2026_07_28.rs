@@ -57,9 +57,12 @@ pub(super) async fn tools_call(x: &Exchange<'_>) -> Result<Value, Error> {
         })?;
     Ok(match outcome {
         CallOutcome::Ran(result) => result,
-        CallOutcome::Created(record) => {
+        CallOutcome::Created { record, immediate } => {
             let mut task = wire::task_2026(&record);
             task.insert("resultType".into(), json!("task"));
+            if let Some(text) = immediate {
+                wire::meta_mut(&mut task).insert(wire::IMMEDIATE_RESPONSE_KEY.into(), json!(text));
+            }
             Value::Object(task)
         }
         CallOutcome::NeedsInput(questions) => {

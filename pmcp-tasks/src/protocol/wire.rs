@@ -16,6 +16,9 @@ pub(crate) const SERVER_INFO_KEY: &str = "io.modelcontextprotocol/serverInfo";
 pub(crate) const TASKS_EXTENSION: &str = pmcp::types::capabilities::TASKS_EXTENSION_KEY;
 /// `_meta` key that ties a message to its task.
 pub(crate) const RELATED_TASK_KEY: &str = pmcp::types::tasks::RELATED_TASK_META_KEY;
+/// `_meta` key of the message a task tool gives the model at once, in the
+/// answer that creates a task.
+pub(crate) const IMMEDIATE_RESPONSE_KEY: &str = "io.modelcontextprotocol/model-immediate-response";
 /// `_meta` key under which task variables are shown to the client.
 pub const VARIABLES_META_KEY: &str = "pmcp:variables";
 

@@ -54,8 +54,12 @@ pub(crate) struct TaskRequest {
 pub(crate) enum CallOutcome {
     /// The tool ran inline: its `CallToolResult`.
     Ran(Value),
-    /// A task was created; its body runs in the background.
-    Created(Box<TaskRecord>),
+    /// A task was created; its body runs in the background. `immediate`
+    /// is what the tool tells the model at once, if anything.
+    Created {
+        record: Box<TaskRecord>,
+        immediate: Option<String>,
+    },
     /// The tool asks these questions (by key) before its task is created:
     /// the caller answers them and calls again.
     NeedsInput(Map<String, Value>),
@@ -129,8 +133,12 @@ impl TaskService {
             poll_interval: Some(tool.poll_interval.unwrap_or(limits.poll_interval)),
             input_responses: answered,
         };
+        let immediate = tool.immediate_for(&new.arguments);
         let record = self.runtime().start(new, body).await?;
-        Ok(CallOutcome::Created(Box::new(record)))
+        Ok(CallOutcome::Created {
+            record: Box::new(record),
+            immediate,
+        })
     }
 
     /// What tool `name`, a task tool or pmcp's, answers to `arguments`, run

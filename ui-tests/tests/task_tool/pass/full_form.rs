@@ -14,7 +14,7 @@ struct Report {
 }
 
 /// Renders a report.
-#[task_tool(support = "optional", ttl = "10m", poll_interval = "2s", name = "report.render", description = "Renders the report")]
+#[task_tool(support = "optional", ttl = "10m", poll_interval = "2s", name = "report.render", description = "Renders the report", immediate = "Rendering the report; I will tell you when it is ready.")]
 async fn render_report(args: ReportArgs, ctx: TaskContext) -> Result<Report, ToolError> {
     ctx.progress("rendering").await?;
     Ok(Report { total: args.rows * 2 })
