@@ -1,10 +1,14 @@
 // Two quickstart processes share one store, a real redis-server and then a
 // DynamoDB (dynalite, started locally): a task created on A is polled and
 // its result fetched on B, and a cancel sent to B stops the body running on
-// A within a second.
+// A within a second, and a 2026-07-28 listener on B hears a task that runs
+// and completes on A (Redis: at once, through its change feed; DynamoDB: at
+// B's next look, every 500 ms).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { CallToolResultSchema, CreateTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
+
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 
 import { connectHttp, quickstartBin, startHttpServer } from './servers.mjs';
 import { backends } from './stores.mjs';
@@ -27,6 +31,7 @@ for (const name of ['Redis', 'DynamoDB']) {
     let a;
     let b;
     let instanceA;
+    let instanceB;
 
     before(async () => {
       store = await backends[name].start();
@@ -36,7 +41,7 @@ for (const name of ['Redis', 'DynamoDB']) {
         return instance;
       };
       instanceA = await start();
-      const instanceB = await start();
+      instanceB = await start();
       assert.notEqual(instanceA.url, instanceB.url);
       assert.match(instanceA.log(), store.logs);
       a = await connect(instanceA.url);
@@ -57,6 +62,33 @@ for (const name of ['Redis', 'DynamoDB']) {
       const result = await b.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema);
       assert.deepEqual(result.structuredContent, { seconds: 2, steps: 2 });
       assert.equal((await a.experimental.tasks.getTask(task.taskId)).status, 'completed');
+    });
+
+    test('a listener on B hears a task completed on A', async () => {
+      const transport = new StreamableHTTPClientTransport(new URL(instanceB.url));
+      const listener = new Client(
+        { name: 'multi-instance-listener', version: '1.0.0' },
+        {
+          capabilities: { extensions: { 'io.modelcontextprotocol/tasks': {} } },
+          versionNegotiation: { mode: { pin: '2026-07-28' } },
+        },
+      );
+      const heard = [];
+      listener.fallbackNotificationHandler = async (n) => heard.push(n);
+      await listener.connect(transport, { timeout: 30_000 });
+      try {
+        const task = await createTask(a, 1);
+        const subscription = await listener.listen({ taskIds: [task.taskId] });
+        const deadline = Date.now() + 15_000;
+        const completed = () =>
+          heard.find((n) => n.method === 'notifications/tasks' && n.params.taskId === task.taskId && n.params.status === 'completed');
+        while (!completed() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+        assert.ok(completed(), `B heard: ${JSON.stringify(heard)}`);
+        assert.deepEqual(completed().params.result.structuredContent, { seconds: 1, steps: 1 });
+        await subscription.close();
+      } finally {
+        await listener.close();
+      }
     });
 
     test('a cancel sent to B stops the body running on A within a second', async () => {

@@ -50,3 +50,49 @@ export async function connectHttp(url, name) {
   await client.connect(new StreamableHTTPClientTransport(new URL(url)));
   return client;
 }
+
+/**
+ * The host request coordinator ext-tasks asks for on a 2026-07-28 session
+ * (`rawDispatch`): the SDK Client's own request funnel rejects
+ * `resultType: "task"`, so task traffic goes through the same SDK transport
+ * under ids owned here, and their responses are taken off the transport
+ * before the Client sees them. The library builds every request; this only
+ * numbers, sends and matches them.
+ */
+export function rawDispatchOver(transport) {
+  const pending = new Map();
+  let next = 0;
+  const deliver = transport.onmessage;
+  transport.onmessage = (message, extra) => {
+    const waiter = message && !('method' in message) ? pending.get(message.id) : undefined;
+    if (waiter) {
+      pending.delete(message.id);
+      waiter.resolve(message);
+    } else {
+      deliver?.call(transport, message, extra);
+    }
+  };
+  return async (request, options = {}) => {
+    const id = `ext-tasks-${++next}`;
+    const { signal, context = {} } = options;
+    signal?.throwIfAborted();
+    const answered = new Promise((resolve, reject) => pending.set(id, { resolve, reject }));
+    const timeout = context.requestTimeoutMs ?? 60_000;
+    let timer;
+    const onAbort = () => pending.get(id)?.reject(signal.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const limit = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${request.method} timed out after ${timeout} ms`)), timeout);
+      });
+      await transport.send({ jsonrpc: '2.0', id, ...request }, context.headers ? { headers: context.headers } : {});
+      const message = await Promise.race([answered, limit]);
+      return 'error' in message ? { kind: 'error', error: message.error } : { kind: 'result', result: message.result };
+    } finally {
+      clearTimeout(timer);
+      pending.delete(id);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  };
+}
+

@@ -19,6 +19,7 @@ import {
   CreateTaskResultSchema,
   ElicitRequestSchema,
   McpError,
+  TaskStatusNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 
 import { quickstartBin as binary, repo, startHttpServer } from './servers.mjs';
@@ -185,6 +186,34 @@ for (const [kind, connect] of Object.entries(transports)) {
       assert.ok(tasks.length >= 1 && tasks.every((t) => typeof t.taskId === 'string'));
     });
 
+    test('status and progress notifications reach the client\'s handlers, with the immediate response', async () => {
+      const statuses = [];
+      client.setNotificationHandler(TaskStatusNotificationSchema, (n) => statuses.push(n.params));
+      const progress = [];
+      const created = await client.request(
+        { method: 'tools/call', params: { name: 'slow_job', arguments: { seconds: 2 } } },
+        CreateTaskResultSchema,
+        { task: { ttl: 60_000 }, onprogress: (p) => progress.push(p) },
+      );
+      const id = created.task.taskId;
+      assert.equal(
+        created._meta?.['io.modelcontextprotocol/model-immediate-response'],
+        'The job is running; I will report when it is done.',
+      );
+      const deadline = Date.now() + 20_000;
+      while (!statuses.some((t) => t.taskId === id && t.status === 'completed') && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const mine = statuses.filter((t) => t.taskId === id);
+      assert.equal(mine.at(-1)?.status, 'completed', JSON.stringify(statuses));
+      assert.equal(mine.at(-1)._meta?.[RELATED_TASK], undefined, 'no related-task _meta on a status notification');
+      assert.deepEqual(
+        progress.map((p) => [p.progress, p.total]),
+        [[1, 2], [2, 2]],
+        'progress for the whole life of the task, on the creating request\'s token',
+      );
+    });
+
     test('tasks/result blocks until the end without stalling tasks/get', async () => {
       const task = await createTask('slow_job', { seconds: 2 });
       let resultArrived = false;
@@ -306,6 +335,10 @@ for (const [kind, connect] of Object.entries(transports)) {
         let value;
         if (message.method && message.id !== undefined) {
           [def, value] = [message.method === 'elicitation/create' ? 'ElicitRequest' : 'JSONRPCRequest', message];
+        } else if (message.method === 'notifications/tasks/status') {
+          [def, value] = ['TaskStatusNotification', message];
+        } else if (message.method === 'notifications/progress') {
+          [def, value] = ['ProgressNotification', message];
         } else if (message.method) {
           [def, value] = ['JSONRPCNotification', message];
         } else if (message.error) {
@@ -318,7 +351,7 @@ for (const [kind, connect] of Object.entries(transports)) {
         problems.push(...schema2025(def, value).map((p) => `${JSON.stringify(message).slice(0, 200)}: ${p}`));
       }
       assert.deepEqual(problems, []);
-      for (const def of ['InitializeResult', 'CreateTaskResult', 'GetTaskResult', 'ListTasksResult', 'CancelTaskResult', 'CallToolResult', 'ElicitRequest', 'JSONRPCErrorResponse']) {
+      for (const def of ['InitializeResult', 'CreateTaskResult', 'GetTaskResult', 'ListTasksResult', 'CancelTaskResult', 'CallToolResult', 'ElicitRequest', 'JSONRPCErrorResponse', 'TaskStatusNotification', 'ProgressNotification']) {
         assert.ok(seen[def] > 0, `saw a ${def}: ${JSON.stringify(seen)}`);
       }
     });

@@ -6,7 +6,8 @@
 //! ```
 
 use pmcp_tasks::{
-    shutdown_signal, task_tool, Limits, TaskContext, TaskServer, TaskVariables, ToolError,
+    shutdown_signal, task_tool, Limits, ProgressUpdate, TaskContext, TaskServer, TaskVariables,
+    ToolError,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -32,7 +33,11 @@ struct SlowJobVars {
 }
 
 /// Works for `seconds`, reporting progress every second.
-#[task_tool(support = "optional", ttl = "10m")]
+#[task_tool(
+    support = "optional",
+    ttl = "10m",
+    immediate = "The job is running; I will report when it is done."
+)]
 async fn slow_job(args: SlowJobArgs, ctx: TaskContext) -> Result<SlowJobReport, ToolError> {
     if !(0.0..=3600.0).contains(&args.seconds) {
         return Err(ToolError::invalid_params(
@@ -43,7 +48,11 @@ async fn slow_job(args: SlowJobArgs, ctx: TaskContext) -> Result<SlowJobReport, 
     let steps = total.as_secs();
     for step in 1..=steps {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        ctx.progress(format!("step {step} of {steps}")).await?;
+        // A number for clients that sent a progressToken, and the
+        // statusMessage for everyone.
+        let report = ProgressUpdate::of(step as f64, steps as f64);
+        ctx.progress(report.message(format!("step {step} of {steps}")))
+            .await?;
         ctx.vars::<SlowJobVars>().set_steps_done(&step).await?;
     }
     tokio::time::sleep(total - Duration::from_secs(steps)).await;
