@@ -43,4 +43,111 @@ pub mod bench {
         }
         out
     }
+
+    /// Engines the benchmarks start for themselves on loopback.
+    pub mod servers {
+        use std::net::TcpListener as StdListener;
+        use std::path::PathBuf;
+        use std::process::{Child, Command, Stdio};
+        use std::time::{Duration, Instant};
+        use tokio::net::TcpStream;
+
+        /// A child process killed when this goes out of scope.
+        pub struct Server {
+            name: &'static str,
+            child: Child,
+        }
+
+        impl Drop for Server {
+            fn drop(&mut self) {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                eprintln!("(stopped {})", self.name);
+            }
+        }
+
+        pub fn free_port() -> u16 {
+            StdListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("no free loopback port")
+        }
+
+        async fn wait_for_port(port: u16, child: &mut Child) -> Result<(), String> {
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while Instant::now() < deadline {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Err(format!("exited at start-up ({status})"));
+                }
+                if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                    return Ok(());
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err("did not accept connections within 15 s".into())
+        }
+
+        async fn start(
+            name: &'static str,
+            command: &mut Command,
+            port: u16,
+        ) -> Result<Server, String> {
+            let child = command
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .map_err(|e| format!("cannot start {name}: {e}"))?;
+            let mut server = Server { name, child };
+            wait_for_port(port, &mut server.child)
+                .await
+                .map_err(|e| format!("{name} {e}"))?;
+            Ok(server)
+        }
+
+        pub async fn start_redis() -> Result<(Server, u16), String> {
+            let port = free_port();
+            let server = start(
+                "redis-server",
+                Command::new("redis-server").args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ]),
+                port,
+            )
+            .await?;
+            Ok((server, port))
+        }
+
+        pub async fn start_dynalite() -> Result<(Server, u16), String> {
+            let cli = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../client-tests/node_modules/dynalite/cli.js");
+            if !cli.exists() {
+                return Err(
+                    "dynalite is not installed (npm install in client-tests/, which ./scripts/test-all.sh does)"
+                        .into(),
+                );
+            }
+            let port = free_port();
+            let server = start(
+                "dynalite",
+                Command::new("node").arg(cli).args([
+                    "--port",
+                    &port.to_string(),
+                    "--host",
+                    "127.0.0.1",
+                    "--createTableMs",
+                    "0",
+                ]),
+                port,
+            )
+            .await?;
+            Ok((server, port))
+        }
+    }
 }
