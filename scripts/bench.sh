@@ -11,6 +11,8 @@
 #                   redis-server and dynalite)
 #   bench_server    the whole server: TaskServer against pmcp alone, in
 #                   process and over HTTP
+#   bench_push      cross-instance push: a task's end on one instance to a
+#                   listener on another, per store, feed against polling
 #
 #   ./scripts/bench.sh            # the full run (about 15 minutes on 2 cores)
 #   ./scripts/bench.sh --quick    # a smoke run with small sizes
@@ -24,7 +26,7 @@ set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 
-ALL=(bench_stores bench_backends bench_server)
+ALL=(bench_stores bench_backends bench_server bench_push)
 picked=()
 args=()
 for arg in "$@"; do
