@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test of the repository on a fresh machine: installs what the
-# tests need (npm packages; later also apt services), builds, and runs the
+# tests need (apt: redis-server; npm packages; a Python venv), builds, and runs the
 # Rust suites and the real-client suites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,17 @@ redis-server --version
 say "npm packages: client tests, and the conformance suite with its Node 22"
 (cd client-tests && npm ci --no-audit --no-fund --loglevel=error)
 (cd conformance && npm ci --no-audit --no-fund --loglevel=error)
+
+say "Python venv: the official Python MCP SDK for the Python client tests"
+if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
+fi
+python3 -m venv client-tests/python/.venv
+client-tests/python/.venv/bin/python -m pip install --quiet --disable-pip-version-check \
+  -r client-tests/python/requirements.txt
 
 say "format and lints"
 cargo fmt --all -- --check
@@ -55,6 +66,7 @@ done
 say "real MCP clients against the quickstart"
 cargo build --example quickstart --example conformance --example workflow --locked
 (cd client-tests && npm test)
+client-tests/python/.venv/bin/python -m pytest client-tests/python -q
 
 say "official MCP conformance suite: tasks-* scenarios"
 (cd conformance && npm test)
