@@ -41,7 +41,10 @@ for (const name of ['SQLite', 'Redis', 'DynamoDB']) {
 
     /** Starts a quickstart on the shared store, with 1 s leases. */
     async function startInstance() {
-      const instance = await startHttpServer(quickstartBin, ['--store', store.url, '--lease', '1']);
+      // The client's session dies with the first process: reading its tasks
+      // from the second needs an owner that outlives sessions (one shared
+      // anonymous owner here; a real deployment authenticates).
+      const instance = await startHttpServer(quickstartBin, ['--store', store.url, '--lease', '1', '--shared-owner', 'demo']);
       children.push(instance.child);
       return instance;
     }

@@ -36,7 +36,12 @@ for (const name of ['Redis', 'DynamoDB']) {
     before(async () => {
       store = await backends[name].start();
       const start = async () => {
-        const instance = await startHttpServer(quickstartBin, ['--store', store.url], { rustLog: 'pmcp_tasks=info' });
+        // A session is one instance's: the client's sessions on A and B
+        // are told apart unless every anonymous caller shares one owner (a
+        // real deployment authenticates instead).
+        const instance = await startHttpServer(quickstartBin, ['--store', store.url, '--shared-owner', 'demo'], {
+          rustLog: 'pmcp_tasks=info',
+        });
         children.push(instance.child);
         return instance;
       };

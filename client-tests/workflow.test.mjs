@@ -26,7 +26,10 @@ describe('a workflow prompt run as a task across two instances', () => {
   before(async () => {
     store = await backends.Redis.start();
     const start = async () => {
-      const instance = await startHttpServer(workflowBin, ['--store', store.url]);
+      // Each anonymous HTTP session owns its own tasks by default; one
+      // client on two instances has two sessions, so it opts into one
+      // shared owner (a real deployment authenticates instead).
+      const instance = await startHttpServer(workflowBin, ['--store', store.url, '--shared-owner', 'demo']);
       children.push(instance.child);
       return instance;
     };

@@ -6,8 +6,8 @@
 //! ```
 
 use pmcp_tasks::{
-    shutdown_signal, task_tool, Limits, ProgressUpdate, TaskContext, TaskServer, TaskVariables,
-    ToolError,
+    shutdown_signal, task_tool, AnonymousPolicy, Limits, ProgressUpdate, TaskContext, TaskServer,
+    TaskVariables, ToolError,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -166,7 +166,11 @@ const USAGE: &str =
                    dynamodb://TABLE[?endpoint=URL]; or set PMCP_TASKS_STORE
   --grace SECONDS  how long running tasks may finish after SIGINT/SIGTERM (default 10)
   --page-size N    tasks per tasks/list page (default 50)
-  --lease SECONDS  how soon the tasks of a server that died are taken over (default 30)";
+  --lease SECONDS  how soon the tasks of a server that died are taken over (default 30)
+  --shared-owner NAME
+                   every anonymous caller owns tasks as 'anon:NAME', across sessions,
+                   restarts and instances: only for one trusted user (default: each
+                   HTTP session owns its own tasks)";
 
 /// Command-line options.
 struct Options {
@@ -180,6 +184,8 @@ struct Options {
     store: Option<String>,
     /// Lease of a running body.
     lease: Option<Duration>,
+    /// One owner for every anonymous caller.
+    shared_owner: Option<String>,
 }
 
 fn parse_options() -> Result<Options, String> {
@@ -190,6 +196,7 @@ fn parse_options() -> Result<Options, String> {
         page_size: None,
         store: None,
         lease: None,
+        shared_owner: None,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -226,6 +233,11 @@ fn parse_options() -> Result<Options, String> {
                     args.next()
                         .ok_or("--store needs a URL, e.g. sqlite:tasks.db")?,
                 );
+            }
+            "--shared-owner" => {
+                let name = args.next().filter(|n| !n.is_empty());
+                options.shared_owner =
+                    Some(name.ok_or("--shared-owner needs a name, e.g. --shared-owner me")?);
             }
             "--page-size" => {
                 let value = args.next().ok_or("--page-size needs a number")?;
@@ -284,7 +296,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     eprintln!("pmcp-tasks quickstart: tasks are kept in {store_name}");
+    let anonymous = match options.shared_owner {
+        Some(name) => AnonymousPolicy::Shared(name),
+        None => AnonymousPolicy::PerConnection,
+    };
     let server = TaskServer::builder("pmcp-tasks-quickstart", env!("CARGO_PKG_VERSION"))
+        .anonymous(anonymous)
         .store(store)
         .limits(limits)
         .sweep_every(sweep_every)

@@ -13,7 +13,9 @@
 
 use pmcp::server::workflow::ToolHandle;
 use pmcp_tasks::workflow::{DataSource, SequentialWorkflow, WorkflowStep};
-use pmcp_tasks::{shutdown_signal, task_tool, task_workflow, TaskServer, ToolError};
+use pmcp_tasks::{
+    shutdown_signal, task_tool, task_workflow, AnonymousPolicy, TaskServer, ToolError,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -145,10 +147,13 @@ fn trip() -> SequentialWorkflow {
         )
 }
 
-const USAGE: &str = "usage: workflow [--http ADDR] [--store URL]
+const USAGE: &str = "usage: workflow [--http ADDR] [--store URL] [--shared-owner NAME]
   --http ADDR   serve streamable HTTP at http://ADDR/mcp (default: stdio)
   --store URL   where tasks are kept (memory, sqlite:PATH, redis://HOST:PORT,
-                dynamodb://TABLE[?endpoint=URL]); or set PMCP_TASKS_STORE";
+                dynamodb://TABLE[?endpoint=URL]); or set PMCP_TASKS_STORE
+  --shared-owner NAME
+                every anonymous caller owns tasks as 'anon:NAME', across sessions
+                and instances: only for one trusted user";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -159,12 +164,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
     let mut http = None;
+    let mut anonymous = AnonymousPolicy::PerConnection;
     let mut store_url = std::env::var("PMCP_TASKS_STORE").unwrap_or_else(|_| "memory".into());
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         match (flag.as_str(), args.next()) {
             ("--http", Some(addr)) => http = Some(addr),
             ("--store", Some(url)) => store_url = url,
+            ("--shared-owner", Some(name)) if !name.is_empty() => {
+                anonymous = AnonymousPolicy::Shared(name)
+            }
             _ => {
                 eprintln!("{USAGE}");
                 std::process::exit(2);
@@ -180,6 +189,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     eprintln!("pmcp-tasks workflow example: tasks are kept in {store_name}");
     let server = TaskServer::builder("pmcp-tasks-workflow", env!("CARGO_PKG_VERSION"))
+        .anonymous(anonymous)
         .store(store)
         .registered_tools()
         .registered_workflows()

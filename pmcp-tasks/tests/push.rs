@@ -295,8 +295,15 @@ async fn over_http_a_session_get_stream_and_a_listen_stream_carry_notifications(
     .await;
     assert!(idle.is_ok(), "a heartbeat within 2 s at a 100 ms interval");
 
-    // 2026-07-28: a listen answered as an SSE stream.
-    let task = create_2026(&server, None, 200).await;
+    // 2026-07-28: a listen answered as an SSE stream, for a task made by
+    // a stateless anonymous request (reached by its id alone).
+    let created = Http::new(&url)
+        .call(
+            "tools/call",
+            v2026(json!({"name": "sleepy", "arguments": {"ms": 200}}), true),
+        )
+        .await;
+    let task = ok(&created)["taskId"].as_str().unwrap().to_owned();
     let listen = Http::new(&url)
         .post(&listen_request(9, &[&task], true))
         .send()

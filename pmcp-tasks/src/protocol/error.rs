@@ -120,6 +120,10 @@ fn service_error(e: &ServiceError) -> RpcError {
             "Task not found: no task '{id}' for this caller (it may never have existed, belong \
              to someone else, or have expired)"
         ),
+        E::Unlisted => "tasks/list is not available here: this anonymous request has no \
+                        session, so its tasks are bound to no one and are reached by id only; \
+                        initialize a session (Mcp-Session-Id) or authenticate to list tasks"
+            .into(),
         E::InvalidCursor => {
             "Invalid cursor: pass the nextCursor of an earlier tasks/list answer unchanged".into()
         }
@@ -145,7 +149,7 @@ fn service_error(e: &ServiceError) -> RpcError {
     };
     match e {
         E::AuthenticationRequired => RpcError::new(code::AUTHENTICATION_REQUIRED, message),
-        E::NotATaskTool(_) | E::TaskForbidden(_) | E::TaskRequired(_) => {
+        E::NotATaskTool(_) | E::TaskForbidden(_) | E::TaskRequired(_) | E::Unlisted => {
             RpcError::new(code::METHOD_NOT_FOUND, message)
         }
         E::UnknownTool(_)
@@ -167,13 +171,16 @@ fn service_error(e: &ServiceError) -> RpcError {
 }
 
 /// The HTTP status of a JSON-RPC error code: the transport spec's 400 for
-/// what a request's envelope got wrong, 200 for everything else.
+/// what a message's envelope got wrong (not JSON, not a valid JSON-RPC
+/// request, its version, capabilities or routing headers), 200 for
+/// everything else.
 fn status_of_code(code: i32) -> StatusCode {
     match code {
         code::MISSING_REQUIRED_CLIENT_CAPABILITY
         | code::UNSUPPORTED_PROTOCOL_VERSION
         | code::HEADER_MISMATCH
-        | code::PARSE_ERROR => StatusCode::BAD_REQUEST,
+        | code::PARSE_ERROR
+        | code::INVALID_REQUEST => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     }
 }
@@ -212,6 +219,7 @@ mod tests {
             ),
             (ServiceError::TaskNotFound("x".into()), code::INVALID_PARAMS),
             (ServiceError::InvalidCursor, code::INVALID_PARAMS),
+            (ServiceError::Unlisted, code::METHOD_NOT_FOUND),
             (
                 ServiceError::AlreadyTerminal {
                     id: "x".into(),
@@ -272,6 +280,10 @@ mod tests {
         );
         assert_eq!(
             Error::InvalidRequest("x".into()).http_status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            Error::MethodNotFound("x".into()).http_status(),
             StatusCode::OK
         );
     }

@@ -65,40 +65,64 @@ pub(crate) enum Envelope {
 }
 
 /// Sorts a parsed message; a message that is none of the three is answered
-/// with the reply given.
+/// with the reply given (`-32600`, with the offending id when it has a
+/// usable one).
 pub(crate) fn open(message: Value) -> Result<Envelope, Box<Reply>> {
-    let Value::Object(mut object) = message else {
-        return Err(Box::new(Reply::error(
-            Value::Null,
-            Error::InvalidRequest("Invalid request: a JSON-RPC message must be an object".into()),
-        )));
+    let invalid = |id: Value, why: &str| {
+        Box::new(Reply::error(
+            id,
+            Error::InvalidRequest(format!("Invalid request: {why}")),
+        ))
     };
-    let method = object
-        .get("method")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let mut object = match message {
+        Value::Object(object) => object,
+        Value::Array(_) => {
+            return Err(invalid(
+                Value::Null,
+                "batches are not supported (MCP removed JSON-RPC batching); send one message \
+                 per request",
+            ))
+        }
+        _ => return Err(invalid(Value::Null, "a JSON-RPC message must be an object")),
+    };
+    // An id this server can echo: a string or an integer. Anything else is
+    // answered with a null id.
     let id = object.get("id").cloned();
-    let (id, method) = match (id, method) {
-        (None, Some(method)) => {
-            return Ok(Envelope::Notification {
-                method,
-                message: Value::Object(object),
-            })
+    let usable_id = id.clone().filter(valid_id).unwrap_or(Value::Null);
+    if object.get("jsonrpc") != Some(&json!("2.0")) {
+        return Err(invalid(usable_id, "\"jsonrpc\" must be \"2.0\""));
+    }
+    let is_answer = object.contains_key("result") || object.contains_key("error");
+    let method = match object.get("method") {
+        None if is_answer => return Ok(Envelope::Response(Value::Object(object))),
+        None => {
+            return Err(invalid(
+                usable_id,
+                "needs a \"method\" (a request or notification) or a \"result\" or \"error\" \
+                 (a response)",
+            ))
         }
-        (Some(id), Some(method)) if object.get("jsonrpc") == Some(&json!("2.0")) => (id, method),
-        (id, _) => {
-            if object.contains_key("result") || object.contains_key("error") {
-                return Ok(Envelope::Response(Value::Object(object)));
-            }
-            return Err(Box::new(Reply::error(
-                id.unwrap_or(Value::Null),
-                Error::InvalidRequest(
-                    "Invalid request: needs \"jsonrpc\": \"2.0\", a \"method\" string and an \"id\""
-                        .into(),
-                ),
-            )));
-        }
+        Some(Value::String(m)) if !m.is_empty() => m.clone(),
+        Some(_) => return Err(invalid(usable_id, "\"method\" must be a non-empty string")),
     };
+    if is_answer {
+        return Err(invalid(
+            usable_id,
+            "a message with a \"method\" cannot also carry \"result\" or \"error\"",
+        ));
+    }
+    let Some(id) = id else {
+        return Ok(Envelope::Notification {
+            method,
+            message: Value::Object(object),
+        });
+    };
+    if !valid_id(&id) {
+        return Err(invalid(
+            Value::Null,
+            "\"id\" must be a string or an integer between -2^63 and 2^64-1",
+        ));
+    }
     let params = match object.remove("params") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(params)) => params,
@@ -110,6 +134,17 @@ pub(crate) fn open(message: Value) -> Result<Envelope, Box<Reply>> {
         }
     };
     Ok(Envelope::Request { id, method, params })
+}
+
+/// MCP request ids are strings or integers (never null); an integer out of
+/// 64-bit range arrives as a float and is refused rather than echoed
+/// altered.
+fn valid_id(id: &Value) -> bool {
+    match id {
+        Value::String(_) => true,
+        Value::Number(n) => n.is_i64() || n.is_u64(),
+        _ => false,
+    }
 }
 
 /// The answer to one request: its id and its result or error.
@@ -149,5 +184,87 @@ impl Reply {
             Ok(_) => axum::http::StatusCode::OK,
             Err(error) => error.http_status(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::code;
+
+    fn refused(message: Value) -> (Value, i32) {
+        match open(message) {
+            Err(reply) => {
+                let rpc = match &reply.outcome {
+                    Err(e) => e.to_rpc(),
+                    Ok(_) => unreachable!("a refusal is an error"),
+                };
+                (reply.id.clone(), rpc.code)
+            }
+            Ok(envelope) => panic!("accepted: {envelope:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_messages_are_invalid_requests() {
+        let cases = [
+            json!([]),
+            json!([{"jsonrpc": "2.0", "id": 1, "method": "ping"}]),
+            json!(7),
+            json!("ping"),
+            json!(null),
+            json!({}),
+            json!({"jsonrpc": "2.0", "id": 1}),
+            json!({"jsonrpc": "2.0", "id": 1, "method": 5}),
+            json!({"jsonrpc": "2.0", "id": 1, "method": ""}),
+            json!({"jsonrpc": "2.0", "method": ""}),
+            json!({"jsonrpc": "1.0", "id": 1, "method": "ping"}),
+            json!({"id": 1, "method": "ping"}),
+            json!({"jsonrpc": "2.0", "id": 1, "method": "ping", "result": {}}),
+        ];
+        for message in cases {
+            let (_, code) = refused(message.clone());
+            assert_eq!(code, code::INVALID_REQUEST, "{message}");
+        }
+        // The id is echoed when it is usable, else null.
+        let (id, _) = refused(json!({"jsonrpc": "2.0", "id": "a", "method": 5}));
+        assert_eq!(id, json!("a"));
+    }
+
+    #[test]
+    fn ids_are_strings_or_64_bit_integers() {
+        let bad: Value = serde_json::from_str("18446744073709551616").unwrap();
+        for id in [
+            json!(true),
+            json!({}),
+            json!([1]),
+            json!(null),
+            json!(1.5),
+            bad,
+        ] {
+            let message = json!({"jsonrpc": "2.0", "id": id, "method": "ping"});
+            assert_eq!(
+                refused(message),
+                (Value::Null, code::INVALID_REQUEST),
+                "{id}"
+            );
+        }
+        for id in [json!("x"), json!(-5), json!(u64::MAX), json!(0)] {
+            let message = json!({"jsonrpc": "2.0", "id": id.clone(), "method": "ping"});
+            match open(message) {
+                Ok(Envelope::Request { id: got, .. }) => assert_eq!(got, id),
+                other => panic!("{id}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn answers_and_notifications_are_told_apart() {
+        let answer = json!({"jsonrpc": "2.0", "id": "pmcp-tasks-1", "result": {}});
+        assert!(matches!(open(answer), Ok(Envelope::Response(_))));
+        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        assert!(matches!(open(note), Ok(Envelope::Notification { .. })));
+        let bad_params = json!({"jsonrpc": "2.0", "id": 3, "method": "ping", "params": [1]});
+        assert_eq!(refused(bad_params), (json!(3), code::INVALID_PARAMS));
     }
 }

@@ -33,7 +33,7 @@ pub(crate) use session::{ClientPeer, Delivery, Outbox, Session};
 pub(crate) type StreamOut = tokio::sync::mpsc::Sender<Value>;
 
 use crate::domain::Era;
-use crate::service::{Owner, TaskService};
+use crate::service::{Caller, Owner, TaskService};
 use crate::workflow::Workflows;
 use era::RequestEra;
 use jsonrpc::{Envelope, Method};
@@ -380,7 +380,15 @@ impl Exchange<'_> {
 
     /// The owner of the caller's tasks.
     fn owner(&self) -> Result<Owner, Error> {
-        Ok(self.service().owner(self.auth)?)
+        Ok(self.service().owner(self.caller())?)
+    }
+
+    /// Who makes the request.
+    fn caller(&self) -> Caller<'_> {
+        Caller {
+            auth: self.auth,
+            connection: self.session.connection(),
+        }
     }
 
     /// Hands the request to pmcp, unchanged.

@@ -4,6 +4,7 @@
 //! that every transport able to reach its client shares.
 
 use crate::domain::{code, RpcError};
+use crate::service::Connection;
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -41,6 +42,8 @@ pub(crate) trait ClientPeer: Send + Sync {
 /// HTTP session).
 #[derive(Default)]
 pub(crate) struct Session {
+    /// Which connection this is, for the owner of anonymous callers.
+    connection: Connection,
     negotiated: Mutex<Option<String>>,
     peer: Option<Arc<dyn ClientPeer>>,
     /// Cancelled when the connection ends: what follows it stops.
@@ -51,11 +54,25 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    pub(crate) fn with_peer(peer: Arc<dyn ClientPeer>) -> Self {
+    /// A connection whose client the transport can reach.
+    pub(crate) fn with_peer(connection: Connection, peer: Arc<dyn ClientPeer>) -> Self {
         Session {
+            connection,
             peer: Some(peer),
             ..Session::default()
         }
+    }
+
+    /// A connection the server cannot reach back (a request on its own).
+    pub(crate) fn unreachable(connection: Connection) -> Self {
+        Session {
+            connection,
+            ..Session::default()
+        }
+    }
+
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.connection
     }
 
     /// The version agreed by `initialize`, if it happened.

@@ -28,10 +28,13 @@ pub(super) async fn initialize(x: &Exchange<'_>) -> Result<Value, Error> {
         .get_mut("capabilities")
         .and_then(Value::as_object_mut)
     {
-        capabilities.insert(
-            "tasks".into(),
-            json!({"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}),
-        );
+        // Listing is offered only where tasks are bound to this caller.
+        let tasks = if x.owner().is_ok_and(|owner| owner.is_bound()) {
+            json!({"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}})
+        } else {
+            json!({"cancel": {}, "requests": {"tools": {"call": {}}}})
+        };
+        capabilities.insert("tasks".into(), tasks);
         add_own(capabilities, x.router());
     }
     Ok(result)

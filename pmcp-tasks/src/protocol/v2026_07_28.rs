@@ -40,7 +40,7 @@ pub(super) async fn tools_call(x: &Exchange<'_>) -> Result<Value, Error> {
     let outcome = x
         .service()
         .call_tool(
-            x.auth(),
+            x.caller(),
             ToolCall {
                 name: call.name,
                 arguments: call.arguments,

@@ -9,6 +9,7 @@ pub use builder::{BuildError, TaskServerBuilder};
 
 use crate::execution::TaskRuntime;
 use crate::protocol::{Router, Session};
+use crate::service::Connection;
 use pmcp::server::auth::AuthProvider;
 use serde_json::Value;
 use std::sync::Arc;
@@ -61,11 +62,13 @@ impl TaskServer {
             .map(String::as_str)
     }
 
-    /// Handles one JSON-RPC message in process, as a stateless request from
-    /// a caller authenticated as `auth` (if any): the era comes from the
-    /// message's `_meta`, else 2025-11-25. Returns the response, or `None`
-    /// for a notification. Transports keep per-connection state instead;
-    /// this is for embedding, tests and benchmarks.
+    /// Handles one JSON-RPC message in process, as a request from the local
+    /// client (the same connection as stdio's: anonymous, it owns tasks as
+    /// `anon:local`) or from a caller authenticated as `auth`. The era
+    /// comes from the message's `_meta`, else 2025-11-25. Returns the
+    /// response, or `None` for a notification. Transports keep
+    /// per-connection state instead; this is for embedding, tests and
+    /// benchmarks.
     pub async fn handle(
         &self,
         message: Value,
@@ -74,7 +77,7 @@ impl TaskServer {
         let reply = self
             .inner
             .router
-            .handle(message, &Session::default(), auth)
+            .handle(message, &Session::unreachable(Connection::Local), auth)
             .await?;
         Some(reply.to_json())
     }

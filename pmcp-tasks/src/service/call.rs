@@ -1,7 +1,7 @@
 //! Calling a tool: inline, or as a task, as the call's mode and the tool's
 //! task support decide.
 
-use super::{Owner, ServiceError, TaskService};
+use super::{Caller, Owner, ServiceError, TaskService};
 use crate::domain::{Era, NewTask, TaskRecord};
 use crate::execution::TaskContext;
 use crate::tool::{TaskSupport, TaskTool};
@@ -72,7 +72,7 @@ impl TaskService {
     /// owner: a plain pmcp tool is pmcp's, under pmcp's own authorization.
     pub(crate) async fn call_tool(
         &self,
-        auth: Option<&AuthContext>,
+        caller: Caller<'_>,
         call: ToolCall,
     ) -> Result<CallOutcome, ServiceError> {
         let Some(tool) = self.tools().get(&call.name) else {
@@ -84,7 +84,7 @@ impl TaskService {
                 CallMode::Inline | CallMode::Either(_) => Ok(CallOutcome::Forward),
             };
         };
-        let owner = &self.owner(auth)?;
+        let owner = &self.owner(caller)?;
         let task = match (call.mode, tool.support) {
             (CallMode::Inline, TaskSupport::Required) => {
                 return Err(ServiceError::TaskRequired(call.name))

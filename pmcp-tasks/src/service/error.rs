@@ -36,6 +36,10 @@ pub(crate) enum ServiceError {
     /// answer alike).
     #[error("no task '{0}' for this caller")]
     TaskNotFound(String),
+    /// `tasks/list` from a caller whose tasks are bound to no one (an
+    /// anonymous request on no session).
+    #[error("tasks of this caller are not bound to it, so they cannot be listed")]
+    Unlisted,
     /// A `tasks/list` cursor this server did not hand to this caller.
     #[error("a cursor this server did not hand to this caller")]
     InvalidCursor,

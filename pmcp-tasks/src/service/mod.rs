@@ -15,14 +15,13 @@ mod owner;
 pub(crate) use call::{CallMode, CallOutcome, TaskRequest, ToolCall};
 pub(crate) use error::ServiceError;
 pub use owner::AnonymousPolicy;
-pub(crate) use owner::{Owner, OwnerPolicy};
+pub(crate) use owner::{Caller, Connection, Owner, OwnerPolicy};
 
 use crate::domain::{TaskOutcome, TaskRecord};
 use crate::execution::TaskRuntime;
 use crate::store::TaskPage;
 use crate::tool::TaskTool;
 use host::Host;
-use pmcp::server::auth::AuthContext;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -63,8 +62,8 @@ impl TaskService {
     }
 
     /// The owner of the caller's tasks.
-    pub(crate) fn owner(&self, auth: Option<&AuthContext>) -> Result<Owner, ServiceError> {
-        self.owners.owner(auth)
+    pub(crate) fn owner(&self, caller: Caller<'_>) -> Result<Owner, ServiceError> {
+        self.owners.owner(caller)
     }
 
     /// The owner's task.
@@ -81,6 +80,9 @@ impl TaskService {
         owner: &Owner,
         cursor: Option<&str>,
     ) -> Result<TaskPage, ServiceError> {
+        if !owner.is_bound() {
+            return Err(ServiceError::Unlisted);
+        }
         self.runtime
             .list(owner.as_str(), cursor)
             .await

@@ -1,29 +1,50 @@
-//! The owner policy: the one place where a caller's authentication becomes
-//! the owner of its tasks.
+//! The owner policy: the one place where a caller (its authentication and
+//! the connection it came on) becomes the owner of its tasks.
 
 use super::ServiceError;
 use pmcp::server::auth::AuthContext;
 
-/// Who owns a task created by a caller without an authenticated subject.
+/// Who owns a task created by a caller without an authenticated identity.
 ///
 /// Authenticated callers always own their tasks by subject
-/// (`user:<subject>`). Without authentication the server cannot tell callers
-/// apart: over stdio there is exactly one client, so sharing is safe; over
-/// HTTP every anonymous caller shares the same tasks, protected only by
-/// their unguessable ids (and `tasks/list` shows them all). Configure
-/// authentication, or [`AnonymousPolicy::Reject`], for multi-user HTTP.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// (`user:<subject>`), or by OAuth client id when the token has no subject
+/// (`client:<id>`). Anonymous callers are told apart by their connection
+/// under [`PerConnection`](AnonymousPolicy::PerConnection), the default.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum AnonymousPolicy {
-    /// Every anonymous caller is owner `anon:<name>`.
+    /// Each anonymous connection owns its own tasks: the one client of a
+    /// stdio process (and in-process calls) is `anon:local`, each HTTP
+    /// session is `session:<Mcp-Session-Id>`. A request on no session (a
+    /// stateless 2026-07-28 HTTP request) cannot be bound to anyone: its
+    /// tasks are owned by `stateless` and reached by id only (ids are
+    /// random UUIDv4, 122 bits), and `tasks/list` is refused to it.
+    #[default]
+    PerConnection,
+    /// Every anonymous caller is owner `anon:<name>`: all anonymous HTTP
+    /// clients see, list and cancel each other's tasks. Only for a server
+    /// with one trusted user; the server logs a warning when built.
     Shared(String),
     /// Anonymous task requests are refused with `-32003`.
     Reject,
 }
 
-impl Default for AnonymousPolicy {
-    fn default() -> Self {
-        AnonymousPolicy::Shared("local".into())
-    }
+/// The connection a request came on, as far as owners are concerned.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) enum Connection {
+    /// The one client of this process: stdio, or a call made in process.
+    #[default]
+    Local,
+    /// An HTTP session, by its `Mcp-Session-Id`.
+    HttpSession(String),
+    /// A request on no session (stateless HTTP): nobody to bind it to.
+    Stateless,
+}
+
+/// Who makes a request: its authentication and its connection.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Caller<'a> {
+    pub(crate) auth: Option<&'a AuthContext>,
+    pub(crate) connection: &'a Connection,
 }
 
 /// The owner of a caller's tasks: the string the store compares whole.
@@ -39,6 +60,12 @@ impl Owner {
     pub(crate) fn of(record: &crate::domain::TaskRecord) -> Owner {
         Owner(record.owner.clone())
     }
+
+    /// Whether this owner stands for one requestor. Tasks of stateless
+    /// anonymous callers are not bound to anyone, so they are not listed.
+    pub(crate) fn is_bound(&self) -> bool {
+        self.0 != STATELESS
+    }
 }
 
 impl std::fmt::Display for Owner {
@@ -46,6 +73,8 @@ impl std::fmt::Display for Owner {
         f.write_str(&self.0)
     }
 }
+
+const STATELESS: &str = "stateless";
 
 /// Maps callers to owners.
 #[derive(Debug, Clone, Default)]
@@ -55,20 +84,35 @@ pub(crate) struct OwnerPolicy {
 
 impl OwnerPolicy {
     pub(crate) fn new(anonymous: AnonymousPolicy) -> Self {
+        if let AnonymousPolicy::Shared(name) = &anonymous {
+            tracing::warn!(
+                owner = %format!("anon:{name}"),
+                "every anonymous caller shares one owner: anonymous HTTP clients can list, \
+                 read and cancel each other's tasks (AnonymousPolicy::Shared)"
+            );
+        }
         OwnerPolicy { anonymous }
     }
 
-    /// The owner of the caller's tasks: `user:<subject>` when authenticated,
-    /// else what the anonymous policy says.
-    pub(crate) fn owner(&self, auth: Option<&AuthContext>) -> Result<Owner, ServiceError> {
-        match auth {
-            Some(a) if a.authenticated && !a.subject.is_empty() => {
-                Ok(Owner(format!("user:{}", a.subject)))
+    /// The owner of the caller's tasks: its subject (or OAuth client id)
+    /// when authenticated, else what the anonymous policy says.
+    pub(crate) fn owner(&self, caller: Caller<'_>) -> Result<Owner, ServiceError> {
+        if let Some(auth) = caller.auth.filter(|a| a.authenticated) {
+            if !auth.subject.is_empty() {
+                return Ok(Owner(format!("user:{}", auth.subject)));
             }
-            _ => match &self.anonymous {
-                AnonymousPolicy::Shared(name) => Ok(Owner(format!("anon:{name}"))),
-                AnonymousPolicy::Reject => Err(ServiceError::AuthenticationRequired),
-            },
+            if let Some(client) = auth.client_id.as_deref().filter(|c| !c.is_empty()) {
+                return Ok(Owner(format!("client:{client}")));
+            }
+        }
+        match &self.anonymous {
+            AnonymousPolicy::PerConnection => Ok(Owner(match caller.connection {
+                Connection::Local => "anon:local".to_owned(),
+                Connection::HttpSession(id) => format!("session:{id}"),
+                Connection::Stateless => STATELESS.to_owned(),
+            })),
+            AnonymousPolicy::Shared(name) => Ok(Owner(format!("anon:{name}"))),
+            AnonymousPolicy::Reject => Err(ServiceError::AuthenticationRequired),
         }
     }
 }
@@ -83,27 +127,61 @@ mod tests {
         a
     }
 
+    fn owner(policy: &OwnerPolicy, auth: Option<&AuthContext>, on: Connection) -> String {
+        let caller = Caller {
+            auth,
+            connection: &on,
+        };
+        policy.owner(caller).unwrap().0
+    }
+
     #[test]
-    fn subjects_own_by_name_and_anonymous_callers_follow_the_policy() {
-        let shared = OwnerPolicy::default();
+    fn subjects_then_client_ids_then_connections_own() {
+        let policy = OwnerPolicy::default();
+        let session = || Connection::HttpSession("s1".into());
         assert_eq!(
-            shared.owner(Some(&auth("ana", true))).unwrap().as_str(),
+            owner(&policy, Some(&auth("ana", true)), session()),
             "user:ana"
         );
-        assert_eq!(shared.owner(None).unwrap().as_str(), "anon:local");
+        let mut client = auth("", true);
+        client.client_id = Some("app-7".into());
+        assert_eq!(owner(&policy, Some(&client), session()), "client:app-7");
         assert_eq!(
-            shared.owner(Some(&auth("ana", false))).unwrap().as_str(),
-            "anon:local",
+            owner(&policy, Some(&auth("ana", false)), session()),
+            "session:s1",
             "an unauthenticated subject is anonymous"
         );
+        assert_eq!(owner(&policy, None, Connection::Local), "anon:local");
+        assert_eq!(
+            owner(&policy, None, Connection::HttpSession("s2".into())),
+            "session:s2"
+        );
+        let stateless = Owner(owner(&policy, None, Connection::Stateless));
+        assert!(!stateless.is_bound());
+        assert!(Owner("session:s1".into()).is_bound());
+    }
+
+    #[test]
+    fn shared_and_reject_are_explicit_choices() {
+        let shared = OwnerPolicy::new(AnonymousPolicy::Shared("team".into()));
+        for on in [
+            Connection::Local,
+            Connection::HttpSession("s".into()),
+            Connection::Stateless,
+        ] {
+            assert_eq!(owner(&shared, None, on), "anon:team");
+        }
         let reject = OwnerPolicy::new(AnonymousPolicy::Reject);
-        assert_eq!(
-            reject.owner(None),
-            Err(ServiceError::AuthenticationRequired)
-        );
-        assert_eq!(
-            reject.owner(Some(&auth("", true))),
-            Err(ServiceError::AuthenticationRequired)
-        );
+        let local = Connection::Local;
+        for auth in [None, Some(auth("", true))] {
+            let caller = Caller {
+                auth: auth.as_ref(),
+                connection: &local,
+            };
+            assert_eq!(
+                reject.owner(caller),
+                Err(ServiceError::AuthenticationRequired)
+            );
+        }
     }
 }

@@ -5,6 +5,7 @@
 use crate::domain::RpcError;
 use crate::protocol::{ClientPeer, Delivery, Error, Incoming, Outbox, Reply, Session};
 use crate::server::TaskServer;
+use crate::service::Connection;
 use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Arc;
@@ -68,7 +69,7 @@ impl TaskServer {
             out: out.clone(),
             outbox: Outbox::default(),
         });
-        let session = Arc::new(Session::with_peer(peer.clone()));
+        let session = Arc::new(Session::with_peer(Connection::Local, peer.clone()));
         let mut in_flight = JoinSet::new();
         let mut reader = BufReader::new(reader);
         let mut line = Vec::new();

@@ -10,6 +10,7 @@ mod sse;
 
 use crate::protocol::{self, Error, Incoming, Opened, Reply};
 use crate::server::TaskServer;
+use crate::service::Connection;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -214,7 +215,7 @@ async fn post(
             )
         }
         // No session: a stateless (2026-07-28) request, or `initialize`.
-        None => HttpSession::new(),
+        None => HttpSession::new(Connection::Stateless),
     };
     let router = &state.server.inner.router;
     let call = match router.place(opened, &session.session) {
@@ -229,15 +230,20 @@ async fn post(
             return StatusCode::ACCEPTED.into_response();
         }
     };
-    let new_id = call.is_initialize().then(|| {
+    // `initialize` opens a session: its own connection from here on (the
+    // one the message was placed on was a stateless stand-in, unused).
+    let (session, new_id) = if call.is_initialize() {
         let id = uuid::Uuid::new_v4().to_string();
+        let session = HttpSession::new(Connection::HttpSession(id.clone()));
         state
             .sessions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(id.clone(), session.clone());
-        id
-    });
+        (session, Some(id))
+    } else {
+        (session, None)
+    };
     let accepts_stream = headers
         .get(header::ACCEPT)
         .and_then(|a| a.to_str().ok())

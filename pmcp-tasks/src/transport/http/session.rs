@@ -3,6 +3,7 @@
 
 use crate::domain::RpcError;
 use crate::protocol::{ClientPeer, Delivery, Outbox, Session};
+use crate::service::Connection;
 use async_trait::async_trait;
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
@@ -94,10 +95,10 @@ pub(super) struct HttpSession {
 }
 
 impl HttpSession {
-    pub(super) fn new() -> Arc<HttpSession> {
+    pub(super) fn new(connection: Connection) -> Arc<HttpSession> {
         let peer = Arc::new(HttpPeer::default());
         Arc::new(HttpSession {
-            session: Session::with_peer(peer.clone()),
+            session: Session::with_peer(connection, peer.clone()),
             peer,
         })
     }
