@@ -69,6 +69,7 @@ pub use server::{
 };
 pub use service::AnonymousPolicy;
 pub use tool::{TaskSupport, TaskTool};
+pub use transport::TransportLimits;
 pub use variables::TaskVariables;
 
 /// Turns an `async fn` into an MCP task tool, registered with the program.

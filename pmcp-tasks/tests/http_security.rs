@@ -5,7 +5,10 @@ mod common;
 
 use common::http::*;
 use common::*;
+use pmcp_tasks::{TaskServer, TransportLimits};
 use serde_json::{json, Value};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn session(url: &str) -> Http {
     let mut http = Http::new(url);
@@ -191,4 +194,202 @@ async fn invalid_messages_get_400_and_a_json_rpc_error_as_over_stdio() {
     let answer = http.call("ping", json!([1])).await;
     assert_eq!(answer["error"]["code"], -32602);
     assert_eq!(answer["id"], 7);
+}
+
+fn limited(limits: TransportLimits) -> TaskServer {
+    with_test_tools(TaskServer::builder("limits", "1"))
+        .limits(fast_limits())
+        .transport_limits(limits)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn oversized_and_stalled_bodies_are_refused_with_a_json_rpc_error() {
+    let url = start(limited(TransportLimits {
+        max_message_bytes: 1024,
+        body_read_timeout: Duration::from_millis(300),
+        ..TransportLimits::default()
+    }))
+    .await;
+    let client = reqwest::Client::new();
+    let big =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"pad": "x".repeat(2000)}});
+    let refused = client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(big.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 413);
+    assert_eq!(refused.headers()["content-type"], "application/json");
+    let answer: Value = refused.json().await.unwrap();
+    assert_eq!(answer["error"]["code"], -32600);
+    assert!(answer["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("1024 bytes"));
+
+    // Headers promise more than is ever sent: the wait ends with 408.
+    let mut tcp =
+        tokio::net::TcpStream::connect(url.trim_start_matches("http://").trim_end_matches("/mcp"))
+            .await
+            .unwrap();
+    tcp.write_all(
+        b"POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"jsonrpc\"",
+    )
+    .await
+    .unwrap();
+    let mut response = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut response))
+        .await
+        .expect("answered, not left hanging")
+        .unwrap();
+    let response = String::from_utf8_lossy(&response[..n]);
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(response.contains("-32600"), "{response}");
+}
+
+#[tokio::test]
+async fn the_protocol_version_header_must_agree_with_the_request() {
+    let url = start(server(fast_limits())).await;
+    let mut http = Http::new(&url);
+    http.initialize().await;
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    let send = |version: &'static str| {
+        http.post(&ping)
+            .header("mcp-protocol-version", version)
+            .send()
+    };
+    let unknown = send("1999-01-01").await.unwrap();
+    assert_eq!(unknown.status(), 400);
+    assert_eq!(
+        unknown.json::<Value>().await.unwrap()["error"]["code"],
+        -32022
+    );
+    let other = send("2026-07-28").await.unwrap();
+    assert_eq!(other.status(), 400, "the session agreed 2025-11-25");
+    assert_eq!(
+        other.json::<Value>().await.unwrap()["error"]["code"],
+        -32020
+    );
+    assert_eq!(send("2025-11-25").await.unwrap().status(), 200);
+    // A stateless 2026-07-28 request: the header must say what _meta says.
+    let stateless = Http::new(&url);
+    let request = json!({"jsonrpc": "2.0", "id": 2, "method": "tasks/get",
+                         "params": v2026(json!({"taskId": "x"}), true)});
+    let mismatch = stateless
+        .post(&request)
+        .header("mcp-protocol-version", "2025-11-25")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mismatch.status(), 400);
+    assert_eq!(
+        mismatch.json::<Value>().await.unwrap()["error"]["code"],
+        -32020
+    );
+}
+
+#[tokio::test]
+async fn origins_are_read_as_urls() {
+    let url = start(server(fast_limits())).await;
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}).to_string();
+    let client = reqwest::Client::new();
+    for (origin, status) in [
+        ("http://127.0.0.1:1@evil.com", 403),
+        ("localhost", 403),
+        ("null", 403),
+        ("http://localhost.evil.com", 403),
+        ("http://localhost:3000", 200),
+        ("http://127.0.0.1", 200),
+        ("https://[::1]:8443", 200),
+    ] {
+        let response = client
+            .post(&url)
+            .header("origin", origin)
+            .header("content-type", "application/json")
+            .body(ping.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{origin}");
+    }
+}
+
+#[tokio::test]
+async fn streamed_answers_do_not_pile_up_in_a_session_and_open_ones_are_capped() {
+    let url = start(limited(TransportLimits {
+        max_streams_per_session: 2,
+        ..TransportLimits::default()
+    }))
+    .await;
+    let http = session(&url).await;
+    let created = http
+        .call(
+            "tools/call",
+            json!({"name": "sleepy", "arguments": {"ms": 1}, "task": {"ttl": 60000}}),
+        )
+        .await;
+    let id = created["result"]["task"]["taskId"].clone();
+    // A thousand streamed tasks/result, one after another, on a session
+    // allowed two open streams: each ended stream gives its place back.
+    let result =
+        json!({"jsonrpc": "2.0", "id": 9, "method": "tasks/result", "params": {"taskId": id}});
+    for round in 0..1000 {
+        let response = http.post(&result).send().await.unwrap();
+        assert_eq!(response.status(), 200, "round {round}");
+        let mut stream = SseReader::new(response);
+        // Status notifications may come first; the answer ends the stream.
+        let answer = loop {
+            let message = stream.next().await.unwrap();
+            if message.get("method").is_none() {
+                break message;
+            }
+        };
+        assert_eq!(
+            answer["result"]["structuredContent"]["slept_ms"], 1,
+            "{answer}"
+        );
+        assert!(stream.next().await.is_none());
+    }
+    // Two listens held open fill the session's share; a third is refused.
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let mut stream = SseReader::new(http.post(&listen("x")).send().await.unwrap());
+        stream.next().await.unwrap();
+        open.push(stream);
+    }
+    let third = http.post(&listen("x")).send().await.unwrap();
+    assert_eq!(third.status(), 429);
+    let answer: Value = third.json().await.unwrap();
+    assert_eq!(answer["error"]["code"], -32005, "{answer}");
+    assert_eq!(answer["id"], 40);
+}
+
+#[tokio::test]
+async fn a_full_session_table_refuses_new_sessions_instead_of_evicting() {
+    let url = start(limited(TransportLimits {
+        max_sessions: 2,
+        ..TransportLimits::default()
+    }))
+    .await;
+    let first = session(&url).await;
+    let _second = session(&url).await;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let refused = Http::new(&url).post(&init).send().await.unwrap();
+    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.headers()["retry-after"], "30");
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"]["code"],
+        -32005
+    );
+    let ping = first.call("ping", json!({})).await;
+    assert_eq!(
+        ping["result"],
+        json!({}),
+        "the first client keeps its session"
+    );
 }

@@ -30,6 +30,8 @@ pub(crate) enum Error {
     Parse(String),
     /// The credentials were refused (`-32003`).
     AuthenticationFailed(String),
+    /// A bound on what a client may send or hold was reached (`-32005`).
+    Limit(String),
     /// The server failed (`-32603`).
     Internal(String),
     /// The request was given up (its client left or cancelled it): it gets
@@ -72,6 +74,7 @@ impl Error {
             Error::AuthenticationFailed(m) => {
                 RpcError::new(code::AUTHENTICATION_REQUIRED, m.clone())
             }
+            Error::Limit(m) => RpcError::new(code::LIMIT_EXCEEDED, m.clone()),
             Error::Internal(m) => RpcError::internal(m.clone()),
             Error::Abandoned => RpcError::internal("the request was given up"),
         }

@@ -72,6 +72,17 @@ impl Call {
         self.method == Method::Initialize
     }
 
+    /// The protocol version the request declares in its `_meta` (the
+    /// 2026-07-28 way), if it is a string.
+    pub(crate) fn declared_version(&self) -> Option<&str> {
+        self.meta.protocol_version.as_ref()?.as_str()
+    }
+
+    /// The answer to this request failing with `error`.
+    pub(crate) fn refuse(&self, error: Error) -> Reply {
+        Reply::error(self.id.clone(), error)
+    }
+
     /// Whether messages may come before the answer: a 2025-11-25
     /// `tasks/result` sends the task's input requests while it waits, a
     /// `subscriptions/listen` its notifications. A transport that can

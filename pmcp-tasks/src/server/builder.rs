@@ -10,6 +10,7 @@ use crate::service::host::Host;
 use crate::service::{AnonymousPolicy, OwnerPolicy, TaskService};
 use crate::store::{MemoryStore, TaskStore};
 use crate::tool::TaskTool;
+use crate::transport::TransportLimits;
 use crate::workflow::{SequentialWorkflow, Workflows};
 use pmcp::server::auth::AuthProvider;
 use pmcp::server::builder::ServerCoreBuilder;
@@ -75,6 +76,7 @@ pub struct TaskServerBuilder {
     workflows: Vec<(SequentialWorkflow, String)>,
     clock: Option<Arc<dyn Clock>>,
     heartbeat: Duration,
+    transport_limits: TransportLimits,
 }
 
 impl std::fmt::Debug for TaskServerBuilder {
@@ -100,6 +102,7 @@ impl TaskServerBuilder {
             workflows: Vec::new(),
             clock: None,
             heartbeat: Duration::from_secs(15),
+            transport_limits: TransportLimits::default(),
         }
     }
 
@@ -198,6 +201,13 @@ impl TaskServerBuilder {
         self
     }
 
+    /// Bounds on what one client may send and hold open: message size,
+    /// body read time, HTTP sessions and streams (see [`TransportLimits`]).
+    pub fn transport_limits(mut self, limits: TransportLimits) -> Self {
+        self.transport_limits = limits;
+        self
+    }
+
     /// How often expired tasks are deleted (default 5 s).
     pub fn sweep_every(mut self, every: Duration) -> Self {
         self.sweep_every = every;
@@ -290,6 +300,7 @@ impl TaskServerBuilder {
                 router: Router::new(service, Workflows::new(workflows)),
                 heartbeat: self.heartbeat,
                 auth_provider: self.auth_provider,
+                transport_limits: self.transport_limits,
             }),
         })
     }

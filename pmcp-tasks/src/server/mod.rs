@@ -10,6 +10,7 @@ pub use builder::{BuildError, TaskServerBuilder};
 use crate::execution::TaskRuntime;
 use crate::protocol::{Router, Session};
 use crate::service::Connection;
+use crate::transport::TransportLimits;
 use pmcp::server::auth::AuthProvider;
 use serde_json::Value;
 use std::sync::Arc;
@@ -30,6 +31,8 @@ pub(crate) struct Inner {
     pub(crate) heartbeat: Duration,
     /// Authenticates HTTP requests; its subject owns the caller's tasks.
     pub(crate) auth_provider: Option<Arc<dyn AuthProvider>>,
+    /// What one client may send and hold open.
+    pub(crate) transport_limits: TransportLimits,
 }
 
 impl std::fmt::Debug for TaskServer {

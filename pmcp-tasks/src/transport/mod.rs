@@ -3,4 +3,7 @@
 //! where the answer may be preceded by requests to the client).
 
 mod http;
+mod limits;
 mod stdio;
+
+pub use limits::TransportLimits;

@@ -9,7 +9,7 @@ use crate::service::Connection;
 use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Arc;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -73,10 +73,20 @@ impl TaskServer {
         let mut in_flight = JoinSet::new();
         let mut reader = BufReader::new(reader);
         let mut line = Vec::new();
+        let max_line = self.inner.transport_limits.max_message_bytes;
         loop {
             line.clear();
-            if reader.read_until(b'\n', &mut line).await? == 0 {
-                break;
+            match read_line(&mut reader, &mut line, max_line).await? {
+                Line::End => break,
+                Line::Read => {}
+                Line::TooLong => {
+                    let error = Error::InvalidRequest(format!(
+                        "Invalid request: the message is larger than this server accepts \
+                         ({max_line} bytes); it was skipped"
+                    ));
+                    let _ = out.send(Reply::error(Value::Null, error).to_json()).await;
+                    continue;
+                }
             }
             // Reap finished requests so the set stays small.
             while in_flight.try_join_next().is_some() {}
@@ -93,13 +103,6 @@ impl TaskServer {
                     continue;
                 }
             };
-            if message.is_array() {
-                let error = Error::InvalidRequest(
-                    "Invalid request: JSON-RPC batches are not supported".into(),
-                );
-                let _ = out.send(Reply::error(Value::Null, error).to_json()).await;
-                continue;
-            }
             let router = &self.inner.router;
             match router.decode(message, &session) {
                 Incoming::Response(answer) => {
@@ -147,6 +150,55 @@ impl TaskServer {
     }
 }
 
+/// What reading one line gave.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    /// A line (without its end) is in the buffer.
+    Read,
+    /// The line was longer than allowed: it was read past and dropped, so
+    /// the next one starts clean.
+    TooLong,
+    /// The stream ended.
+    End,
+}
+
+/// Reads one newline-terminated line of at most `max` bytes into `line`,
+/// never holding more than `max` bytes of it in memory.
+async fn read_line<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    line: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Line> {
+    let mut too_long = false;
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            return Ok(match (too_long, line.is_empty()) {
+                (true, _) => Line::TooLong,
+                (false, true) => Line::End,
+                (false, false) => Line::Read,
+            });
+        }
+        let (chunk, ended) = match available.iter().position(|b| *b == b'\n') {
+            Some(end) => (&available[..end], Some(end + 1)),
+            None => (available, None),
+        };
+        if !too_long && line.len() + chunk.len() > max {
+            too_long = true;
+            line.clear();
+            line.shrink_to(64 * 1024);
+        }
+        if !too_long {
+            line.extend_from_slice(chunk);
+        }
+        let consumed = ended.unwrap_or(available.len());
+        reader.consume(consumed);
+        if ended.is_some() {
+            return Ok(if too_long { Line::TooLong } else { Line::Read });
+        }
+    }
+}
+
 /// Writes each message as one line until told to stop (after writing what
 /// is already queued).
 async fn write_lines<W: AsyncWrite + Unpin>(
@@ -167,4 +219,28 @@ async fn write_lines<W: AsyncWrite + Unpin>(
         writer.flush().await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lines_over_the_limit_are_skipped_whole() {
+        let input = format!("{}\n{{\"a\":1}}\n{}\nlast", "x".repeat(100), "y".repeat(11));
+        // A tiny buffer, so that lines span many reads.
+        let mut reader = BufReader::with_capacity(4, input.as_bytes());
+        let mut line = Vec::new();
+        let mut seen = Vec::new();
+        loop {
+            line.clear();
+            match read_line(&mut reader, &mut line, 10).await.unwrap() {
+                Line::End => break,
+                Line::TooLong => seen.push("too long".to_owned()),
+                Line::Read => seen.push(String::from_utf8(line.clone()).unwrap()),
+            }
+            assert!(line.len() <= 10);
+        }
+        assert_eq!(seen, ["too long", "{\"a\":1}", "too long", "last"]);
+    }
 }

@@ -8,10 +8,12 @@
 mod session;
 mod sse;
 
-use crate::protocol::{self, Error, Incoming, Opened, Reply};
+use crate::protocol::{
+    self, Call, Error, Incoming, Opened, Reply, Session, SUPPORTED_PROTOCOL_VERSIONS,
+};
 use crate::server::TaskServer;
 use crate::service::Connection;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +21,7 @@ use axum::routing::any;
 use axum::Router;
 use pmcp::server::auth::AuthContext;
 use serde_json::Value;
-use session::{HttpSession, SessionTable};
+use session::{HttpSession, SessionTable, SessionsFull};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -55,36 +57,34 @@ fn reply_response(reply: &Reply, session_id: Option<&str>) -> Response {
     json_response(reply.http_status(), &reply.to_json(), session_id)
 }
 
-/// A loopback server only answers pages from loopback origins (DNS
-/// rebinding protection, as the transport spec asks).
+/// Pages from other sites may not drive this server (DNS rebinding
+/// protection, as the transport spec asks): a request with an `Origin`
+/// must come from a loopback origin, read as a URL (so that
+/// `http://127.0.0.1:1@evil.com` is evil.com's).
 fn origin_allowed(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+    let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
-    let host = origin
-        .split("://")
-        .nth(1)
-        .unwrap_or(origin)
-        .split('/')
-        .next()
-        .unwrap_or_default();
-    let host = if host.starts_with('[') {
-        host.split(']')
-            .next()
-            .map(|h| format!("{h}]"))
-            .unwrap_or_default()
-    } else {
-        host.split(':').next().unwrap_or_default().to_owned()
+    let Some(url) = origin.to_str().ok().and_then(|o| url::Url::parse(o).ok()) else {
+        return false;
     };
-    matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]")
+    matches!(url.scheme(), "http" | "https")
+        && matches!(
+            url.host(),
+            Some(url::Host::Domain("localhost"))
+                | Some(url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST))
+                | Some(url::Host::Ipv6(std::net::Ipv6Addr::LOCALHOST))
+        )
 }
 
 impl TaskServer {
     /// The `/mcp` endpoint as an axum router, to mount in a larger app.
     pub fn http_router(&self) -> Router {
+        let limits = &self.inner.transport_limits;
+        let sessions = SessionTable::new(limits.max_sessions, limits.session_idle_timeout);
         let state = HttpState {
             server: self.clone(),
-            sessions: Arc::default(),
+            sessions: Arc::new(Mutex::new(sessions)),
         };
         Router::new().route("/mcp", any(handle)).with_state(state)
     }
@@ -122,7 +122,7 @@ async fn handle(
     State(state): State<HttpState>,
     method: Method,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     if !origin_allowed(&headers) {
         return refuse(
@@ -179,11 +179,15 @@ async fn post(
     state: HttpState,
     headers: HeaderMap,
     session_id: Option<String>,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     if let Some(refused) = content_negotiation(&headers) {
         return refused;
     }
+    let body = match read_body(&state, &headers, body).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
     let message: Value = match serde_json::from_slice(&body) {
         Ok(m) => m,
         Err(e) => {
@@ -230,16 +234,34 @@ async fn post(
             return StatusCode::ACCEPTED.into_response();
         }
     };
+    if let Err(error) = version_header_matches(&headers, &call, &session.session) {
+        return reply_response(&call.refuse(error), None);
+    }
     // `initialize` opens a session: its own connection from here on (the
     // one the message was placed on was a stateless stand-in, unused).
     let (session, new_id) = if call.is_initialize() {
         let id = uuid::Uuid::new_v4().to_string();
         let session = HttpSession::new(Connection::HttpSession(id.clone()));
-        state
+        let opened = state
             .sessions
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(id.clone(), session.clone());
+        if let Err(SessionsFull(max)) = opened {
+            let error = Error::Limit(format!(
+                "Too many sessions: this server holds {max} sessions in use; retry later (idle \
+                 sessions end on their own)"
+            ));
+            let mut refused = json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &call.refuse(error).to_json(),
+                None,
+            );
+            refused
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+            return refused;
+        }
         (session, Some(id))
     } else {
         (session, None)
@@ -253,6 +275,76 @@ async fn post(
     }
     let reply = router.serve(call, &session.session, auth, None).await;
     reply_response(&reply, new_id.as_deref())
+}
+
+/// Reads a request body of at most `max_message_bytes`, within
+/// `body_read_timeout`; a refusal is a JSON-RPC error with `413` or `408`.
+async fn read_body(state: &HttpState, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+    let limits = &state.server.inner.transport_limits;
+    let max = limits.max_message_bytes;
+    let too_large = || {
+        refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Error::InvalidRequest(format!(
+                "Invalid request: the body is larger than this server accepts ({max} bytes)"
+            )),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    let read = http_body_util::BodyExt::collect(http_body_util::Limited::new(body, max));
+    match tokio::time::timeout(limits.body_read_timeout, read).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Ok(Err(e)) => Err(refuse(
+            StatusCode::BAD_REQUEST,
+            Error::InvalidRequest(format!("Invalid request: the body could not be read ({e})")),
+        )),
+        Err(_) => Err(refuse(
+            StatusCode::REQUEST_TIMEOUT,
+            Error::InvalidRequest(format!(
+                "Invalid request: the body did not arrive within {} s",
+                limits.body_read_timeout.as_secs_f64()
+            )),
+        )),
+    }
+}
+
+/// `MCP-Protocol-Version`, when sent, must name a version served here and
+/// agree with the request: its `_meta` version (2026-07-28), else the
+/// version its session agreed. `initialize` negotiates in its body, so its
+/// header is not compared.
+fn version_header_matches(
+    headers: &HeaderMap,
+    call: &Call,
+    session: &Session,
+) -> Result<(), Error> {
+    let Some(sent) = headers.get("mcp-protocol-version") else {
+        return Ok(());
+    };
+    let sent = sent.to_str().unwrap_or_default();
+    if !SUPPORTED_PROTOCOL_VERSIONS.contains(&sent) {
+        return Err(Error::UnsupportedVersion(sent.to_owned()));
+    }
+    if call.is_initialize() {
+        return Ok(());
+    }
+    let expected = call
+        .declared_version()
+        .map(str::to_owned)
+        .or_else(|| session.negotiated());
+    match expected {
+        Some(expected) if expected != sent => Err(Error::HeaderMismatch(format!(
+            "Header mismatch: MCP-Protocol-Version says '{sent}' but the request speaks \
+             '{expected}'"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// A POST must carry JSON (415 otherwise) and accept JSON or an event

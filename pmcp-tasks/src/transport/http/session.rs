@@ -6,12 +6,10 @@ use crate::protocol::{ClientPeer, Delivery, Outbox, Session};
 use crate::service::Connection;
 use async_trait::async_trait;
 use serde_json::Value;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
-
-/// Sessions kept at most; the oldest is dropped beyond this.
-const MAX_SESSIONS: usize = 10_000;
+use tokio::time::{Duration, Instant};
 
 /// Messages an SSE stream queues at most before a notification is dropped.
 pub(super) const STREAM_QUEUE: usize = 256;
@@ -34,11 +32,29 @@ impl HttpPeer {
         *self.standalone.lock().unwrap_or_else(|p| p.into_inner()) = Some(stream);
     }
 
-    /// Keeps an SSE answer's stream, to reach the client on.
-    pub(super) fn open_stream(&self, stream: mpsc::Sender<Value>) {
+    /// Keeps an SSE answer's stream, to reach the client on; refused when
+    /// the session already holds `max` open streams.
+    pub(super) fn open_stream(&self, stream: mpsc::Sender<Value>, max: usize) -> Result<(), usize> {
         let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
         streams.retain(|s| !s.is_closed());
+        if streams.len() + usize::from(self.has_standalone()) >= max {
+            return Err(max);
+        }
         streams.push(stream);
+        Ok(())
+    }
+
+    fn has_standalone(&self) -> bool {
+        self.standalone
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .is_some_and(|s| !s.is_closed())
+    }
+
+    /// Streams the session holds open now.
+    pub(super) fn open_streams(&self) -> usize {
+        self.open().len()
     }
 
     /// The streams that reach the client now, best first: the GET stream,
@@ -92,6 +108,8 @@ impl ClientPeer for HttpPeer {
 pub(super) struct HttpSession {
     pub(super) session: Session,
     pub(super) peer: Arc<HttpPeer>,
+    /// When a request last named this session.
+    last_used: Mutex<Instant>,
 }
 
 impl HttpSession {
@@ -100,7 +118,21 @@ impl HttpSession {
         Arc::new(HttpSession {
             session: Session::with_peer(connection, peer.clone()),
             peer,
+            last_used: Mutex::new(Instant::now()),
         })
+    }
+
+    /// How long the session has gone unused: no request named it and no
+    /// stream of it is open.
+    fn idle(&self, now: Instant) -> Duration {
+        if self.peer.open_streams() > 0 {
+            return Duration::ZERO;
+        }
+        now.saturating_duration_since(*self.last_used.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn touch(&self, now: Instant) {
+        *self.last_used.lock().unwrap_or_else(|p| p.into_inner()) = now;
     }
 
     /// The session ended: requests to its client still waiting for an
@@ -111,29 +143,56 @@ impl HttpSession {
     }
 }
 
-/// The live sessions, by id.
-#[derive(Default)]
+/// Why a session could not be opened.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct SessionsFull(pub(super) usize);
+
+/// The live sessions, by id, ended when idle too long.
 pub(super) struct SessionTable {
     by_id: HashMap<String, Arc<HttpSession>>,
-    order: VecDeque<String>,
+    max: usize,
+    idle_timeout: Duration,
+    /// When idle sessions were last looked for.
+    swept: Instant,
 }
 
 impl SessionTable {
-    pub(super) fn get(&self, id: &str) -> Option<Arc<HttpSession>> {
-        self.by_id.get(id).cloned()
+    pub(super) fn new(max: usize, idle_timeout: Duration) -> Self {
+        SessionTable {
+            by_id: HashMap::new(),
+            max,
+            idle_timeout,
+            swept: Instant::now(),
+        }
     }
 
-    pub(super) fn insert(&mut self, id: String, session: Arc<HttpSession>) {
-        if self.by_id.len() >= MAX_SESSIONS {
-            while let Some(old) = self.order.pop_front() {
-                if let Some(evicted) = self.by_id.remove(&old) {
-                    evicted.close();
-                    break;
-                }
-            }
+    /// The session `id`, marked used; `None` if unknown or idle too long.
+    pub(super) fn get(&mut self, id: &str) -> Option<Arc<HttpSession>> {
+        let now = Instant::now();
+        self.sweep(now, false);
+        let session = self.by_id.get(id)?;
+        if session.idle(now) > self.idle_timeout {
+            self.remove(id);
+            return None;
         }
-        self.order.push_back(id.clone());
+        session.touch(now);
+        Some(session.clone())
+    }
+
+    /// Adds a session. When the table is full, sessions idle past the
+    /// timeout end first; a session in use is never evicted for a new one.
+    pub(super) fn insert(
+        &mut self,
+        id: String,
+        session: Arc<HttpSession>,
+    ) -> Result<(), SessionsFull> {
+        let now = Instant::now();
+        self.sweep(now, self.by_id.len() >= self.max);
+        if self.by_id.len() >= self.max {
+            return Err(SessionsFull(self.max));
+        }
         self.by_id.insert(id, session);
+        Ok(())
     }
 
     /// Ends a session; `false` if there was none.
@@ -142,12 +201,71 @@ impl SessionTable {
             return false;
         };
         session.close();
-        // Ids of ended sessions linger in `order` until evicted; drop them
-        // once they outnumber the live ones.
-        if self.order.len() > 2 * self.by_id.len() + 64 {
-            let live = &self.by_id;
-            self.order.retain(|id| live.contains_key(id));
-        }
         true
+    }
+
+    /// Ends the sessions idle past the timeout: at most once a second
+    /// unless `now_anyway`, so that a busy table is not scanned per request.
+    fn sweep(&mut self, now: Instant, now_anyway: bool) {
+        if !now_anyway && now.saturating_duration_since(self.swept) < Duration::from_secs(1) {
+            return;
+        }
+        self.swept = now;
+        let timeout = self.idle_timeout;
+        self.by_id.retain(|_, session| {
+            let keep = session.idle(now) <= timeout;
+            if !keep {
+                session.close();
+            }
+            keep
+        });
+    }
+
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.by_id.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_sessions_end_and_a_full_table_refuses_rather_than_evicts() {
+        let mut table = SessionTable::new(2, Duration::from_secs(60));
+        let a = HttpSession::new(Connection::HttpSession("a".into()));
+        table.insert("a".into(), a.clone()).unwrap();
+        table
+            .insert("b".into(), HttpSession::new(Connection::Stateless))
+            .unwrap();
+        let c = HttpSession::new(Connection::Stateless);
+        assert_eq!(table.insert("c".into(), c.clone()), Err(SessionsFull(2)));
+        assert!(table.get("a").is_some(), "nobody in use was evicted");
+
+        // "a" has an open stream: in use though no request names it.
+        let (tx, _rx) = mpsc::channel(1);
+        a.peer.open_standalone(tx);
+        tokio::time::advance(Duration::from_secs(61)).await;
+        assert!(table.get("b").is_none(), "b idled out");
+        table.insert("c".into(), c).unwrap();
+        assert!(table.get("a").is_some(), "a stream keeps its session alive");
+        assert_eq!(table.len(), 2);
+    }
+
+    #[test]
+    fn a_session_holds_at_most_its_share_of_streams() {
+        let peer = HttpPeer::default();
+        let mut keep = Vec::new();
+        for _ in 0..3 {
+            let (tx, rx) = mpsc::channel(1);
+            peer.open_stream(tx, 3).unwrap();
+            keep.push(rx);
+        }
+        let (tx, _rx) = mpsc::channel(1);
+        assert_eq!(peer.open_stream(tx.clone(), 3), Err(3));
+        // A stream whose client left frees its place.
+        keep.pop();
+        assert_eq!(peer.open_stream(tx, 3), Ok(()));
     }
 }

@@ -5,7 +5,8 @@
 
 use super::session::{HttpSession, STREAM_QUEUE};
 use super::HttpState;
-use crate::protocol::Call;
+use crate::protocol::{Call, Error};
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
@@ -25,7 +26,15 @@ pub(super) fn answer(
     auth: Option<AuthContext>,
 ) -> Response {
     let (tx, rx) = mpsc::channel::<Value>(STREAM_QUEUE);
-    session.peer.open_stream(tx.clone());
+    let max = state.server.inner.transport_limits.max_streams_per_session;
+    if let Err(max) = session.peer.open_stream(tx.clone(), max) {
+        let error = Error::Limit(format!(
+            "Too many open streams: this session holds {max}, the most it may; end one (cancel \
+             a subscriptions/listen, or let a tasks/result finish) and retry"
+        ));
+        let refusal = call.refuse(error).to_json();
+        return super::json_response(StatusCode::TOO_MANY_REQUESTS, &refusal, None);
+    }
     let server = state.server.clone();
     let out = tx.clone();
     tokio::spawn(async move {
