@@ -290,3 +290,29 @@ async fn refusing_anonymous_callers_refuses_tasks_not_plain_tools() {
         assert_eq!(err_code(&refused), -32003, "{method}: {refused}");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn what_pmcp_serves_fails_with_the_code_the_mistake_deserves() {
+    let hello = pmcp::server::simple_prompt::SimplePrompt::new("hello", |_args, _extra| {
+        Box::pin(async { Ok(pmcp::types::GetPromptResult::new(vec![], Some("hi".into()))) })
+    });
+    let with_prompt = TaskServer::builder("edges", "1")
+        .pmcp(|core| core.prompt("hello", hello))
+        .build()
+        .unwrap();
+    for server in [&mixed_server(Limits::default()), &with_prompt] {
+        let unknown = call(server, "prompts/get", json!({"name": "nope"})).await;
+        assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
+        assert!(message(&unknown).contains("'nope'"), "{unknown}");
+        let mistyped = call(server, "prompts/get", json!({"name": 5})).await;
+        assert_eq!(mistyped["error"]["code"], -32602, "{mistyped}");
+        assert!(message(&mistyped).contains("prompts/get"), "{mistyped}");
+        let nothing = call(server, "resources/read", json!({"uri": "file:///x"})).await;
+        assert_eq!(nothing["error"]["code"], -32601, "{nothing}");
+        let made_up = call(server, "made/up", json!({})).await;
+        assert_eq!(made_up["error"]["code"], -32601, "{made_up}");
+    }
+    // pmcp's own prompt is still served.
+    let hello = call(&with_prompt, "prompts/get", json!({"name": "hello"})).await;
+    assert_eq!(hello["result"]["description"], "hi", "{hello}");
+}

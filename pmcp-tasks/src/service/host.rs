@@ -12,11 +12,11 @@ use pmcp::server::auth::AuthContext;
 use pmcp::server::core::{ProtocolHandler, ServerCore};
 use pmcp::types::jsonrpc::ResponsePayload;
 use pmcp::types::{
-    CallToolRequest, ClientRequest, ListToolsRequest, ReadResourceRequest, Request, RequestId,
-    ToolInfo,
+    CallToolRequest, ClientRequest, ListPromptsRequest, ListPromptsResult, ListToolsRequest,
+    ReadResourceRequest, Request, RequestId, ToolInfo,
 };
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use tokio::sync::OnceCell;
 
 /// The pmcp server under this crate.
@@ -25,6 +25,8 @@ pub(crate) struct Host {
     /// pmcp's plain tools by name, read on first need (they never change
     /// after build).
     tools: OnceCell<BTreeMap<String, ToolInfo>>,
+    /// pmcp's prompt names, read on first need.
+    prompts: OnceCell<BTreeSet<String>>,
 }
 
 impl Host {
@@ -32,6 +34,7 @@ impl Host {
         Host {
             core,
             tools: OnceCell::new(),
+            prompts: OnceCell::new(),
         }
     }
 
@@ -55,6 +58,29 @@ impl Host {
                 }
             })
             .await
+    }
+
+    /// Whether pmcp has prompt `name` (its prompts never change after
+    /// build either).
+    pub(crate) async fn has_prompt(&self, name: &str) -> bool {
+        self.prompts
+            .get_or_init(|| async {
+                let list = ClientRequest::ListPrompts(ListPromptsRequest::default());
+                match self.ask(list, None).await {
+                    Ok(result) => serde_json::from_value::<ListPromptsResult>(result)
+                        .map(|r| r.prompts.into_iter().map(|p| p.name).collect())
+                        .unwrap_or_default(),
+                    // No prompt handler: no prompts.
+                    Err(_) => BTreeSet::new(),
+                }
+            })
+            .await
+            .contains(name)
+    }
+
+    /// Whether pmcp serves resources at all.
+    pub(crate) fn has_resources(&self) -> bool {
+        self.core.capabilities().resources.is_some()
     }
 
     /// pmcp's plain tool `name`, if it has one.
