@@ -60,7 +60,7 @@ mod transport;
 mod variables;
 pub mod workflow;
 
-pub use domain::{Era, Limits, TaskStatus};
+pub use domain::{Era, Limits, TaskStatus, STATUS_MESSAGE_MAX_CHARS};
 pub use error::{TaskError, ToolError};
 pub use execution::{ElicitAnswer, ProgressUpdate, TaskContext, TaskRuntime};
 pub use protocol::wire::VARIABLES_META_KEY;

@@ -33,6 +33,21 @@ pub struct Limits {
     /// another instance on a store with a change feed, arrive at once; this
     /// bounds the delay on a store without one (DynamoDB).
     pub watch_poll: Duration,
+    /// The largest `arguments` a task tool accepts, as compact JSON, in
+    /// bytes; larger calls are refused (`-32602`) before anything is stored.
+    pub max_argument_bytes: usize,
+    /// The largest outcome a task stores (its result or its error), as
+    /// compact JSON, in bytes. A body that returns more fails, and its
+    /// status message says why.
+    pub max_result_bytes: usize,
+    /// Task bodies running at once in this process. Tasks beyond it are
+    /// created and wait, `working` with a status message saying they are
+    /// queued, until a body ends: work is never spawned without bound.
+    pub max_running_bodies: usize,
+    /// Tasks one owner may create per minute (as a burst, refilled
+    /// evenly); more are refused with `-32005` and a retry hint. `None`
+    /// lifts the limit.
+    pub max_creates_per_minute: Option<std::num::NonZeroU32>,
     /// How long a running body's claim on its task lasts unless renewed
     /// (it is renewed every third of this). When an instance dies, its tasks
     /// are taken over this long after its last renewal.
@@ -52,6 +67,10 @@ impl Default for Limits {
             external_cancel_poll: Duration::from_millis(500),
             watch_poll: Duration::from_millis(500),
             lease_ttl: Duration::from_secs(30),
+            max_argument_bytes: 1024 * 1024,
+            max_result_bytes: 1024 * 1024,
+            max_running_bodies: 256,
+            max_creates_per_minute: std::num::NonZeroU32::new(600),
         }
     }
 }

@@ -11,7 +11,7 @@ mod status;
 pub use era::Era;
 pub use limits::Limits;
 pub(crate) use record::{first_text, is_error_result};
-pub use record::{Lease, NewTask, ProgressMark, TaskOutcome, TaskRecord};
+pub use record::{Lease, NewTask, ProgressMark, TaskOutcome, TaskRecord, STATUS_MESSAGE_MAX_CHARS};
 pub use rpc::{code, RpcError};
 pub use status::TaskStatus;
 
@@ -44,4 +44,23 @@ pub enum DomainError {
     /// An input key was used twice over the task's life.
     #[error("input key '{0}' was already answered; input keys are unique over a task's life")]
     InputKeyReused(String),
+}
+
+/// The size of `value` as compact JSON, counted without building it.
+pub(crate) fn json_len(value: &impl serde::Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail; a value that does not serialize
+    // counts what was written before it stopped.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }

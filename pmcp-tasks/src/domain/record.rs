@@ -7,6 +7,20 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+/// The longest `statusMessage` kept, in characters: longer texts (a
+/// progress message, a failure's error) are cut here and end in `…`, so
+/// that one task cannot make every `tasks/list` page huge. The full error
+/// stays in the task's result.
+pub const STATUS_MESSAGE_MAX_CHARS: usize = 1024;
+
+fn status_text(mut text: String) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(STATUS_MESSAGE_MAX_CHARS) {
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
 /// What the underlying request ended with: exactly what it would have
 /// answered had it not been run as a task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -258,7 +272,7 @@ impl TaskRecord {
         now: DateTime<Utc>,
     ) -> Result<(), DomainError> {
         self.move_to(self.status, now)?;
-        self.status_message = Some(message.into());
+        self.status_message = Some(status_text(message.into()));
         Ok(())
     }
 
@@ -275,7 +289,7 @@ impl TaskRecord {
             self.progress = Some(mark);
         }
         if let Some(message) = message {
-            self.status_message = Some(message);
+            self.status_message = Some(status_text(message));
         }
         Ok(())
     }
@@ -299,6 +313,7 @@ impl TaskRecord {
         if failed {
             self.status_message = outcome
                 .summary()
+                .map(status_text)
                 .or_else(|| Some("The task failed.".into()));
         } else {
             self.status_message = None;
@@ -392,7 +407,7 @@ impl TaskRecord {
             .and_then(|p| p.get("message"))
             .and_then(Value::as_str)
         {
-            self.status_message = Some(message.to_owned());
+            self.status_message = Some(status_text(message.to_owned()));
         }
         self.input_requests.insert(key.to_owned(), request);
         Ok(())
@@ -473,6 +488,11 @@ mod tests {
         old.finish(result.clone(), Utc::now()).unwrap();
         assert_eq!(old.status, TaskStatus::Failed);
         assert_eq!(old.status_message.as_deref(), Some("boom"));
+        let long = "é".repeat(STATUS_MESSAGE_MAX_CHARS + 5);
+        let cut = status_text(long);
+        assert_eq!(cut.chars().count(), STATUS_MESSAGE_MAX_CHARS + 1);
+        assert!(cut.ends_with('…'));
+        assert_eq!(status_text("short".into()), "short");
         let mut new = task(Era::V2026_07_28);
         new.finish(result, Utc::now()).unwrap();
         assert_eq!(new.status, TaskStatus::Completed);

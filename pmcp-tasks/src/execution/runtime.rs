@@ -56,6 +56,8 @@ pub(crate) struct Shared {
     pub(crate) instance: String,
     /// Rebuilds the body of a task taken over after a crash.
     resumer: std::sync::OnceLock<Box<Resumer>>,
+    /// One permit per body allowed to run at once.
+    slots: Arc<tokio::sync::Semaphore>,
 }
 
 type Resumer = dyn Fn(&TaskRecord) -> Option<TaskBody> + Send + Sync;
@@ -84,8 +86,12 @@ impl TaskRuntime {
     /// A runtime over `store`, enforcing `limits`, reading the time from
     /// `clock` (see [`crate::clock`]).
     pub fn with_clock(store: Arc<dyn TaskStore>, limits: Limits, clock: Arc<dyn Clock>) -> Self {
+        let slots = Arc::new(tokio::sync::Semaphore::new(
+            limits.max_running_bodies.max(1),
+        ));
         TaskRuntime {
             shared: Arc::new(Shared {
+                slots,
                 table: Arc::new(TaskTable::new(store, clock, limits)),
                 tracker: TaskTracker::new(),
                 running: Mutex::new(HashMap::new()),
@@ -173,7 +179,10 @@ impl TaskRuntime {
         let (id, owner) = (record.id.clone(), record.owner.clone());
         self.shared.tracker.spawn(async move {
             let shared = runtime.shared.clone();
-            let run = AssertUnwindSafe(body(ctx)).catch_unwind();
+            let run = async {
+                let _slot = runtime.take_slot(&owner, &id).await;
+                AssertUnwindSafe(body(ctx)).catch_unwind().await
+            };
             let ended = tokio::select! {
                 ended = run => Some(ended),
                 _ = token.cancelled() => None,
@@ -201,6 +210,31 @@ impl TaskRuntime {
             };
             finish(&shared, &owner, &id, outcome).await;
         });
+    }
+
+    /// A place among the bodies allowed to run at once. Waiting for one,
+    /// the task says so in its status message.
+    async fn take_slot(&self, owner: &str, id: &str) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let slots = &self.shared.slots;
+        if let Ok(slot) = slots.clone().try_acquire_owned() {
+            return Some(slot);
+        }
+        let limit = self.limits().max_running_bodies.max(1);
+        let say = |message: String| async move {
+            let _ = self
+                .shared
+                .table
+                .update(owner, id, |t, now| t.set_message(message.clone(), now))
+                .await;
+        };
+        say(format!(
+            "Queued: all {limit} of this server's task workers are busy; it starts when one is \
+             free"
+        ))
+        .await;
+        let slot = slots.clone().acquire_owned().await.ok();
+        say("Started after waiting for a free worker.".to_owned()).await;
+        slot
     }
 
     /// Watches a task whose body runs here: resolves (with the reason) when
@@ -478,7 +512,8 @@ impl TaskRuntime {
 /// Writes a body's outcome, unless the task ended meanwhile (a cancel won,
 /// or it expired). A failing store is retried a few times: losing a result
 /// is the one thing a task runtime must not do.
-async fn finish(shared: &Arc<Shared>, owner: &str, id: &str, mut outcome: TaskOutcome) {
+async fn finish(shared: &Arc<Shared>, owner: &str, id: &str, outcome: TaskOutcome) {
+    let mut outcome = within_result_limit(outcome, shared.table.limits().max_result_bytes);
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=5 {
         match shared
@@ -516,6 +551,35 @@ async fn finish(shared: &Arc<Shared>, owner: &str, id: &str, mut outcome: TaskOu
         }
     }
     shared.table.notify(id);
+}
+
+/// The outcome to store: `outcome` if it fits in `max` bytes, else a
+/// failure saying how large it was (an oversized error keeps the start of
+/// its message).
+fn within_result_limit(outcome: TaskOutcome, max: usize) -> TaskOutcome {
+    let size = crate::domain::json_len(&outcome);
+    if size <= max {
+        return outcome;
+    }
+    let message = match &outcome {
+        TaskOutcome::Result { .. } => format!(
+            "the tool's result is {size} bytes, more than this server stores ({max} bytes, \
+             Limits::max_result_bytes); return less, or keep large data elsewhere and return a \
+             link"
+        ),
+        TaskOutcome::Error { error } => {
+            let start: String = error.message.chars().take(1024).collect();
+            format!("{start}… (the error was {size} bytes and was cut to fit the server's limit)")
+        }
+    };
+    tracing::warn!(
+        bytes = size,
+        limit = max,
+        "a task's outcome is over the size limit"
+    );
+    TaskOutcome::Error {
+        error: RpcError::internal(message),
+    }
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -140,6 +140,14 @@ fn service_error(e: &ServiceError) -> RpcError {
             "Too many unfinished tasks: this caller has {active} and the limit is {limit}; a \
              place frees as soon as one of them finishes or is cancelled"
         ),
+        E::RateLimited {
+            per_minute,
+            retry_after,
+        } => format!(
+            "Too many tasks created too fast: this caller may create {per_minute} per minute; \
+             retry in {} ms",
+            retry_after.as_millis().max(1)
+        ),
         E::ShuttingDown => {
             "The server is shutting down and accepts no new tasks; retry on another instance".into()
         }
@@ -167,6 +175,9 @@ fn service_error(e: &ServiceError) -> RpcError {
             .with_data(
                 json!({"reason": "tooManyUnfinishedTasks", "active": active, "limit": limit}),
             ),
+        E::RateLimited { retry_after, .. } => RpcError::new(code::LIMIT_EXCEEDED, message).with_data(
+            json!({"reason": "rateLimited", "retryAfterMs": retry_after.as_millis().max(1) as u64}),
+        ),
         E::ShuttingDown | E::NoResult(_) | E::Storage(_) | E::Failed(_) => {
             RpcError::internal(message)
         }
@@ -239,6 +250,13 @@ mod tests {
                 ServiceError::TooManyTasks {
                     active: 2,
                     limit: 2,
+                },
+                code::LIMIT_EXCEEDED,
+            ),
+            (
+                ServiceError::RateLimited {
+                    per_minute: 5,
+                    retry_after: std::time::Duration::from_millis(250),
                 },
                 code::LIMIT_EXCEEDED,
             ),

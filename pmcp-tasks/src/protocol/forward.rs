@@ -55,7 +55,7 @@ fn unparsed(method: &str, params: Value) -> RpcError {
     if !MCP_CLIENT_METHODS.contains(&method) {
         return RpcError::new(
             code::METHOD_NOT_FOUND,
-            format!("Method not found: '{method}'"),
+            format!("Method not found: {method}"),
         );
     }
     let params = if params.is_null() { json!({}) } else { params };

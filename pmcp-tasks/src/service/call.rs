@@ -85,6 +85,17 @@ impl TaskService {
             };
         };
         let owner = &self.owner(caller)?;
+        let limits = self.runtime().limits();
+        let size = crate::domain::json_len(&call.arguments);
+        if size > limits.max_argument_bytes {
+            return Err(invalid_arguments(
+                tool,
+                format!(
+                    "the arguments are {size} bytes, more than this server accepts ({} bytes)",
+                    limits.max_argument_bytes
+                ),
+            ));
+        }
         let task = match (call.mode, tool.support) {
             (CallMode::Inline, TaskSupport::Required) => {
                 return Err(ServiceError::TaskRequired(call.name))
@@ -123,7 +134,7 @@ impl TaskService {
             }
             _ => BTreeMap::new(),
         };
-        let limits = self.runtime().limits();
+        self.admit_creation(owner)?;
         let new = NewTask {
             owner: owner.as_str().to_owned(),
             era: call.era,

@@ -67,6 +67,14 @@ pub(crate) enum ServiceError {
         /// The configured limit.
         limit: usize,
     },
+    /// The owner creates tasks faster than allowed.
+    #[error("the caller creates tasks too fast; retry in {retry_after:?}")]
+    RateLimited {
+        /// The configured rate.
+        per_minute: u32,
+        /// When a creation would be admitted.
+        retry_after: std::time::Duration,
+    },
     /// Shutdown has begun.
     #[error("the server is shutting down")]
     ShuttingDown,

@@ -21,6 +21,8 @@ use crate::domain::{TaskOutcome, TaskRecord};
 use crate::execution::TaskRuntime;
 use crate::store::TaskPage;
 use crate::tool::TaskTool;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use host::Host;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -31,6 +33,8 @@ pub(crate) struct TaskService {
     tools: BTreeMap<String, TaskTool>,
     owners: OwnerPolicy,
     host: Host,
+    /// Task creations per owner, when limited.
+    creations: Option<DefaultKeyedRateLimiter<String>>,
 }
 
 impl TaskService {
@@ -40,12 +44,39 @@ impl TaskService {
         owners: OwnerPolicy,
         host: Host,
     ) -> Self {
+        let creations = runtime
+            .limits()
+            .max_creates_per_minute
+            .map(|n| RateLimiter::hashmap(Quota::per_minute(n)));
         TaskService {
             runtime,
             tools,
             owners,
             host,
+            creations,
         }
+    }
+
+    /// Counts a task creation against the owner's rate; refused past it.
+    fn admit_creation(&self, owner: &Owner) -> Result<(), ServiceError> {
+        let Some(limiter) = &self.creations else {
+            return Ok(());
+        };
+        // Owners that have not created for a while are forgotten, so that
+        // the table follows the active owners, not every owner ever seen.
+        if limiter.len() > 10_000 {
+            limiter.retain_recent();
+        }
+        limiter
+            .check_key(&owner.as_str().to_owned())
+            .map_err(|not_until| ServiceError::RateLimited {
+                per_minute: self
+                    .runtime
+                    .limits()
+                    .max_creates_per_minute
+                    .map_or(0, |n| n.get()),
+                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+            })
     }
 
     pub(crate) fn runtime(&self) -> &TaskRuntime {
