@@ -86,6 +86,7 @@ fn instance(store: Arc<dyn TaskStore>, watch_poll: Duration) -> TaskServer {
         .store(store)
         .limits(Limits {
             watch_poll,
+            max_creates_per_minute: None,
             ..Limits::default()
         })
         .tool(TaskTool::new(

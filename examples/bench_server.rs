@@ -165,6 +165,11 @@ fn pmcp_store() -> PmcpStore {
 fn ours_server() -> TaskServer {
     TaskServer::builder("bench-server", "1.0.0")
         .tool(double_task_tool())
+        // One client creates as fast as it can: no creation rate here.
+        .limits(pmcp_tasks::Limits {
+            max_creates_per_minute: None,
+            ..pmcp_tasks::Limits::default()
+        })
         .build()
         .expect("the pmcp-tasks server builds")
 }
