@@ -60,7 +60,8 @@ say "pmcp-tasks with no features, then with each backend feature alone"
 for features in "" sqlite redis dynamodb; do
   echo "-- features: ${features:-none}"
   cargo clippy -p pmcp-tasks --all-targets --no-default-features ${features:+--features "$features"} --locked -- -D warnings
-  run_tests -p pmcp-tasks --no-default-features ${features:+--features "$features"}
+  # The wire fuzzer runs its full 10,000 cases once, above.
+  PMCP_FUZZ_CASES=1000 run_tests -p pmcp-tasks --no-default-features ${features:+--features "$features"}
 done
 
 say "real MCP clients against the quickstart"

@@ -90,12 +90,13 @@ impl TaskServer {
             }
             // Reap finished requests so the set stays small.
             while in_flight.try_join_next().is_some() {}
-            let text = String::from_utf8_lossy(&line);
-            let text = text.trim();
+            // JSON text is UTF-8: bytes that are not are a parse error,
+            // as over HTTP, rather than silently replaced.
+            let text = line.trim_ascii();
             if text.is_empty() {
                 continue;
             }
-            let message: Value = match serde_json::from_str(text) {
+            let message: Value = match serde_json::from_slice(text) {
                 Ok(m) => m,
                 Err(e) => {
                     let error = Error::Parse(format!("Parse error: the line is not JSON ({e})"));
