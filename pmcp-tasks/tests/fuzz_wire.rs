@@ -12,7 +12,7 @@
 mod cases;
 mod common;
 
-use cases::{arb_case, expect_for_bytes, Expect};
+use cases::{arb_case, expect_for_bytes, Expect, LAST_TASK};
 use common::http::start;
 use pmcp_tasks::{Limits, TaskContext, TaskServer, TaskTool, ToolError};
 use proptest::prelude::*;
@@ -111,6 +111,8 @@ struct Pipe {
     writer: WriteHalf<DuplexStream>,
     lines: Lines<BufReader<tokio::io::ReadHalf<DuplexStream>>>,
     next: u64,
+    /// The task created last, for cases that act on one.
+    last_task: String,
 }
 
 impl Pipe {
@@ -124,6 +126,7 @@ impl Pipe {
             writer,
             lines: BufReader::new(read).lines(),
             next: 0,
+            last_task: String::new(),
         };
         (pipe, serving)
     }
@@ -162,6 +165,12 @@ impl Pipe {
             let message: Value =
                 serde_json::from_str(&line).map_err(|e| format!("not JSON ({e}): {line}"))?;
             check_output(&message).map_err(|e| format!("{e}: {message}"))?;
+            let created = message["result"]["task"]["taskId"]
+                .as_str()
+                .or(message["result"]["taskId"].as_str());
+            if let Some(id) = created {
+                self.last_task = id.to_owned();
+            }
             if message["id"] == json!(sentinel) {
                 pinged = true;
             } else {
@@ -170,11 +179,19 @@ impl Pipe {
         }
     }
 
-    /// The line with a request id of its own, keeping the id's type.
+    /// The line with a request id of its own, keeping the id's type, and
+    /// `$last` replaced by the task created last.
     fn unique_id(&self, line: &[u8]) -> (Vec<u8>, Value) {
         let Ok(Value::Object(mut message)) = serde_json::from_slice::<Value>(line) else {
             return (line.to_vec(), Value::Null);
         };
+        if let Some(task_id) = message
+            .get_mut("params")
+            .and_then(|p| p.get_mut("taskId"))
+            .filter(|t| *t == LAST_TASK)
+        {
+            *task_id = json!(self.last_task);
+        }
         let id = match message.get("id") {
             Some(Value::String(_)) => json!(format!("case-{}", self.next)),
             Some(Value::Number(n)) if n.is_i64() || n.is_u64() => json!(self.next),

@@ -110,10 +110,18 @@ fn arb_meta() -> impl Strategy<Value = Option<Value>> {
     ]
 }
 
+/// Stands for the id of the task the fuzzer created last.
+pub const LAST_TASK: &str = "$last";
+
 /// Plausible params for a method: the fields it reads, with values that
 /// are sometimes right and often absurd.
 fn arb_params() -> impl Strategy<Value = Map<String, Value>> {
-    let task_id = prop_oneof!["[0-9a-f-]{0,36}".prop_map(Value::String), arb_json(),];
+    // `$last` becomes the id of the task created last (see `LAST_TASK`).
+    let task_id = prop_oneof![
+        2 => Just(json!(LAST_TASK)),
+        1 => "[0-9a-f-]{0,36}".prop_map(Value::String),
+        1 => arb_json(),
+    ];
     let ttl = prop_oneof![
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
@@ -247,7 +255,26 @@ pub fn arb_case() -> impl Strategy<Value = (Vec<u8>, Expect)> {
         let expect = expect_for_bytes(line.as_bytes());
         (line.into_bytes(), expect)
     });
+    // Tasks to act on: created in either era, with odd arguments.
+    let create = (
+        arb_id(),
+        any::<bool>(),
+        prop::sample::select(vec!["echo", "nap"]),
+        arb_json(),
+    )
+        .prop_map(|(id, era_2026, tool, arguments)| {
+            let mut params = json!({"name": tool, "arguments": arguments});
+            if era_2026 {
+                params["_meta"] = meta_2026(json!(V2026), true);
+            } else {
+                params["task"] = json!({"ttl": 1000});
+            }
+            let message =
+                json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params});
+            (message.to_string().into_bytes(), Expect::Served)
+        });
     prop_oneof![
+        2 => create,
         1 => garbage,
         1 => not_object,
         2 => bad_envelope,
