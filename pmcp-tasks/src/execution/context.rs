@@ -145,7 +145,7 @@ impl TaskContext {
                 .await
                 .map_err(|e| self.cancelled_or(e.into()))?;
             }
-            None => tracing::info!(
+            None => tracing::debug!(
                 progress = ?mark.map(|m| m.progress),
                 message = message.as_deref().unwrap_or(""),
                 "task tool progress (no task)"

@@ -14,7 +14,8 @@ use pmcp::server::auth::AuthContext;
 pub enum AnonymousPolicy {
     /// Each anonymous connection owns its own tasks: the one client of a
     /// stdio process (and in-process calls) is `anon:local`, each HTTP
-    /// session is `session:<Mcp-Session-Id>`. A request on no session (a
+    /// session is `session:<UUIDv5 of its Mcp-Session-Id>` (one-way, so the
+    /// id itself is neither stored nor logged). A request on no session (a
     /// stateless 2026-07-28 HTTP request) cannot be bound to anyone: its
     /// tasks are owned by `stateless` and reached by id only (ids are
     /// random UUIDv4, 122 bits), and `tasks/list` is refused to it.
@@ -76,6 +77,14 @@ impl std::fmt::Display for Owner {
 
 const STATELESS: &str = "stateless";
 
+/// A session's owner name: derived from its `Mcp-Session-Id` one way
+/// (UUIDv5), so that neither the store nor the logs (which show owners)
+/// hold a session id that could be replayed.
+fn pseudonym(session_id: &str) -> uuid::Uuid {
+    const SESSIONS: uuid::Uuid = uuid::Uuid::from_u128(0x5e55_10e0_7a5c_4d1b_9a0e_6f0a_c0de_0001);
+    uuid::Uuid::new_v5(&SESSIONS, session_id.as_bytes())
+}
+
 /// Maps callers to owners.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OwnerPolicy {
@@ -108,7 +117,7 @@ impl OwnerPolicy {
         match &self.anonymous {
             AnonymousPolicy::PerConnection => Ok(Owner(match caller.connection {
                 Connection::Local => "anon:local".to_owned(),
-                Connection::HttpSession(id) => format!("session:{id}"),
+                Connection::HttpSession(id) => format!("session:{}", pseudonym(id)),
                 Connection::Stateless => STATELESS.to_owned(),
             })),
             AnonymousPolicy::Shared(name) => Ok(Owner(format!("anon:{name}"))),
@@ -146,19 +155,25 @@ mod tests {
         let mut client = auth("", true);
         client.client_id = Some("app-7".into());
         assert_eq!(owner(&policy, Some(&client), session()), "client:app-7");
-        assert_eq!(
-            owner(&policy, Some(&auth("ana", false)), session()),
-            "session:s1",
+        let s1 = owner(&policy, Some(&auth("ana", false)), session());
+        assert!(
+            s1.starts_with("session:"),
             "an unauthenticated subject is anonymous"
         );
-        assert_eq!(owner(&policy, None, Connection::Local), "anon:local");
+        assert!(!s1.contains("s1"), "the session id itself is not kept");
         assert_eq!(
+            s1,
+            owner(&policy, None, session()),
+            "one session, one owner"
+        );
+        assert_eq!(owner(&policy, None, Connection::Local), "anon:local");
+        assert_ne!(
             owner(&policy, None, Connection::HttpSession("s2".into())),
-            "session:s2"
+            s1
         );
         let stateless = Owner(owner(&policy, None, Connection::Stateless));
         assert!(!stateless.is_bound());
-        assert!(Owner("session:s1".into()).is_bound());
+        assert!(Owner(s1).is_bound());
     }
 
     #[test]
