@@ -393,3 +393,63 @@ async fn a_full_session_table_refuses_new_sessions_instead_of_evicting() {
         "the first client keeps its session"
     );
 }
+
+fn address(url: &str) -> String {
+    url.trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn slow_headers_and_idle_connections_are_closed() {
+    let url = start(limited(TransportLimits {
+        header_read_timeout: Duration::from_millis(300),
+        ..TransportLimits::default()
+    }))
+    .await;
+    // Headers sent a byte at a time never finish: the connection closes.
+    let mut slow = tokio::net::TcpStream::connect(address(&url)).await.unwrap();
+    slow.write_all(b"POST /mcp HTTP/1.1\r\nHo").await.unwrap();
+    // An idle connection, after one answered request, closes too.
+    let mut idle = tokio::net::TcpStream::connect(address(&url)).await.unwrap();
+    let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{ping}",
+        ping.len()
+    );
+    idle.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = idle.read(&mut answer).await.unwrap();
+    assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 200"));
+    for (name, tcp) in [("slow", &mut slow), ("idle", &mut idle)] {
+        let mut rest = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut rest)).await;
+        assert!(closed.is_ok(), "{name}: the server closed the connection");
+    }
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_a_free_one() {
+    let url = start(limited(TransportLimits {
+        max_connections: 2,
+        ..TransportLimits::default()
+    }))
+    .await;
+    let first = tokio::net::TcpStream::connect(address(&url)).await.unwrap();
+    let _second = tokio::net::TcpStream::connect(address(&url)).await.unwrap();
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    let quick = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let waiting = quick.post(&url).json(&ping).send().await;
+    assert!(waiting.is_err_and(|e| e.is_timeout()), "the third waits");
+    drop(first);
+    let served = reqwest::Client::new()
+        .post(&url)
+        .json(&ping)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200, "a place freed, the next is served");
+}

@@ -12,6 +12,13 @@ pub struct TransportLimits {
     /// The largest message accepted: an HTTP body, a stdio line. Larger
     /// ones are refused (HTTP `413`) without being read to the end.
     pub max_message_bytes: usize,
+    /// How long a connection may take to send a request's headers, and
+    /// stay idle between requests, before it is closed (a client sending
+    /// headers byte by byte cannot hold a connection).
+    pub header_read_timeout: Duration,
+    /// HTTP connections served at once; more wait in the listen backlog
+    /// until one ends.
+    pub max_connections: usize,
     /// How long an HTTP request body may take to arrive once its headers
     /// have (a `Content-Length` larger than what is sent ends here, `408`).
     pub body_read_timeout: Duration,
@@ -31,6 +38,8 @@ impl Default for TransportLimits {
     fn default() -> Self {
         TransportLimits {
             max_message_bytes: 4 * 1024 * 1024,
+            header_read_timeout: Duration::from_secs(30),
+            max_connections: 1024,
             body_read_timeout: Duration::from_secs(30),
             max_sessions: 10_000,
             session_idle_timeout: Duration::from_secs(30 * 60),

@@ -5,6 +5,7 @@
 //! send a task's input requests on it while the client waits. 2026-07-28
 //! requests are stateless and answered as plain JSON.
 
+mod serve;
 mod session;
 mod sse;
 
@@ -22,7 +23,6 @@ use axum::Router;
 use pmcp::server::auth::AuthContext;
 use serde_json::Value;
 use session::{HttpSession, SessionTable, SessionsFull};
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -87,34 +87,6 @@ impl TaskServer {
             sessions: Arc::new(Mutex::new(sessions)),
         };
         Router::new().route("/mcp", any(handle)).with_state(state)
-    }
-
-    /// Serves streamable HTTP at `http://<listener>/mcp` until `shutdown`
-    /// resolves. Call [`TaskServer::shutdown`] afterwards.
-    pub async fn serve_http(
-        &self,
-        listener: tokio::net::TcpListener,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        use axum::serve::ListenerExt;
-        // Without TCP_NODELAY the second small write of an SSE answer waits
-        // for the client's delayed ACK: about 40 ms per `tasks/result`.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
-        // Streams never end by themselves: once `shutdown` resolves they
-        // are closed (a listen answered), so that the graceful shutdown can
-        // finish.
-        let server = self.clone();
-        let shutdown = async move {
-            shutdown.await;
-            server.inner.router.drain();
-        };
-        axum::serve(listener, self.http_router())
-            .with_graceful_shutdown(shutdown)
-            .await
     }
 }
 
