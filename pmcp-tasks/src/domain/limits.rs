@@ -31,7 +31,9 @@ pub struct Limits {
     /// How often a push subscription (status and progress notifications,
     /// `subscriptions/listen`) re-reads its task. Changes made here, or by
     /// another instance on a store with a change feed, arrive at once; this
-    /// bounds the delay on a store without one (DynamoDB).
+    /// bounds the delay on a store without one (DynamoDB). While a feed is
+    /// live, followers still look every ten times this, in case the feed
+    /// missed a change (a reconnection).
     pub watch_poll: Duration,
     /// The largest `arguments` a task tool accepts, as compact JSON, in
     /// bytes; larger calls are refused (`-32602`) before anything is stored.

@@ -23,22 +23,24 @@ pub struct ProgressUpdate {
 }
 
 impl ProgressUpdate {
-    /// `progress` of `total` done.
+    /// `progress` of `total` done. A number that is not finite (NaN, an
+    /// infinity, say from a division by zero) is no progress: the report
+    /// then carries no numbers (a non-finite `total` is dropped alone).
     pub fn of(progress: f64, total: f64) -> Self {
         ProgressUpdate {
             message: None,
-            mark: Some(ProgressMark {
+            mark: progress.is_finite().then(|| ProgressMark {
                 progress,
-                total: Some(total),
+                total: total.is_finite().then_some(total),
             }),
         }
     }
 
-    /// `progress` done, of a total not known.
+    /// `progress` done, of a total not known (non-finite: no numbers).
     pub fn done(progress: f64) -> Self {
         ProgressUpdate {
             message: None,
-            mark: Some(ProgressMark {
+            mark: progress.is_finite().then_some(ProgressMark {
                 progress,
                 total: None,
             }),
@@ -61,5 +63,25 @@ impl From<&str> for ProgressUpdate {
 impl From<String> for ProgressUpdate {
     fn from(message: String) -> Self {
         ProgressUpdate::default().message(message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_that_are_not_finite_are_left_out() {
+        assert_eq!(ProgressUpdate::of(f64::NAN, 10.0).mark, None);
+        assert_eq!(ProgressUpdate::done(f64::INFINITY).mark, None);
+        let no_total = ProgressUpdate::of(3.0, f64::NEG_INFINITY).message("m");
+        assert_eq!(
+            no_total.mark,
+            Some(ProgressMark {
+                progress: 3.0,
+                total: None
+            })
+        );
+        assert_eq!(no_total.message.as_deref(), Some("m"));
     }
 }

@@ -436,15 +436,17 @@ impl TaskRuntime {
             let Some(mut feed) = table.store().changes().await else {
                 return;
             };
+            table.set_feed_live(true);
             loop {
                 tokio::select! {
                     id = futures::StreamExt::next(&mut feed) => match id {
                         Some(id) => table.notify(&id),
-                        None => return,
+                        None => break,
                     },
-                    _ = closing.cancelled() => return,
+                    _ = closing.cancelled() => break,
                 }
             }
+            table.set_feed_live(false);
         });
     }
 

@@ -17,7 +17,15 @@ pub(crate) struct TaskTable {
     clock: Arc<dyn Clock>,
     limits: Limits,
     events: TaskEvents,
+    /// Whether the store's change feed is being read: followers then look
+    /// at the store themselves only as a safety net.
+    feed_live: std::sync::atomic::AtomicBool,
 }
+
+/// How much less often a follower looks at the store while a change feed
+/// is live (it only covers changes the feed might miss, as in a
+/// reconnection).
+const FEED_SAFETY_FACTOR: u32 = 10;
 
 impl std::fmt::Debug for TaskTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -35,6 +43,22 @@ impl TaskTable {
             clock,
             limits,
             events: TaskEvents::default(),
+            feed_live: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The store's change feed is read (`true`) or not (`false`).
+    pub(crate) fn set_feed_live(&self, live: bool) {
+        self.feed_live
+            .store(live, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How often a follower looks at the store itself.
+    fn follower_poll(&self) -> Duration {
+        if self.feed_live.load(std::sync::atomic::Ordering::Relaxed) {
+            self.limits.watch_poll * FEED_SAFETY_FACTOR
+        } else {
+            self.limits.watch_poll
         }
     }
 
@@ -124,13 +148,12 @@ impl TaskTable {
 
 /// Follows one task: its record each time it changes, starting with the
 /// current one, until it is terminal or gone. Changes made through this
-/// table arrive at once; others (another instance) at the next look, at
-/// least every `poll`.
+/// table, or fed by the store, arrive at once; others (another instance,
+/// without a feed) at the next look, every `watch_poll`.
 pub(crate) struct Follower {
     table: Arc<TaskTable>,
     owner: String,
     id: String,
-    poll: Duration,
     notify: Arc<tokio::sync::Notify>,
     seen: Option<u64>,
     ended: bool,
@@ -140,7 +163,6 @@ impl Follower {
     pub(crate) fn new(table: Arc<TaskTable>, owner: &str, id: &str) -> Self {
         let notify = table.events.subscribe(id);
         Follower {
-            poll: table.limits.watch_poll,
             table,
             owner: owner.to_owned(),
             id: id.to_owned(),
@@ -176,7 +198,7 @@ impl Follower {
             }
             tokio::select! {
                 _ = notified => {}
-                _ = tokio::time::sleep(self.poll) => {}
+                _ = tokio::time::sleep(self.table.follower_poll()) => {}
             }
         }
     }

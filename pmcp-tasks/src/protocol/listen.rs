@@ -1,9 +1,10 @@
 //! 2026-07-28 `subscriptions/listen` for tasks: an acknowledgement naming
 //! the caller's own tasks among those asked for, then `notifications/tasks`
 //! (the `DetailedTask` that `tasks/get` would answer) on every status
-//! change, the current one first, until the client cancels, the connection
-//! ends, the client stops reading, or the server shuts down (which answers
-//! the request with `SubscriptionsListenResult`).
+//! change, the current one first, until the client cancels or the
+//! connection ends (no answer), or the server ends it because it shuts
+//! down or the client stopped reading (answered with
+//! `SubscriptionsListenResult`).
 
 use super::error::Error;
 use super::params::decode;
@@ -49,9 +50,10 @@ struct Filter {
 
 /// How a subscription ended.
 pub(super) enum Ended {
-    /// The server shut down: the request is answered.
-    Shutdown(Value),
-    /// The client left, cancelled, or could not keep up: no answer.
+    /// The server tore it down (it shuts down, or the client could not keep
+    /// up): the request is answered with `SubscriptionsListenResult`.
+    Answered(Value),
+    /// The client left or cancelled: no answer.
     Abandoned,
 }
 
@@ -86,6 +88,10 @@ pub(super) async fn listen(x: &Exchange<'_>) -> Result<Ended, Error> {
                 .into(),
         ));
     };
+    // Registered before anything is awaited, so that a cancel sent right
+    // after the request is not missed.
+    let id = x.id().clone();
+    let registration = x.session().open_listen(&id);
     let service = x.service();
     let owner = if asked.is_empty() {
         None
@@ -102,7 +108,6 @@ pub(super) async fn listen(x: &Exchange<'_>) -> Result<Ended, Error> {
             }
         }
     }
-    let id = x.id().clone();
     let meta = json!({SUBSCRIPTION_ID_KEY: id});
     let mut acknowledged = serde_json::Map::new();
     if !agreed.is_empty() {
@@ -114,13 +119,20 @@ pub(super) async fn listen(x: &Exchange<'_>) -> Result<Ended, Error> {
         "params": {"notifications": acknowledged, "_meta": meta},
     });
     // The acknowledgement comes first, whatever the queue holds.
-    if stream.send(ack).await.is_err() {
-        return Ok(Ended::Abandoned);
+    let cancelled = registration.cancelled();
+    tokio::select! {
+        sent = stream.send(ack) => if sent.is_err() {
+            return Ok(Ended::Abandoned);
+        },
+        _ = cancelled.cancelled() => return Ok(Ended::Abandoned),
     }
-    let cancelled = x.session().open_listen(&id);
-    let ended = follow(x, stream, owner, agreed, &cancelled).await;
-    x.session().end_listen(&id);
-    Ok(ended)
+    Ok(follow(x, stream, owner, agreed, cancelled).await)
+}
+
+/// `SubscriptionsListenResult`: the answer of a subscription the server
+/// ends.
+fn torn_down(id: &Value) -> Value {
+    json!({"_meta": {SUBSCRIPTION_ID_KEY: id}})
 }
 
 async fn follow(
@@ -139,11 +151,7 @@ async fn follow(
     loop {
         let record = tokio::select! {
             record = changes.next(), if !changes.is_empty() => record,
-            _ = x.router().draining() => {
-                let mut result = serde_json::Map::new();
-                result.insert("_meta".into(), json!({SUBSCRIPTION_ID_KEY: id}));
-                return Ended::Shutdown(Value::Object(result));
-            }
+            _ = x.router().draining() => return Ended::Answered(torn_down(&id)),
             _ = cancelled.cancelled() => return Ended::Abandoned,
             _ = stream.closed() => return Ended::Abandoned,
         };
@@ -160,14 +168,10 @@ async fn follow(
             Delivery::Sent => {}
             Delivery::Full => {
                 // A listener that does not read is let go rather than
-                // buffered without end; on a shared stream it is told.
+                // buffered without end: its request is answered (once it
+                // reads again), as for any subscription the server ends.
                 tracing::info!(subscription = %id, "a listener fell behind; ending its subscription");
-                let _ = stream.try_send(json!({
-                    "jsonrpc": "2.0",
-                    "method": "notifications/cancelled",
-                    "params": {"requestId": id, "reason": "the client did not read its notifications fast enough"},
-                }));
-                return Ended::Abandoned;
+                return Ended::Answered(torn_down(&id));
             }
             Delivery::Unreachable | Delivery::Closed => return Ended::Abandoned,
         }

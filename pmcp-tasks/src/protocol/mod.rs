@@ -72,6 +72,13 @@ impl Call {
         self.method == Method::Initialize
     }
 
+    /// Whether the connection's own traffic (input requests, status
+    /// notifications) may travel on this request's stream before its
+    /// answer: a 2025-11-25 `tasks/result`'s, not a listen's.
+    pub(crate) fn shares_its_stream(&self) -> bool {
+        self.method == Method::TasksResult
+    }
+
     /// The protocol version the request declares in its `_meta` (the
     /// 2026-07-28 way), if it is a string.
     pub(crate) fn declared_version(&self) -> Option<&str> {
@@ -243,7 +250,7 @@ impl Router {
         };
         let mut outcome = match call.method {
             Method::SubscriptionsListen => match listen::listen(&exchange).await {
-                Ok(listen::Ended::Shutdown(result)) => Ok(result),
+                Ok(listen::Ended::Answered(result)) => Ok(result),
                 Ok(listen::Ended::Abandoned) => Err(Error::Abandoned),
                 Err(e) => Err(e),
             },

@@ -105,17 +105,18 @@ impl Session {
         self.closed.clone()
     }
 
-    /// Registers the listen request `id`; its token is cancelled when the
-    /// client cancels the request or the connection ends.
-    pub(crate) fn open_listen(&self, id: &Value) -> CancellationToken {
+    /// Registers the listen request `id`: its token is cancelled when the
+    /// client cancels the request or the connection ends. The registration
+    /// is removed when the returned guard drops, however the listen ends.
+    pub(crate) fn open_listen(&self, id: &Value) -> OpenListen<'_> {
         let token = self.closed.child_token();
-        self.listens().insert(id.to_string(), token.clone());
-        token
-    }
-
-    /// Forgets the listen request `id` (it ended).
-    pub(crate) fn end_listen(&self, id: &Value) {
-        self.listens().remove(&id.to_string());
+        let key = id.to_string();
+        self.listens().insert(key.clone(), token.clone());
+        OpenListen {
+            session: self,
+            key,
+            token,
+        }
     }
 
     /// The client cancelled request `id`: if it is a listen, it stops.
@@ -131,6 +132,27 @@ impl Session {
 
     fn listens(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
         self.listens.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A listen request registered with its connection (see
+/// [`Session::open_listen`]).
+pub(crate) struct OpenListen<'a> {
+    session: &'a Session,
+    key: String,
+    token: CancellationToken,
+}
+
+impl OpenListen<'_> {
+    /// Cancelled when the client cancels the listen or the connection ends.
+    pub(crate) fn cancelled(&self) -> &CancellationToken {
+        &self.token
+    }
+}
+
+impl Drop for OpenListen<'_> {
+    fn drop(&mut self) {
+        self.session.listens().remove(&self.key);
     }
 }
 

@@ -39,7 +39,13 @@ pub(super) async fn tools_call(x: &Exchange<'_>) -> Result<Value, Error> {
     match outcome {
         CallOutcome::Ran(result) => Ok(result),
         CallOutcome::Created { record, immediate } => {
-            if let Some(peer) = x.session().peer() {
+            // A stateless request's connection ends with its answer:
+            // nobody is left to notify.
+            let reachable = x
+                .session()
+                .peer()
+                .filter(|_| *x.session().connection() != crate::service::Connection::Stateless);
+            if let Some(peer) = reachable {
                 push::follow_for_requestor(
                     x.service_handle(),
                     peer.clone(),

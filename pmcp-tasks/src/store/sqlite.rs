@@ -453,11 +453,26 @@ impl SqliteStore {
     }
 }
 
+/// The suite on a file (not `in_memory`, which has no change feed), in a
+/// directory removed when the store goes.
 #[cfg(test)]
 mod conformance {
-    crate::store_conformance_tests!(std::sync::Arc::new(
-        super::SqliteStore::in_memory().unwrap()
-    ));
+    struct TempDir(std::path::PathBuf);
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn on_a_file() -> crate::store::conformance::Guarded<super::SqliteStore> {
+        let dir = std::env::temp_dir().join(format!("pmcp-tasks-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = super::SqliteStore::open(dir.join("tasks.db")).unwrap();
+        crate::store::conformance::Guarded::new(store, TempDir(dir))
+    }
+
+    crate::store_conformance_tests!(std::sync::Arc::new(on_a_file()));
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use crate::service::Connection;
 use async_trait::async_trait;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant};
@@ -15,15 +16,40 @@ use tokio::time::{Duration, Instant};
 pub(super) const STREAM_QUEUE: usize = 256;
 
 /// Reaches a 2025-11-25 HTTP client: through its standalone GET stream, or
-/// the SSE stream of a request it waits on (a `tasks/result`). Its answers
-/// come back as POSTs.
+/// the SSE stream of a `tasks/result` it waits on. Its answers come back as
+/// POSTs.
 #[derive(Default)]
 pub(super) struct HttpPeer {
     /// The session's GET stream, while open.
     standalone: Mutex<Option<mpsc::Sender<Value>>>,
-    /// The open SSE answers of this session, newest last.
-    streams: Mutex<Vec<mpsc::Sender<Value>>>,
+    /// The open SSE answers of this session, oldest first. Held weakly:
+    /// the request serving a stream decides when it ends.
+    streams: Mutex<Vec<OpenStream>>,
+    next_key: AtomicU64,
     pub(super) outbox: Outbox,
+}
+
+struct OpenStream {
+    key: u64,
+    sender: mpsc::WeakSender<Value>,
+    /// Whether the session's own traffic (input requests, status
+    /// notifications) may travel on it: a `tasks/result`'s may, a
+    /// listen's carries only what was subscribed to.
+    shared: bool,
+}
+
+/// An SSE answer's place among its session's streams, given back when
+/// dropped (before the answer is queued, so that nothing else is put on a
+/// stream about to end).
+pub(super) struct StreamTicket {
+    peer: Arc<HttpPeer>,
+    key: u64,
+}
+
+impl Drop for StreamTicket {
+    fn drop(&mut self) {
+        self.peer.streams().retain(|s| s.key != self.key);
+    }
 }
 
 impl HttpPeer {
@@ -32,48 +58,65 @@ impl HttpPeer {
         *self.standalone.lock().unwrap_or_else(|p| p.into_inner()) = Some(stream);
     }
 
-    /// Keeps an SSE answer's stream, to reach the client on; refused when
-    /// the session already holds `max` open streams.
-    pub(super) fn open_stream(&self, stream: mpsc::Sender<Value>, max: usize) -> Result<(), usize> {
-        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
-        streams.retain(|s| !s.is_closed());
-        if streams.len() + usize::from(self.has_standalone()) >= max {
+    /// Registers an SSE answer's stream; `shared` if the session's traffic
+    /// may use it. Refused when the session already holds `max` streams.
+    pub(super) fn open_stream(
+        self: &Arc<Self>,
+        stream: &mpsc::Sender<Value>,
+        shared: bool,
+        max: usize,
+    ) -> Result<StreamTicket, usize> {
+        let has_standalone = self.standalone().is_some();
+        let mut streams = self.streams();
+        streams.retain(|s| s.sender.upgrade().is_some());
+        if streams.len() + usize::from(has_standalone) >= max {
             return Err(max);
         }
-        streams.push(stream);
-        Ok(())
+        let key = self.next_key.fetch_add(1, Ordering::Relaxed);
+        streams.push(OpenStream {
+            key,
+            sender: stream.downgrade(),
+            shared,
+        });
+        Ok(StreamTicket {
+            peer: self.clone(),
+            key,
+        })
     }
 
-    fn has_standalone(&self) -> bool {
+    fn standalone(&self) -> Option<mpsc::Sender<Value>> {
         self.standalone
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .as_ref()
-            .is_some_and(|s| !s.is_closed())
+            .filter(|s| !s.is_closed())
+            .cloned()
+    }
+
+    fn streams(&self) -> std::sync::MutexGuard<'_, Vec<OpenStream>> {
+        self.streams.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Streams the session holds open now.
     pub(super) fn open_streams(&self) -> usize {
-        self.open().len()
+        let answers = self
+            .streams()
+            .iter()
+            .filter(|s| s.sender.upgrade().is_some())
+            .count();
+        answers + usize::from(self.standalone().is_some())
     }
 
-    /// The streams that reach the client now, best first: the GET stream,
-    /// then the newest SSE answer.
-    fn open(&self) -> Vec<mpsc::Sender<Value>> {
-        let mut open = Vec::new();
-        if let Some(s) = self
-            .standalone
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .filter(|s| !s.is_closed())
-        {
-            open.push(s.clone());
-        }
-        let mut streams = self.streams.lock().unwrap_or_else(|p| p.into_inner());
-        streams.retain(|s| !s.is_closed());
-        open.extend(streams.iter().rev().cloned());
-        open
+    /// The stream that reaches the client now, if any: the GET stream,
+    /// else the newest `tasks/result` answer.
+    fn reach(&self) -> Option<mpsc::Sender<Value>> {
+        self.standalone().or_else(|| {
+            self.streams()
+                .iter()
+                .rev()
+                .filter(|s| s.shared)
+                .find_map(|s| s.sender.upgrade())
+        })
     }
 }
 
@@ -81,7 +124,7 @@ impl HttpPeer {
 impl ClientPeer for HttpPeer {
     async fn request(&self, method: &str, params: Value) -> Result<Value, RpcError> {
         let outgoing = self.outbox.prepare(method, params);
-        let stream = self.open().into_iter().next();
+        let stream = self.reach();
         let sent = match stream {
             Some(stream) => stream.send(outgoing.message.clone()).await.is_ok(),
             None => false,
@@ -93,7 +136,7 @@ impl ClientPeer for HttpPeer {
     }
 
     fn notify(&self, message: Value) -> Delivery {
-        let Some(stream) = self.open().into_iter().next() else {
+        let Some(stream) = self.reach() else {
             return Delivery::Unreachable;
         };
         match stream.try_send(message) {
@@ -254,18 +297,32 @@ mod tests {
     }
 
     #[test]
-    fn a_session_holds_at_most_its_share_of_streams() {
-        let peer = HttpPeer::default();
+    fn a_session_holds_at_most_its_share_of_streams_and_listens_carry_only_their_own() {
+        let peer = Arc::new(HttpPeer::default());
+        let (listen, _listen_rx) = mpsc::channel(1);
+        let listening = peer.open_stream(&listen, false, 3).unwrap();
+        assert!(
+            peer.reach().is_none(),
+            "a listen's stream is not the session's"
+        );
         let mut keep = Vec::new();
-        for _ in 0..3 {
+        for _ in 0..2 {
             let (tx, rx) = mpsc::channel(1);
-            peer.open_stream(tx, 3).unwrap();
-            keep.push(rx);
+            let ticket = peer.open_stream(&tx, true, 3).unwrap();
+            keep.push((tx, rx, ticket));
         }
-        let (tx, _rx) = mpsc::channel(1);
-        assert_eq!(peer.open_stream(tx.clone(), 3), Err(3));
-        // A stream whose client left frees its place.
+        let (extra, _extra_rx) = mpsc::channel(1);
+        assert!(peer.open_stream(&extra, true, 3).is_err());
+        assert!(
+            peer.reach().unwrap().same_channel(&keep[1].0),
+            "the newest answer"
+        );
+        // An answer that ended (its ticket given back, its request done)
+        // frees its place and is no longer used.
         keep.pop();
-        assert_eq!(peer.open_stream(tx, 3), Ok(()));
+        assert!(peer.reach().unwrap().same_channel(&keep[0].0));
+        let _extra = peer.open_stream(&extra, true, 3).unwrap();
+        drop(listening);
+        assert_eq!(peer.open_streams(), 2, "the listen gave its place back");
     }
 }

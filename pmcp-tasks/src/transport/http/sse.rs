@@ -27,24 +27,28 @@ pub(super) fn answer(
 ) -> Response {
     let (tx, rx) = mpsc::channel::<Value>(STREAM_QUEUE);
     let max = state.server.inner.transport_limits.max_streams_per_session;
-    if let Err(max) = session.peer.open_stream(tx.clone(), max) {
-        let error = Error::Limit(format!(
-            "Too many open streams: this session holds {max}, the most it may; end one (cancel \
-             a subscriptions/listen, or let a tasks/result finish) and retry"
-        ));
-        let refusal = call.refuse(error).to_json();
-        return super::json_response(StatusCode::TOO_MANY_REQUESTS, &refusal, None);
-    }
+    let ticket = match session.peer.open_stream(&tx, call.shares_its_stream(), max) {
+        Ok(ticket) => ticket,
+        Err(max) => {
+            let error = Error::Limit(format!(
+                "Too many open streams: this session holds {max}, the most it may; end one \
+                 (cancel a subscriptions/listen, or let a tasks/result finish) and retry"
+            ));
+            let refusal = call.refuse(error).to_json();
+            return super::json_response(StatusCode::TOO_MANY_REQUESTS, &refusal, None);
+        }
+    };
     let server = state.server.clone();
-    let out = tx.clone();
     tokio::spawn(async move {
         let router = &server.inner.router;
-        let serve = router.serve(call, &session.session, auth, Some(out));
+        let serve = router.serve(call, &session.session, auth, Some(tx.clone()));
         // A client that hung up stops the wait with it.
         let reply = tokio::select! {
             reply = serve => reply,
             _ = tx.closed() => return,
         };
+        // Nothing more is routed here once the answer is on its way.
+        drop(ticket);
         if !reply.abandoned() {
             let _ = tx.send(reply.to_json()).await;
         }
