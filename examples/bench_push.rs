@@ -87,6 +87,7 @@ fn instance(store: Arc<dyn TaskStore>, watch_poll: Duration) -> TaskServer {
         .limits(Limits {
             watch_poll,
             max_creates_per_minute: None,
+            max_stored_tasks_per_owner: usize::MAX,
             ..Limits::default()
         })
         .tool(TaskTool::new(

@@ -168,6 +168,7 @@ fn ours_server() -> TaskServer {
         // One client creates as fast as it can: no creation rate here.
         .limits(pmcp_tasks::Limits {
             max_creates_per_minute: None,
+            max_stored_tasks_per_owner: usize::MAX,
             ..pmcp_tasks::Limits::default()
         })
         .build()

@@ -157,9 +157,16 @@ impl Pipe {
             if pinged && (!owed || answered) {
                 return Ok((case_id, seen));
             }
-            let line = tokio::time::timeout(Duration::from_secs(10), self.lines.next_line())
+            // Generous: a machine busy with other tests must not fail this.
+            let line = tokio::time::timeout(Duration::from_secs(30), self.lines.next_line())
                 .await
-                .map_err(|_| "the server stopped answering".to_owned())?
+                .map_err(|_| {
+                    let sent = String::from_utf8_lossy(&bytes)
+                        .chars()
+                        .take(300)
+                        .collect::<String>();
+                    format!("the server stopped answering after: {sent}")
+                })?
                 .map_err(|e| e.to_string())?
                 .ok_or("the server closed the stream")?;
             let message: Value =
@@ -334,11 +341,16 @@ fn the_stdio_surface_answers_every_message_rightly() {
     }
     assert!(created.get() > 0, "the fuzzer created tasks");
     rt.block_on(every_task_is_whole(&server));
-    // The client hangs up: the transport ends cleanly.
+    // The client hangs up: the transport ends, at most failing to write
+    // answers still queued for a client that is gone.
     drop(pipe);
     rt.block_on(async {
         let ended = tokio::time::timeout(Duration::from_secs(10), serving).await;
-        assert!(matches!(ended, Ok(Ok(Ok(())))), "{ended:?}");
+        match ended {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            other => panic!("the transport did not end cleanly: {other:?}"),
+        }
     });
 }
 

@@ -194,3 +194,28 @@ async fn bodies_beyond_the_running_limit_wait_queued_then_run() {
     let done = settled(&server, "ana", &second).await;
     assert_eq!(ok(&done)["status"], "completed", "{done}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn finished_tasks_count_toward_what_an_owner_may_keep_until_they_expire() {
+    let server = limited(Limits {
+        max_stored_tasks_per_owner: 2,
+        ..fast_limits()
+    });
+    let short =
+        |ms: u64| json!({"name": "sleepy", "arguments": {"ms": ms}, "task": {"ttl": 10_000}});
+    for _ in 0..2 {
+        let id = task_id(&call_as(&server, "ana", "tools/call", short(1)).await);
+        assert_eq!(
+            ok(&settled(&server, "ana", &id).await)["status"],
+            "completed"
+        );
+    }
+    let refused = call_as(&server, "ana", "tools/call", short(1)).await;
+    assert_eq!(refused["error"]["code"], -32005, "{refused}");
+    assert_eq!(refused["error"]["data"]["reason"], "tooManyStoredTasks");
+    assert_eq!(refused["error"]["data"]["stored"], 2);
+    // Another owner keeps its own; once ana's tasks expire, she may again.
+    task_id(&call_as(&server, "bob", "tools/call", short(1)).await);
+    tokio::time::sleep(Duration::from_secs(16)).await;
+    task_id(&call_as(&server, "ana", "tools/call", short(1)).await);
+}

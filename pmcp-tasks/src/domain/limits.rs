@@ -10,6 +10,10 @@ pub struct Limits {
     /// Tasks an owner may have that are not yet terminal (`working` or
     /// `input_required`). Creating one more answers an error.
     pub max_active_tasks_per_owner: usize,
+    /// Tasks an owner may keep stored, unfinished and finished (a finished
+    /// task counts until it expires). Creating one more answers an error,
+    /// so that one caller cannot fill the store with results.
+    pub max_stored_tasks_per_owner: usize,
     /// The longest time a task is kept after its creation. A client's
     /// requested TTL is clamped to this; `None` allows unlimited tasks.
     pub max_ttl: Option<Duration>,
@@ -60,6 +64,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_active_tasks_per_owner: 100,
+            max_stored_tasks_per_owner: 1000,
             max_ttl: Some(Duration::from_secs(24 * 60 * 60)),
             min_ttl: Duration::from_secs(10),
             default_ttl: Duration::from_secs(60 * 60),

@@ -33,6 +33,15 @@ pub enum StartError {
     /// The server is shutting down and takes no new tasks.
     #[error("the server is shutting down and accepts no new tasks")]
     ShuttingDown,
+    /// The owner keeps as many tasks (finished ones until they expire) as
+    /// [`Limits::max_stored_tasks_per_owner`] allows.
+    #[error("the owner keeps {stored} tasks, the limit is {limit}")]
+    TooManyStored {
+        /// Tasks the owner keeps.
+        stored: usize,
+        /// The configured limit.
+        limit: usize,
+    },
     /// The store refused (limit reached, or failed).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -151,6 +160,15 @@ impl TaskRuntime {
     pub(crate) async fn create(&self, record: TaskRecord) -> Result<TaskRecord, StartError> {
         if self.is_closing() {
             return Err(StartError::ShuttingDown);
+        }
+        // Checked before the insert, not with it: concurrent creates of one
+        // owner may pass it together (they are rate-limited, so by little).
+        let limit = self.limits().max_stored_tasks_per_owner;
+        let now = self.shared.table.now();
+        if let Some(stored) = self.store().stored_count(&record.owner, now).await? {
+            if stored >= limit {
+                return Err(StartError::TooManyStored { stored, limit });
+            }
         }
         let created = self.shared.table.create(record).await?;
         tracing::info!(task = %created.id, owner = %created.owner, tool = %created.tool, "task created");

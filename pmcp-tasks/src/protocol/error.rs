@@ -140,6 +140,10 @@ fn service_error(e: &ServiceError) -> RpcError {
             "Too many unfinished tasks: this caller has {active} and the limit is {limit}; a \
              place frees as soon as one of them finishes or is cancelled"
         ),
+        E::TooManyStored { stored, limit } => format!(
+            "Too many stored tasks: this caller keeps {stored} (finished ones count until they \
+             expire) and the limit is {limit}; wait for some to expire, or ask for shorter TTLs"
+        ),
         E::RateLimited {
             per_minute,
             retry_after,
@@ -175,6 +179,8 @@ fn service_error(e: &ServiceError) -> RpcError {
             .with_data(
                 json!({"reason": "tooManyUnfinishedTasks", "active": active, "limit": limit}),
             ),
+        E::TooManyStored { stored, limit } => RpcError::new(code::LIMIT_EXCEEDED, message)
+            .with_data(json!({"reason": "tooManyStoredTasks", "stored": stored, "limit": limit})),
         E::RateLimited { retry_after, .. } => RpcError::new(code::LIMIT_EXCEEDED, message).with_data(
             json!({"reason": "rateLimited", "retryAfterMs": retry_after.as_millis().max(1) as u64}),
         ),
@@ -257,6 +263,13 @@ mod tests {
                 ServiceError::RateLimited {
                     per_minute: 5,
                     retry_after: std::time::Duration::from_millis(250),
+                },
+                code::LIMIT_EXCEEDED,
+            ),
+            (
+                ServiceError::TooManyStored {
+                    stored: 3,
+                    limit: 3,
                 },
                 code::LIMIT_EXCEEDED,
             ),

@@ -75,6 +75,15 @@ pub(crate) enum ServiceError {
         /// When a creation would be admitted.
         retry_after: std::time::Duration,
     },
+    /// The owner keeps as many tasks as allowed (finished ones count until
+    /// they expire).
+    #[error("the caller keeps {stored} tasks, the limit is {limit}")]
+    TooManyStored {
+        /// Tasks the owner keeps.
+        stored: usize,
+        /// The configured limit.
+        limit: usize,
+    },
     /// Shutdown has begun.
     #[error("the server is shutting down")]
     ShuttingDown,
@@ -127,6 +136,9 @@ impl From<StartError> for ServiceError {
     fn from(e: StartError) -> Self {
         match e {
             StartError::ShuttingDown => ServiceError::ShuttingDown,
+            StartError::TooManyStored { stored, limit } => {
+                ServiceError::TooManyStored { stored, limit }
+            }
             StartError::Store(s) => Self::store(s, ""),
         }
     }

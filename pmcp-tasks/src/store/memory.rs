@@ -147,6 +147,16 @@ impl TaskStore for MemoryStore {
         Ok(record)
     }
 
+    async fn stored_count(
+        &self,
+        owner: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<Option<usize>, StoreError> {
+        Ok(Some(
+            self.lock().owners.get(owner).map_or(0, |o| o.by_seq.len()),
+        ))
+    }
+
     async fn get(
         &self,
         owner: &str,

@@ -103,6 +103,19 @@ pub trait TaskStore: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<TaskRecord, StoreError>;
 
+    /// How many tasks the owner has stored (unfinished and finished, not
+    /// expired at `now`; a backend may count expired ones not yet purged).
+    /// `None` if the backend cannot count them cheaply: no stored-task cap
+    /// is applied then.
+    async fn stored_count(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<usize>, StoreError> {
+        let _ = (owner, now);
+        Ok(None)
+    }
+
     /// The owner's task `id`, unless it is missing, foreign or expired at
     /// `now`.
     async fn get(

@@ -441,6 +441,21 @@ impl TaskStore for RedisStore {
         }
     }
 
+    async fn stored_count(
+        &self,
+        owner: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<Option<usize>, StoreError> {
+        // The owner's index, expired tasks not yet purged included.
+        let mut conn = self.conn.clone();
+        let count: usize = redis::cmd("ZCARD")
+            .arg(self.key("owner", owner))
+            .query_async(&mut conn)
+            .await
+            .map_err(backend)?;
+        Ok(Some(count))
+    }
+
     async fn list(
         &self,
         owner: &str,

@@ -337,6 +337,25 @@ impl TaskStore for SqliteStore {
         .await
     }
 
+    async fn stored_count(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<usize>, StoreError> {
+        let owner = owner.to_owned();
+        self.with(move |conn| {
+            let count: i64 = conn
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM pmcp_tasks
+                     WHERE owner = ?1 AND (expires_at IS NULL OR expires_at > ?2)",
+                )
+                .and_then(|mut s| s.query_row(params![owner, millis(now)], |row| row.get(0)))
+                .map_err(backend)?;
+            Ok(Some(usize::try_from(count).unwrap_or(0)))
+        })
+        .await
+    }
+
     async fn list(
         &self,
         owner: &str,

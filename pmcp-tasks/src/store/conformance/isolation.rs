@@ -117,6 +117,10 @@ pub async fn owners_in_random_interleavings_never_leak(store: Arc<dyn TaskStore>
                     let mut listed_sorted: Vec<&String> = listed.iter().collect();
                     listed_sorted.sort();
                     assert_eq!(listed_sorted, mine, "owner {o} lists exactly its own");
+                    // And counts exactly its own (where the backend counts).
+                    if let Some(stored) = store.stored_count(&owners[o], now).await.unwrap() {
+                        assert_eq!(stored, mine.len(), "owner {o} counts exactly its own");
+                    }
                 }
                 Op::Cancel(o, t) => {
                     let Some(id) = pick(t) else { continue };

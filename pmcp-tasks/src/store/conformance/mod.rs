@@ -214,6 +214,9 @@ pub async fn expired_tasks_vanish_and_are_purged(store: Arc<dyn TaskStore>) {
     let purged = store.purge_expired(now).await.unwrap();
     assert_eq!(purged, vec![short.id.clone()], "{name}");
     assert!(store.get("alice", &long.id, now).await.is_ok(), "{name}");
+    // A purged task is no longer stored (a backend that counts counts one).
+    let stored = store.stored_count("alice", now).await.unwrap();
+    assert!(matches!(stored, None | Some(1)), "{name}: {stored:?}");
     // The purged task no longer counts against the limit.
     store
         .create(record("alice", None, now), 2, now)
@@ -481,6 +484,13 @@ impl<S: TaskStore> TaskStore for Guarded<S> {
         now: DateTime<Utc>,
     ) -> Result<TaskRecord, StoreError> {
         self.store.create(record, max_active, now).await
+    }
+    async fn stored_count(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<usize>, StoreError> {
+        self.store.stored_count(owner, now).await
     }
     async fn get(
         &self,

@@ -275,6 +275,39 @@ impl TaskStore for DynamoDbStore {
         Ok(record)
     }
 
+    async fn stored_count(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<usize>, StoreError> {
+        // A count over the owner's index (eventually consistent, like
+        // listing): keys only are read, page by page.
+        let mut count = 0usize;
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("by_owner")
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .key_condition_expression("#o = :o")
+                .expression_attribute_names("#o", "owner")
+                .expression_attribute_values(":o", s(owner))
+                .filter_expression("attribute_not_exists(expires) OR expires > :now")
+                .expression_attribute_values(":now", n(now.timestamp_millis()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(sdk)?;
+            count += usize::try_from(page.count).unwrap_or(0);
+            match page.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok(Some(count)),
+            }
+        }
+    }
+
     async fn list(
         &self,
         owner: &str,
