@@ -453,3 +453,29 @@ async fn connections_beyond_the_cap_wait_for_a_free_one() {
         .unwrap();
     assert_eq!(served.status(), 200, "a place freed, the next is served");
 }
+
+#[tokio::test]
+async fn one_address_opens_a_bounded_number_of_sessions() {
+    let url = start(limited(TransportLimits {
+        sessions_per_minute_per_address: std::num::NonZeroU32::new(2),
+        ..TransportLimits::default()
+    }))
+    .await;
+    let first = session(&url).await;
+    let _second = session(&url).await;
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let refused = Http::new(&url).post(&init).send().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(
+        refused.json::<Value>().await.unwrap()["error"]["code"],
+        -32005
+    );
+    let ping = first.call("ping", json!({})).await;
+    assert_eq!(
+        ping["result"],
+        json!({}),
+        "sessions already open are untouched"
+    );
+}

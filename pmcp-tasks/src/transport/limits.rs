@@ -27,6 +27,10 @@ pub struct TransportLimits {
     /// if none has, a new session is refused (`503`) rather than evicting a
     /// client in use.
     pub max_sessions: usize,
+    /// Sessions one client address may open per minute (a burst, refilled
+    /// evenly): past it, `initialize` is answered `429`. Applies where the
+    /// address is known (`serve_http`); `None` lifts it.
+    pub sessions_per_minute_per_address: Option<std::num::NonZeroU32>,
     /// An HTTP session unused for this long ends (its streams close).
     pub session_idle_timeout: Duration,
     /// SSE streams one HTTP session may hold open at once (answers to
@@ -42,6 +46,7 @@ impl Default for TransportLimits {
             max_connections: 1024,
             body_read_timeout: Duration::from_secs(30),
             max_sessions: 10_000,
+            sessions_per_minute_per_address: std::num::NonZeroU32::new(120),
             session_idle_timeout: Duration::from_secs(30 * 60),
             max_streams_per_session: 32,
         }

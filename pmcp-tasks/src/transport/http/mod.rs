@@ -15,14 +15,18 @@ use crate::protocol::{
 use crate::server::TaskServer;
 use crate::service::Connection;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use axum::Extension;
 use axum::Router;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use pmcp::server::auth::AuthContext;
 use serde_json::Value;
 use session::{HttpSession, SessionTable, SessionsFull};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -31,6 +35,8 @@ const SESSION_HEADER: &str = "mcp-session-id";
 struct HttpState {
     server: TaskServer,
     sessions: Arc<Mutex<SessionTable>>,
+    /// Sessions opened per client address, when limited and known.
+    openings: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
 }
 
 fn json_response(status: StatusCode, body: &Value, session_id: Option<&str>) -> Response {
@@ -82,9 +88,13 @@ impl TaskServer {
     pub fn http_router(&self) -> Router {
         let limits = &self.inner.transport_limits;
         let sessions = SessionTable::new(limits.max_sessions, limits.session_idle_timeout);
+        let openings = limits
+            .sessions_per_minute_per_address
+            .map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n))));
         let state = HttpState {
             server: self.clone(),
             sessions: Arc::new(Mutex::new(sessions)),
+            openings,
         };
         Router::new().route("/mcp", any(handle)).with_state(state)
     }
@@ -92,10 +102,12 @@ impl TaskServer {
 
 async fn handle(
     State(state): State<HttpState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
     method: Method,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let client = client.map(|Extension(ConnectInfo(address))| address.ip());
     if !origin_allowed(&headers) {
         return refuse(
             StatusCode::FORBIDDEN,
@@ -107,7 +119,7 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     match method {
-        Method::POST => post(state, headers, session_id, body).await,
+        Method::POST => post(state, client, headers, session_id, body).await,
         Method::DELETE => match session_id {
             Some(id) => {
                 let removed = state
@@ -149,6 +161,7 @@ async fn handle(
 
 async fn post(
     state: HttpState,
+    client: Option<IpAddr>,
     headers: HeaderMap,
     session_id: Option<String>,
     body: Body,
@@ -212,6 +225,9 @@ async fn post(
     // `initialize` opens a session: its own connection from here on (the
     // one the message was placed on was a stateless stand-in, unused).
     let (session, new_id) = if call.is_initialize() {
+        if let Some(refused) = too_many_openings(&state, client, &call) {
+            return refused;
+        }
         let id = uuid::Uuid::new_v4().to_string();
         let session = HttpSession::new(Connection::HttpSession(id.clone()));
         let opened = state
@@ -247,6 +263,30 @@ async fn post(
     }
     let reply = router.serve(call, &session.session, auth, None).await;
     reply_response(&reply, new_id.as_deref())
+}
+
+/// One address opens at most `sessions_per_minute_per_address` sessions:
+/// past it, `429` with `Retry-After` and `-32005`.
+fn too_many_openings(state: &HttpState, client: Option<IpAddr>, call: &Call) -> Option<Response> {
+    let (limiter, client) = (state.openings.as_ref()?, client?);
+    if limiter.len() > 10_000 {
+        limiter.retain_recent();
+    }
+    let not_until = limiter.check_key(&client).err()?;
+    let wait = not_until.wait_time_from(DefaultClock::default().now());
+    let seconds = wait.as_secs().max(1);
+    let error = Error::Limit(format!(
+        "Too many sessions opened from this address; retry in {seconds} s"
+    ));
+    let mut refused = json_response(
+        StatusCode::TOO_MANY_REQUESTS,
+        &call.refuse(error).to_json(),
+        None,
+    );
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        refused.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    Some(refused)
 }
 
 /// Reads a request body of at most `max_message_bytes`, within

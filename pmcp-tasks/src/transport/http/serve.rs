@@ -4,6 +4,10 @@
 //! graceful end.
 
 use crate::server::TaskServer;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper::service::Service as _;
+use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -45,8 +49,8 @@ impl TaskServer {
                 accepted = listener.accept() => accepted,
                 () = &mut shutdown => break,
             };
-            let tcp = match accepted {
-                Ok((tcp, _)) => tcp,
+            let (tcp, address) = match accepted {
+                Ok(accepted) => accepted,
                 // Out of descriptors and the like: let it pass, then retry.
                 Err(e) => {
                     tracing::warn!(error = %e, "accepting a connection failed");
@@ -59,8 +63,13 @@ impl TaskServer {
             if let Err(e) = tcp.set_nodelay(true) {
                 tracing::debug!(error = %e, "could not set TCP_NODELAY");
             }
-            let connection =
-                graceful.watch(http.serve_connection(TokioIo::new(tcp), service.clone()));
+            // Each request learns the client's address (per-address limits).
+            let service = service.clone();
+            let with_address = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(address));
+                service.call(request)
+            });
+            let connection = graceful.watch(http.serve_connection(TokioIo::new(tcp), with_address));
             tokio::spawn(async move {
                 if let Err(e) = connection.await {
                     tracing::debug!(error = %e, "an HTTP connection ended with an error");
