@@ -51,6 +51,7 @@ pub mod domain;
 mod error;
 pub mod execution;
 mod protocol;
+mod rate;
 pub mod registry;
 mod server;
 mod service;

@@ -377,9 +377,11 @@ async fn a_full_session_table_refuses_new_sessions_instead_of_evicting() {
     .await;
     let first = session(&url).await;
     let _second = session(&url).await;
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
-    let refused = Http::new(&url).post(&init).send().await.unwrap();
+    let refused = Http::new(&url)
+        .post(&initialize_request())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status(), 503);
     assert_eq!(refused.headers()["retry-after"], "30");
     assert_eq!(
@@ -463,9 +465,11 @@ async fn one_address_opens_a_bounded_number_of_sessions() {
     .await;
     let first = session(&url).await;
     let _second = session(&url).await;
-    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
-    let refused = Http::new(&url).post(&init).send().await.unwrap();
+    let refused = Http::new(&url)
+        .post(&initialize_request())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status(), 429);
     assert!(refused.headers().contains_key("retry-after"));
     assert_eq!(

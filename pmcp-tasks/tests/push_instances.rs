@@ -76,26 +76,8 @@ async fn sqlite_a_change_on_one_instance_reaches_a_listener_on_another() {
 #[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_a_change_on_one_instance_reaches_a_listener_on_another() {
-    use local_server::{free_port, LocalServer};
-    let port = free_port();
-    let mut command = std::process::Command::new("redis-server");
-    command.args([
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-    ]);
-    let _redis = LocalServer::start(
-        command,
-        port,
-        Duration::from_secs(2),
-        "redis-server is needed: apt-get install redis-server",
-    )
-    .await;
+    let redis = local_server::redis("redis-server is needed: apt-get install redis-server").await;
+    let port = redis.port;
     let url = format!("redis://127.0.0.1:{port}");
     let open = || async {
         Arc::new(pmcp_tasks::store::RedisStore::connect(&url).await.unwrap()) as Arc<dyn TaskStore>

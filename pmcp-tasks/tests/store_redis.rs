@@ -9,9 +9,7 @@ mod local_server;
 use local_server::{free_port, LocalServer};
 use pmcp_tasks::store::conformance::Guarded;
 use pmcp_tasks::store::{RedisStore, TaskStore};
-use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// A private `redis-server` (none when the environment names one), and
 /// its URL.
@@ -24,25 +22,11 @@ async fn redis_server() -> RedisServer {
     if let Ok(url) = std::env::var("PMCP_TASKS_REDIS_URL") {
         return RedisServer { _local: None, url };
     }
-    let port = free_port();
-    let mut command = Command::new("redis-server");
-    command.args([
-        "--port",
-        &port.to_string(),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-    ]);
-    let local = LocalServer::start(
-        command,
-        port,
-        Duration::from_secs(2),
+    let local = local_server::redis(
         "redis-server is needed for these tests: apt-get install redis-server (or set PMCP_TASKS_REDIS_URL)",
     )
     .await;
+    let port = local.port;
     RedisServer {
         _local: Some(local),
         url: format!("redis://127.0.0.1:{port}"),

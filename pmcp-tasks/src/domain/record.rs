@@ -371,9 +371,7 @@ impl TaskRecord {
                 vars.remove(name);
             }
         }
-        let size = serde_json::to_vec(&vars)
-            .map(|v| v.len())
-            .unwrap_or(usize::MAX);
+        let size = super::json_len(&vars);
         if size > max_bytes {
             return Err(DomainError::VariablesTooLarge {
                 size,

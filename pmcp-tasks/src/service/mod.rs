@@ -19,10 +19,9 @@ pub(crate) use owner::{Caller, Connection, Owner, OwnerPolicy};
 
 use crate::domain::{TaskOutcome, TaskRecord};
 use crate::execution::TaskRuntime;
+use crate::rate::KeyedRate;
 use crate::store::TaskPage;
 use crate::tool::TaskTool;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use host::Host;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -34,7 +33,7 @@ pub(crate) struct TaskService {
     owners: OwnerPolicy,
     host: Host,
     /// Task creations per owner, when limited.
-    creations: Option<DefaultKeyedRateLimiter<String>>,
+    creations: Option<KeyedRate<String>>,
 }
 
 impl TaskService {
@@ -47,7 +46,7 @@ impl TaskService {
         let creations = runtime
             .limits()
             .max_creates_per_minute
-            .map(|n| RateLimiter::hashmap(Quota::per_minute(n)));
+            .map(KeyedRate::per_minute);
         TaskService {
             runtime,
             tools,
@@ -59,23 +58,13 @@ impl TaskService {
 
     /// Counts a task creation against the owner's rate; refused past it.
     fn admit_creation(&self, owner: &Owner) -> Result<(), ServiceError> {
-        let Some(limiter) = &self.creations else {
+        let Some(rate) = &self.creations else {
             return Ok(());
         };
-        // Owners that have not created for a while are forgotten, so that
-        // the table follows the active owners, not every owner ever seen.
-        if limiter.len() > 10_000 {
-            limiter.retain_recent();
-        }
-        limiter
-            .check_key(&owner.as_str().to_owned())
-            .map_err(|not_until| ServiceError::RateLimited {
-                per_minute: self
-                    .runtime
-                    .limits()
-                    .max_creates_per_minute
-                    .map_or(0, |n| n.get()),
-                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+        rate.admit(&owner.as_str().to_owned())
+            .map_err(|retry_after| ServiceError::RateLimited {
+                per_minute: rate.limit(),
+                retry_after,
             })
     }
 

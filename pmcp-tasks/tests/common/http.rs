@@ -14,6 +14,13 @@ pub async fn start(server: TaskServer) -> String {
     url
 }
 
+/// A 2025-11-25 `initialize` of a client that can answer elicitations.
+pub fn initialize_request() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {"elicitation": {}},
+        "clientInfo": {"name": "t", "version": "1"}}})
+}
+
 pub struct Http {
     pub client: reqwest::Client,
     pub url: String,
@@ -57,12 +64,7 @@ impl Http {
     }
 
     pub async fn initialize(&mut self) {
-        let response = self
-            .post(&json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": "2025-11-25", "capabilities": {"elicitation": {}}, "clientInfo": {"name": "t", "version": "1"}}}))
-            .send()
-            .await
-            .unwrap();
+        let response = self.post(&initialize_request()).send().await.unwrap();
         assert_eq!(response.status(), 200);
         self.session = Some(
             response.headers()["mcp-session-id"]

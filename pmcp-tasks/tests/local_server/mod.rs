@@ -48,3 +48,21 @@ impl LocalServer {
         panic!("{command:?} did not start listening on port {port}");
     }
 }
+
+/// A throwaway `redis-server` on a free port, with no persistence; `missing`
+/// says how to install it.
+pub async fn redis(missing: &str) -> LocalServer {
+    let port = free_port();
+    let mut command = Command::new("redis-server");
+    command.args([
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]);
+    LocalServer::start(command, port, Duration::from_secs(2), missing).await
+}

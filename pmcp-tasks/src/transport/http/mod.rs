@@ -12,6 +12,7 @@ mod sse;
 use crate::protocol::{
     self, Call, Error, Incoming, Opened, Reply, Session, SUPPORTED_PROTOCOL_VERSIONS,
 };
+use crate::rate::KeyedRate;
 use crate::server::TaskServer;
 use crate::service::Connection;
 use axum::body::{Body, Bytes};
@@ -21,8 +22,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::Extension;
 use axum::Router;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use pmcp::server::auth::AuthContext;
 use serde_json::Value;
 use session::{HttpSession, SessionTable, SessionsFull};
@@ -36,7 +35,7 @@ struct HttpState {
     server: TaskServer,
     sessions: Arc<Mutex<SessionTable>>,
     /// Sessions opened per client address, when limited and known.
-    openings: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+    openings: Option<Arc<KeyedRate<IpAddr>>>,
 }
 
 fn json_response(status: StatusCode, body: &Value, session_id: Option<&str>) -> Response {
@@ -90,7 +89,7 @@ impl TaskServer {
         let sessions = SessionTable::new(limits.max_sessions, limits.session_idle_timeout);
         let openings = limits
             .sessions_per_minute_per_address
-            .map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n))));
+            .map(|n| Arc::new(KeyedRate::per_minute(n)));
         let state = HttpState {
             server: self.clone(),
             sessions: Arc::new(Mutex::new(sessions)),
@@ -240,15 +239,7 @@ async fn post(
                 "Too many sessions: this server holds {max} sessions in use; retry later (idle \
                  sessions end on their own)"
             ));
-            let mut refused = json_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &call.refuse(error).to_json(),
-                None,
-            );
-            refused
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
-            return refused;
+            return refuse_call(StatusCode::SERVICE_UNAVAILABLE, &call, error, Some(30));
         }
         (session, Some(id))
     } else {
@@ -268,25 +259,32 @@ async fn post(
 /// One address opens at most `sessions_per_minute_per_address` sessions:
 /// past it, `429` with `Retry-After` and `-32005`.
 fn too_many_openings(state: &HttpState, client: Option<IpAddr>, call: &Call) -> Option<Response> {
-    let (limiter, client) = (state.openings.as_ref()?, client?);
-    if limiter.len() > 10_000 {
-        limiter.retain_recent();
-    }
-    let not_until = limiter.check_key(&client).err()?;
-    let wait = not_until.wait_time_from(DefaultClock::default().now());
+    let wait = state.openings.as_ref()?.admit(&client?).err()?;
     let seconds = wait.as_secs().max(1);
     let error = Error::Limit(format!(
         "Too many sessions opened from this address; retry in {seconds} s"
     ));
-    let mut refused = json_response(
+    Some(refuse_call(
         StatusCode::TOO_MANY_REQUESTS,
-        &call.refuse(error).to_json(),
-        None,
-    );
-    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        call,
+        error,
+        Some(seconds),
+    ))
+}
+
+/// A request refused by the transport with `status`, answering its id,
+/// with a `Retry-After` when there is a time to wait.
+fn refuse_call(
+    status: StatusCode,
+    call: &Call,
+    error: Error,
+    retry_after_secs: Option<u64>,
+) -> Response {
+    let mut refused = json_response(status, &call.refuse(error).to_json(), None);
+    if let Some(value) = retry_after_secs.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
         refused.headers_mut().insert(header::RETRY_AFTER, value);
     }
-    Some(refused)
+    refused
 }
 
 /// Reads a request body of at most `max_message_bytes`, within

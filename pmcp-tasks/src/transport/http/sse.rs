@@ -34,8 +34,7 @@ pub(super) fn answer(
                 "Too many open streams: this session holds {max}, the most it may; end one \
                  (cancel a subscriptions/listen, or let a tasks/result finish) and retry"
             ));
-            let refusal = call.refuse(error).to_json();
-            return super::json_response(StatusCode::TOO_MANY_REQUESTS, &refusal, None);
+            return super::refuse_call(StatusCode::TOO_MANY_REQUESTS, &call, error, None);
         }
     };
     let server = state.server.clone();
