@@ -31,7 +31,7 @@
 
 use chrono::Utc;
 use pmcp_tasks::domain::{Era, NewTask, TaskRecord};
-use pmcp_tasks::store::{DynamoDbStore, RedisStore, TaskStore};
+use pmcp_tasks::store::{DynamoDbStore, OwnerQuota, RedisStore, TaskStore};
 use pmcp_tasks_examples::bench::{self, thousands};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -318,14 +318,14 @@ async fn fixture(store: &Dyn, run: &str) -> Fixture {
     for owner in &owners {
         to_get.push(
             store
-                .create(new_task(owner), usize::MAX, Utc::now())
+                .create(new_task(owner), OwnerQuota::unlimited(), Utc::now())
                 .await
                 .unwrap()
                 .id,
         );
         to_write.push(
             store
-                .create(new_task(owner), usize::MAX, Utc::now())
+                .create(new_task(owner), OwnerQuota::unlimited(), Utc::now())
                 .await
                 .unwrap()
                 .id,
@@ -334,7 +334,7 @@ async fn fixture(store: &Dyn, run: &str) -> Fixture {
     let lister = format!("{run}-lister");
     for _ in 0..100 {
         store
-            .create(new_task(&lister), usize::MAX, Utc::now())
+            .create(new_task(&lister), OwnerQuota::unlimited(), Utc::now())
             .await
             .unwrap();
     }
@@ -373,7 +373,7 @@ async fn work(
         Op::Create => {
             for _ in 0..iters {
                 store
-                    .create(new_task(owner), usize::MAX, Utc::now())
+                    .create(new_task(owner), OwnerQuota::unlimited(), Utc::now())
                     .await
                     .unwrap();
             }

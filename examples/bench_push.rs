@@ -20,7 +20,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pmcp_tasks::domain::TaskRecord;
 use pmcp_tasks::store::{
-    ChangeFeed, DynamoDbStore, RedisStore, SqliteStore, StoreError, TaskPage, TaskStore,
+    ChangeFeed, DynamoDbStore, OwnerQuota, OwnerUsage, RedisStore, SqliteStore, StoreError,
+    TaskPage, TaskStore,
 };
 use pmcp_tasks::{Limits, TaskContext, TaskServer, TaskTool, ToolError};
 use pmcp_tasks_examples::bench::servers::{start_dynalite, start_redis};
@@ -37,10 +38,13 @@ impl TaskStore for Polled {
     async fn create(
         &self,
         r: TaskRecord,
-        max: usize,
+        quota: OwnerQuota,
         now: DateTime<Utc>,
     ) -> Result<TaskRecord, StoreError> {
-        self.0.create(r, max, now).await
+        self.0.create(r, quota, now).await
+    }
+    async fn usage(&self, owner: &str, now: DateTime<Utc>) -> Result<OwnerUsage, StoreError> {
+        self.0.usage(owner, now).await
     }
     async fn get(
         &self,

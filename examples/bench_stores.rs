@@ -32,7 +32,7 @@ use pmcp::server::task_store::{InMemoryTaskStore, StoreConfig, TaskStore as Pmcp
 use pmcp::types::tasks::TaskStatus as PmcpStatus;
 use pmcp::types::{CallToolResult, Content};
 use pmcp_tasks::domain::{Era, NewTask, TaskRecord};
-use pmcp_tasks::store::{MemoryStore, TaskStore};
+use pmcp_tasks::store::{MemoryStore, OwnerQuota, TaskStore};
 use pmcp_tasks_020::store::backend::{make_key, StorageBackend};
 use pmcp_tasks_020::store::generic::GenericTaskStore;
 use pmcp_tasks_020::store::memory::InMemoryBackend;
@@ -200,7 +200,7 @@ impl Store {
     async fn create(&self, owner: &str) -> String {
         match self {
             Store::Ours(s) => {
-                s.create(new_task(owner), usize::MAX, Utc::now())
+                s.create(new_task(owner), OwnerQuota::unlimited(), Utc::now())
                     .await
                     .unwrap()
                     .id

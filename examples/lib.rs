@@ -6,7 +6,7 @@ pub mod bench {
     use chrono::Utc;
     use pmcp_tasks::clock::SystemClock;
     use pmcp_tasks::domain::{TaskOutcome, TaskRecord};
-    use pmcp_tasks::store::{self, TaskStore};
+    use pmcp_tasks::store::{self, OwnerQuota, TaskStore};
     use serde_json::json;
 
     /// One task's life on one of our stores, as a server drives it: create
@@ -14,7 +14,10 @@ pub mod bench {
     /// its result (`tasks/result` reads the record again).
     pub async fn lifecycle(store: &dyn TaskStore, record: TaskRecord) {
         let owner = record.owner.clone();
-        let t = store.create(record, usize::MAX, Utc::now()).await.unwrap();
+        let t = store
+            .create(record, OwnerQuota::unlimited(), Utc::now())
+            .await
+            .unwrap();
         store::update(store, &SystemClock, &owner, &t.id, |r, now| {
             r.finish(
                 TaskOutcome::Result {

@@ -219,3 +219,31 @@ async fn finished_tasks_count_toward_what_an_owner_may_keep_until_they_expire() 
     tokio::time::sleep(Duration::from_secs(16)).await;
     task_id(&call_as(&server, "ana", "tools/call", short(1)).await);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_bytes_an_owner_keeps_are_bounded_and_freed_by_expiry() {
+    let server = limited(Limits {
+        max_stored_bytes_per_owner: 20_000,
+        ..fast_limits()
+    });
+    let big = |bytes: usize| json!({"name": "big_result", "arguments": {"bytes": bytes}, "task": {"ttl": 10_000}});
+    // Two tasks fit, each created while there was room; their ~10 KB
+    // results then fill the quota, so a third is refused.
+    for _ in 0..2 {
+        let id = task_id(&call_as(&server, "ana", "tools/call", big(9_800)).await);
+        assert_eq!(
+            ok(&settled(&server, "ana", &id).await)["status"],
+            "completed"
+        );
+    }
+    let refused = call_as(&server, "ana", "tools/call", big(9_800)).await;
+    assert_eq!(refused["error"]["code"], -32005, "{refused}");
+    assert_eq!(refused["error"]["data"]["reason"], "tooManyStoredBytes");
+    assert_eq!(refused["error"]["data"]["limit"], 20_000);
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("20000"), "{message}");
+    // Another owner is not affected; once ana's tasks expire, she may again.
+    task_id(&call_as(&server, "bob", "tools/call", big(9_800)).await);
+    tokio::time::sleep(Duration::from_secs(16)).await;
+    task_id(&call_as(&server, "ana", "tools/call", big(9_800)).await);
+}

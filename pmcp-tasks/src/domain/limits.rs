@@ -14,6 +14,11 @@ pub struct Limits {
     /// task counts until it expires). Creating one more answers an error,
     /// so that one caller cannot fill the store with results.
     pub max_stored_tasks_per_owner: usize,
+    /// The size of the tasks an owner keeps (their records as compact JSON:
+    /// arguments, results, variables, ...), in bytes. A create that would
+    /// go over it is refused; results written later are bounded by
+    /// [`max_result_bytes`](Self::max_result_bytes) instead.
+    pub max_stored_bytes_per_owner: u64,
     /// The longest time a task is kept after its creation. A client's
     /// requested TTL is clamped to this; `None` allows unlimited tasks.
     pub max_ttl: Option<Duration>,
@@ -65,6 +70,7 @@ impl Default for Limits {
         Limits {
             max_active_tasks_per_owner: 100,
             max_stored_tasks_per_owner: 1000,
+            max_stored_bytes_per_owner: 64 * 1024 * 1024,
             max_ttl: Some(Duration::from_secs(24 * 60 * 60)),
             min_ttl: Duration::from_secs(10),
             default_ttl: Duration::from_secs(60 * 60),
@@ -83,6 +89,15 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// What each owner may hold, as the store checks it at create.
+    pub fn owner_quota(&self) -> crate::store::OwnerQuota {
+        crate::store::OwnerQuota {
+            max_active: self.max_active_tasks_per_owner,
+            max_stored: self.max_stored_tasks_per_owner,
+            max_stored_bytes: self.max_stored_bytes_per_owner,
+        }
+    }
+
     /// The TTL a task gets: the requested one (or the default), raised to
     /// the minimum and then clamped to the maximum.
     pub fn effective_ttl(&self, requested: Option<Duration>) -> Option<Duration> {

@@ -33,15 +33,6 @@ pub enum StartError {
     /// The server is shutting down and takes no new tasks.
     #[error("the server is shutting down and accepts no new tasks")]
     ShuttingDown,
-    /// The owner keeps as many tasks (finished ones until they expire) as
-    /// [`Limits::max_stored_tasks_per_owner`] allows.
-    #[error("the owner keeps {stored} tasks, the limit is {limit}")]
-    TooManyStored {
-        /// Tasks the owner keeps.
-        stored: usize,
-        /// The configured limit.
-        limit: usize,
-    },
     /// The store refused (limit reached, or failed).
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -154,21 +145,12 @@ impl TaskRuntime {
     }
 
     /// Stores a new task, unless the runtime is shutting down or the owner
-    /// is at its limit. Nothing runs it: [`start`](Self::start) adds a body
+    /// is at one of its quotas. Nothing runs it: [`start`](Self::start) adds a body
     /// (and a lease); a workflow prompt's task is moved on by requests, and
     /// without a lease recovery leaves it alone.
     pub(crate) async fn create(&self, record: TaskRecord) -> Result<TaskRecord, StartError> {
         if self.is_closing() {
             return Err(StartError::ShuttingDown);
-        }
-        // Checked before the insert, not with it: concurrent creates of one
-        // owner may pass it together (they are rate-limited, so by little).
-        let limit = self.limits().max_stored_tasks_per_owner;
-        let now = self.shared.table.now();
-        if let Some(stored) = self.store().stored_count(&record.owner, now).await? {
-            if stored >= limit {
-                return Err(StartError::TooManyStored { stored, limit });
-            }
         }
         let created = self.shared.table.create(record).await?;
         tracing::info!(task = %created.id, owner = %created.owner, tool = %created.tool, "task created");

@@ -78,10 +78,10 @@ impl TaskTable {
         self.clock.now()
     }
 
-    /// Stores a new task unless its owner is at the limit.
+    /// Stores a new task unless its owner is at one of its quotas.
     pub(crate) async fn create(&self, record: TaskRecord) -> Result<TaskRecord, StoreError> {
         self.store
-            .create(record, self.limits.max_active_tasks_per_owner, self.now())
+            .create(record, self.limits.owner_quota(), self.now())
             .await
     }
 

@@ -362,7 +362,7 @@ async fn orphan(
     for (name, value) in checkpoints {
         record.checkpoints.insert((*name).into(), value.clone());
     }
-    crate::store::TaskStore::create(&**store, record, 100, now)
+    crate::store::TaskStore::create(&**store, record, crate::store::OwnerQuota::active(100), now)
         .await
         .unwrap()
         .id
@@ -465,10 +465,17 @@ impl crate::store::TaskStore for SizeLimited {
     async fn create(
         &self,
         record: crate::domain::TaskRecord,
-        max_active: usize,
+        quota: crate::store::OwnerQuota,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<crate::domain::TaskRecord, StoreError> {
-        self.inner.create(record, max_active, now).await
+        self.inner.create(record, quota, now).await
+    }
+    async fn usage(
+        &self,
+        owner: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::store::OwnerUsage, StoreError> {
+        self.inner.usage(owner, now).await
     }
     async fn get(
         &self,

@@ -5,6 +5,7 @@ use super::era::SUPPORTED_PROTOCOL_VERSIONS;
 use super::wire::{CLIENT_CAPABILITIES_KEY, TASKS_EXTENSION};
 use crate::domain::{code, RpcError};
 use crate::service::ServiceError;
+use crate::store::QuotaKind;
 use axum::http::StatusCode;
 use serde_json::json;
 
@@ -136,14 +137,7 @@ fn service_error(e: &ServiceError) -> RpcError {
         E::Ended { id, status } => {
             format!("Task '{id}' has already ended ('{status}') and can no longer change")
         }
-        E::TooManyTasks { active, limit } => format!(
-            "Too many unfinished tasks: this caller has {active} and the limit is {limit}; a \
-             place frees as soon as one of them finishes or is cancelled"
-        ),
-        E::TooManyStored { stored, limit } => format!(
-            "Too many stored tasks: this caller keeps {stored} (finished ones count until they \
-             expire) and the limit is {limit}; wait for some to expire, or ask for shorter TTLs"
-        ),
+        E::OverQuota { quota, used, limit } => over_quota_message(*quota, *used, *limit),
         E::RateLimited {
             per_minute,
             retry_after,
@@ -175,18 +169,39 @@ fn service_error(e: &ServiceError) -> RpcError {
         | E::Ended { .. }
         | E::Refused(_)
         | E::Workflow(_) => RpcError::invalid_params(message),
-        E::TooManyTasks { active, limit } => RpcError::new(code::LIMIT_EXCEEDED, message)
-            .with_data(
-                json!({"reason": "tooManyUnfinishedTasks", "active": active, "limit": limit}),
-            ),
-        E::TooManyStored { stored, limit } => RpcError::new(code::LIMIT_EXCEEDED, message)
-            .with_data(json!({"reason": "tooManyStoredTasks", "stored": stored, "limit": limit})),
+        E::OverQuota { quota, used, limit } => {
+            let (reason, held) = match quota {
+                QuotaKind::ActiveTasks => ("tooManyUnfinishedTasks", "active"),
+                QuotaKind::StoredTasks => ("tooManyStoredTasks", "stored"),
+                _ => ("tooManyStoredBytes", "bytes"),
+            };
+            RpcError::new(code::LIMIT_EXCEEDED, message)
+                .with_data(json!({"reason": reason, held: used, "limit": limit}))
+        }
         E::RateLimited { retry_after, .. } => RpcError::new(code::LIMIT_EXCEEDED, message).with_data(
             json!({"reason": "rateLimited", "retryAfterMs": retry_after.as_millis().max(1) as u64}),
         ),
         E::ShuttingDown | E::NoResult(_) | E::Storage(_) | E::Failed(_) => {
             RpcError::internal(message)
         }
+    }
+}
+
+/// What an owner over one of its quotas is told, with what frees room.
+fn over_quota_message(quota: QuotaKind, used: u64, limit: u64) -> String {
+    match quota {
+        QuotaKind::ActiveTasks => format!(
+            "Too many unfinished tasks: this caller has {used} and the limit is {limit}; a \
+             place frees as soon as one of them finishes or is cancelled"
+        ),
+        QuotaKind::StoredTasks => format!(
+            "Too many stored tasks: this caller keeps {used} (finished ones count until they \
+             expire) and the limit is {limit}; wait for some to expire, or ask for shorter TTLs"
+        ),
+        _ => format!(
+            "Too much stored task data: this caller's tasks would hold {used} bytes and the \
+             limit is {limit}; wait for some to expire, or ask for shorter TTLs"
+        ),
     }
 }
 
@@ -253,8 +268,9 @@ mod tests {
             ),
             (ServiceError::Workflow("w".into()), code::INVALID_PARAMS),
             (
-                ServiceError::TooManyTasks {
-                    active: 2,
+                ServiceError::OverQuota {
+                    quota: QuotaKind::ActiveTasks,
+                    used: 2,
                     limit: 2,
                 },
                 code::LIMIT_EXCEEDED,
@@ -267,8 +283,9 @@ mod tests {
                 code::LIMIT_EXCEEDED,
             ),
             (
-                ServiceError::TooManyStored {
-                    stored: 3,
+                ServiceError::OverQuota {
+                    quota: QuotaKind::StoredBytes,
+                    used: 3,
                     limit: 3,
                 },
                 code::LIMIT_EXCEEDED,

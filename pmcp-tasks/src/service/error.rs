@@ -3,7 +3,7 @@
 
 use crate::domain::{DomainError, RpcError, TaskStatus};
 use crate::execution::StartError;
-use crate::store::{StoreError, UpdateError};
+use crate::store::{QuotaKind, StoreError, UpdateError};
 
 /// Why a task operation failed. The texts here are for logs; the protocol
 /// layer writes the message a client reads.
@@ -59,13 +59,16 @@ pub(crate) enum ServiceError {
         /// Its terminal status.
         status: TaskStatus,
     },
-    /// The owner has as many unfinished tasks as allowed.
-    #[error("the caller has {active} unfinished tasks, the limit is {limit}")]
-    TooManyTasks {
-        /// Unfinished tasks the owner has.
-        active: usize,
+    /// The owner is at one of its quotas (unfinished tasks, stored tasks,
+    /// stored bytes): see [`OwnerQuota`](crate::store::OwnerQuota).
+    #[error("the caller is over its quota of {quota}: it holds {used}, the limit is {limit}")]
+    OverQuota {
+        /// Which quota.
+        quota: QuotaKind,
+        /// What the owner holds of it.
+        used: u64,
         /// The configured limit.
-        limit: usize,
+        limit: u64,
     },
     /// The owner creates tasks faster than allowed.
     #[error("the caller creates tasks too fast; retry in {retry_after:?}")]
@@ -74,15 +77,6 @@ pub(crate) enum ServiceError {
         per_minute: u32,
         /// When a creation would be admitted.
         retry_after: std::time::Duration,
-    },
-    /// The owner keeps as many tasks as allowed (finished ones count until
-    /// they expire).
-    #[error("the caller keeps {stored} tasks, the limit is {limit}")]
-    TooManyStored {
-        /// Tasks the owner keeps.
-        stored: usize,
-        /// The configured limit.
-        limit: usize,
     },
     /// Shutdown has begun.
     #[error("the server is shutting down")]
@@ -112,8 +106,8 @@ impl ServiceError {
         match e {
             StoreError::NotFound => ServiceError::TaskNotFound(id.to_owned()),
             StoreError::InvalidCursor => ServiceError::InvalidCursor,
-            StoreError::LimitExceeded { active, limit } => {
-                ServiceError::TooManyTasks { active, limit }
+            StoreError::LimitExceeded { quota, used, limit } => {
+                ServiceError::OverQuota { quota, used, limit }
             }
             other => ServiceError::Storage(other.to_string()),
         }
@@ -136,9 +130,6 @@ impl From<StartError> for ServiceError {
     fn from(e: StartError) -> Self {
         match e {
             StartError::ShuttingDown => ServiceError::ShuttingDown,
-            StartError::TooManyStored { stored, limit } => {
-                ServiceError::TooManyStored { stored, limit }
-            }
             StartError::Store(s) => Self::store(s, ""),
         }
     }

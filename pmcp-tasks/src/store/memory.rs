@@ -1,6 +1,6 @@
 //! The in-memory backend: the default, for tests and single-process servers.
 
-use super::{StoreError, TaskPage, TaskStore};
+use super::{OwnerQuota, OwnerUsage, StoreError, TaskPage, TaskStore};
 use crate::domain::TaskRecord;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -37,6 +37,8 @@ struct Entry {
     record: TaskRecord,
     /// Creation order, unique: the key of the owner and expiry indexes.
     seq: u64,
+    /// The record's size as compact JSON (what the owner's byte quota counts).
+    bytes: u64,
 }
 
 #[derive(Debug, Default)]
@@ -45,6 +47,8 @@ struct OwnerIndex {
     by_seq: BTreeMap<u64, String>,
     /// How many of them are not terminal.
     active: usize,
+    /// The sum of their [`Entry::bytes`].
+    bytes: u64,
 }
 
 impl MemoryStore {
@@ -73,6 +77,16 @@ impl MemoryStore {
 }
 
 impl Inner {
+    fn usage(&self, owner: &str) -> OwnerUsage {
+        self.owners
+            .get(owner)
+            .map_or_else(OwnerUsage::default, |o| OwnerUsage {
+                active: o.active,
+                stored: o.by_seq.len(),
+                bytes: o.bytes,
+            })
+    }
+
     fn live(&self, owner: &str, id: &str, now: DateTime<Utc>) -> Result<&Entry, StoreError> {
         match self.tasks.get(id) {
             Some(e) if e.record.owner == owner && !e.record.is_expired(now) => Ok(e),
@@ -96,6 +110,7 @@ impl Inner {
             if !entry.record.status.is_terminal() {
                 index.active = index.active.saturating_sub(1);
             }
+            index.bytes = index.bytes.saturating_sub(entry.bytes);
             if index.by_seq.is_empty() {
                 self.owners.remove(&entry.record.owner);
             }
@@ -108,25 +123,22 @@ impl TaskStore for MemoryStore {
     async fn create(
         &self,
         mut record: TaskRecord,
-        max_active: usize,
+        quota: OwnerQuota,
         _now: DateTime<Utc>,
     ) -> Result<TaskRecord, StoreError> {
+        record.version = 1;
+        // Measured before the lock is taken: it walks the whole record.
+        let bytes = super::record_bytes(&record);
         let mut inner = self.lock();
         if inner.tasks.contains_key(&record.id) {
             return Err(StoreError::Duplicate);
         }
-        let active = inner.owners.get(&record.owner).map_or(0, |o| o.active);
-        if active >= max_active {
-            return Err(StoreError::LimitExceeded {
-                active,
-                limit: max_active,
-            });
-        }
-        record.version = 1;
+        quota.check(inner.usage(&record.owner), bytes)?;
         let seq = inner.next_seq;
         inner.next_seq += 1;
         let index = inner.owners.entry(record.owner.clone()).or_default();
         index.by_seq.insert(seq, record.id.clone());
+        index.bytes += bytes;
         if !record.status.is_terminal() {
             index.active += 1;
         }
@@ -142,19 +154,14 @@ impl TaskStore for MemoryStore {
             Entry {
                 record: record.clone(),
                 seq,
+                bytes,
             },
         );
         Ok(record)
     }
 
-    async fn stored_count(
-        &self,
-        owner: &str,
-        _now: DateTime<Utc>,
-    ) -> Result<Option<usize>, StoreError> {
-        Ok(Some(
-            self.lock().owners.get(owner).map_or(0, |o| o.by_seq.len()),
-        ))
+    async fn usage(&self, owner: &str, _now: DateTime<Utc>) -> Result<OwnerUsage, StoreError> {
+        Ok(self.lock().usage(owner))
     }
 
     async fn get(
@@ -172,8 +179,9 @@ impl TaskStore for MemoryStore {
         mut record: TaskRecord,
         now: DateTime<Utc>,
     ) -> Result<TaskRecord, StoreError> {
+        let bytes = super::record_bytes(&record);
         let mut inner = self.lock();
-        let (seq, was_active, old_expiry, old_lease) = {
+        let (seq, was_active, old_expiry, old_lease, old_bytes) = {
             let entry = inner.live(&record.owner, &record.id, now)?;
             if entry.record.version != record.version {
                 return Err(StoreError::Conflict {
@@ -185,18 +193,20 @@ impl TaskStore for MemoryStore {
                 !entry.record.status.is_terminal(),
                 entry.record.expires_at(),
                 entry.record.lease_deadline(),
+                entry.bytes,
             )
         };
         record.version += 1;
         let is_active = !record.status.is_terminal();
-        if was_active != is_active {
-            if let Some(index) = inner.owners.get_mut(&record.owner) {
+        if let Some(index) = inner.owners.get_mut(&record.owner) {
+            if was_active != is_active {
                 if is_active {
                     index.active += 1;
                 } else {
                     index.active = index.active.saturating_sub(1);
                 }
             }
+            index.bytes = (index.bytes + bytes).saturating_sub(old_bytes);
         }
         let new_expiry = record.expires_at();
         if old_expiry != new_expiry {
@@ -218,6 +228,7 @@ impl TaskStore for MemoryStore {
         }
         if let Some(entry) = inner.tasks.get_mut(&record.id) {
             entry.record = record.clone();
+            entry.bytes = bytes;
         }
         Ok(record)
     }

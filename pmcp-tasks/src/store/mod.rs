@@ -43,13 +43,15 @@ pub enum StoreError {
         /// The record as it is now.
         current: Box<TaskRecord>,
     },
-    /// The owner already has as many unfinished tasks as allowed.
-    #[error("owner has {active} unfinished tasks, the limit is {limit}")]
+    /// The owner is at one of its [`OwnerQuota`]s; nothing was written.
+    #[error("owner is over its quota of {quota}: it holds {used}, the limit is {limit}")]
     LimitExceeded {
-        /// Unfinished tasks the owner has.
-        active: usize,
+        /// Which quota.
+        quota: QuotaKind,
+        /// What the owner holds of it (for bytes: with the new task).
+        used: u64,
         /// The configured limit.
-        limit: usize,
+        limit: u64,
     },
     /// A `tasks/list` cursor this store did not hand out.
     #[error("the cursor is not one this server handed out")]
@@ -69,6 +71,102 @@ pub enum StoreError {
     /// The storage engine failed.
     #[error("task storage failed: {0}")]
     Backend(String),
+}
+
+/// What one owner may hold, checked by [`TaskStore::create`] in the same
+/// atomic step as the insert, so concurrent creates cannot pass it together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnerQuota {
+    /// Unfinished tasks (`working`, `input_required`).
+    pub max_active: usize,
+    /// Stored tasks, finished ones included until they are purged.
+    pub max_stored: usize,
+    /// The stored tasks' records, as compact JSON, in bytes. A create is
+    /// refused if the owner's records would exceed it with the new one;
+    /// records that grow later (a result, variables) are not refused, so an
+    /// owner can overshoot by what its unfinished tasks still write, which
+    /// the per-task size limits bound.
+    pub max_stored_bytes: u64,
+}
+
+impl OwnerQuota {
+    /// At most `max_active` unfinished tasks, nothing else bounded.
+    pub fn active(max_active: usize) -> Self {
+        OwnerQuota {
+            max_active,
+            max_stored: usize::MAX,
+            max_stored_bytes: u64::MAX,
+        }
+    }
+
+    /// No bound at all (benchmarks, tests).
+    pub fn unlimited() -> Self {
+        Self::active(usize::MAX)
+    }
+
+    /// The first quota that `usage`, plus one more task of `bytes`, would
+    /// break.
+    pub(crate) fn check(&self, usage: OwnerUsage, bytes: u64) -> Result<(), StoreError> {
+        let over = |quota, used: u64, limit: u64| StoreError::LimitExceeded { quota, used, limit };
+        if usage.active >= self.max_active {
+            return Err(over(
+                QuotaKind::ActiveTasks,
+                usage.active as u64,
+                self.max_active as u64,
+            ));
+        }
+        if usage.stored >= self.max_stored {
+            return Err(over(
+                QuotaKind::StoredTasks,
+                usage.stored as u64,
+                self.max_stored as u64,
+            ));
+        }
+        let bytes = usage.bytes.saturating_add(bytes);
+        if bytes > self.max_stored_bytes {
+            return Err(over(QuotaKind::StoredBytes, bytes, self.max_stored_bytes));
+        }
+        Ok(())
+    }
+}
+
+/// Which of an [`OwnerQuota`]'s bounds a create ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum QuotaKind {
+    /// [`OwnerQuota::max_active`].
+    ActiveTasks,
+    /// [`OwnerQuota::max_stored`].
+    StoredTasks,
+    /// [`OwnerQuota::max_stored_bytes`].
+    StoredBytes,
+}
+
+impl std::fmt::Display for QuotaKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            QuotaKind::ActiveTasks => "unfinished tasks",
+            QuotaKind::StoredTasks => "stored tasks",
+            QuotaKind::StoredBytes => "stored bytes",
+        })
+    }
+}
+
+/// What one owner holds in a store (see [`TaskStore::usage`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OwnerUsage {
+    /// Unfinished tasks.
+    pub active: usize,
+    /// Stored tasks, finished ones included.
+    pub stored: usize,
+    /// Their records' size as compact JSON.
+    pub bytes: u64,
+}
+
+/// A record's size as its owner's byte quota counts it: its compact JSON,
+/// as the durable backends store it.
+pub(crate) fn record_bytes(record: &TaskRecord) -> u64 {
+    crate::domain::json_len(record) as u64
 }
 
 /// Ids of tasks that changed, as a backend sees other processes change them
@@ -93,28 +191,19 @@ pub struct TaskPage {
 /// must not scan all tasks to count or list one owner's.
 #[async_trait]
 pub trait TaskStore: Send + Sync + 'static {
-    /// Stores a new record (at version 1) unless its owner already has
-    /// `max_active` unfinished tasks; the check and the insert are one
-    /// atomic step.
+    /// Stores a new record (at version 1) unless its owner would break
+    /// `quota` ([`OwnerQuota::check`] semantics); the check and the insert
+    /// are one atomic step.
     async fn create(
         &self,
         record: TaskRecord,
-        max_active: usize,
+        quota: OwnerQuota,
         now: DateTime<Utc>,
     ) -> Result<TaskRecord, StoreError>;
 
-    /// How many tasks the owner has stored (unfinished and finished, not
-    /// expired at `now`; a backend may count expired ones not yet purged).
-    /// `None` if the backend cannot count them cheaply: no stored-task cap
-    /// is applied then.
-    async fn stored_count(
-        &self,
-        owner: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<usize>, StoreError> {
-        let _ = (owner, now);
-        Ok(None)
-    }
+    /// What the owner holds, as the quota check at [`create`](Self::create)
+    /// sees it: expired tasks count until they are purged.
+    async fn usage(&self, owner: &str, now: DateTime<Utc>) -> Result<OwnerUsage, StoreError>;
 
     /// The owner's task `id`, unless it is missing, foreign or expired at
     /// `now`.

@@ -8,6 +8,7 @@
 //! | `{prefix}:task:<id>` | hash | `record` (JSON), `owner`, `version`, `expires` (ms or empty) |
 //! | `{prefix}:owner:<owner>` | sorted set | the owner's task ids by creation sequence (listing) |
 //! | `{prefix}:active:<owner>` | set | the owner's unfinished task ids (`SCARD`: the count) |
+//! | `{prefix}:bytes` | hash | owner → the size of its stored records (the byte quota) |
 //! | `{prefix}:expiry` | sorted set | `owner\nid` by expiry time (the sweeper's index) |
 //! | `{prefix}:leases` | sorted set | `owner\nid` of unfinished tasks by lease deadline (recovery) |
 //! | `{prefix}:seq` | string | the creation sequence |
@@ -17,7 +18,7 @@
 //! every index, and each task key also carries a Redis expiry a day after
 //! its TTL as a backstop.
 
-use super::{ChangeFeed, StoreError, TaskPage, TaskStore};
+use super::{ChangeFeed, OwnerQuota, OwnerUsage, QuotaKind, StoreError, TaskPage, TaskStore};
 use crate::domain::TaskRecord;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -56,11 +57,17 @@ struct Scripts {
 }
 
 const CREATE: &str = r#"
-local task, ownerz, active, expiry, seqkey, leases = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local task, ownerz, active, expiry, seqkey, leases, held = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local id, owner, record, is_active, expires, max_active, backstop, lease, changes = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9]
+local max_stored, max_bytes = tonumber(ARGV[10]), tonumber(ARGV[11])
 if redis.call('EXISTS', task) == 1 then return {'duplicate'} end
 local count = redis.call('SCARD', active)
-if count >= max_active then return {'limit', count} end
+if count >= max_active then return {'limit', 'active', count} end
+local stored = redis.call('ZCARD', ownerz)
+if stored >= max_stored then return {'limit', 'stored', stored} end
+local bytes = tonumber(redis.call('HGET', held, owner) or '0') + #record
+if bytes > max_bytes then return {'limit', 'bytes', bytes} end
+redis.call('HINCRBY', held, owner, #record)
 local seq = redis.call('INCR', seqkey)
 redis.call('HSET', task, 'record', record, 'owner', owner, 'version', 1, 'expires', expires)
 redis.call('ZADD', ownerz, seq, id)
@@ -82,13 +89,14 @@ return {'ok', fields[3]}
 "#;
 
 const CAS: &str = r#"
-local task, active, expiry, leases = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local task, active, expiry, leases, held = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local owner, expected, record, is_active, expires, now, id, backstop, lease, changes = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local fields = redis.call('HMGET', task, 'owner', 'expires', 'record', 'version')
 if not fields[1] or fields[1] ~= owner then return {'notfound'} end
 if fields[2] ~= '' and tonumber(fields[2]) <= now then return {'notfound'} end
 if fields[4] ~= expected then return {'conflict', fields[3]} end
 redis.call('HSET', task, 'record', record, 'version', tonumber(expected) + 1, 'expires', expires)
+redis.call('HINCRBY', held, owner, #record - #fields[3])
 if is_active == '1' then redis.call('SADD', active, id) else redis.call('SREM', active, id) end
 if lease ~= '' then redis.call('ZADD', leases, lease, owner .. '\n' .. id) else redis.call('ZREM', leases, owner .. '\n' .. id) end
 if fields[2] ~= expires then
@@ -135,6 +143,10 @@ local ids = {}
 for _, member in ipairs(members) do
   local cut = string.find(member, '\n', 1, true)
   local owner, id = string.sub(member, 1, cut - 1), string.sub(member, cut + 1)
+  local size = redis.call('HSTRLEN', prefix .. 'task:' .. id, 'record')
+  if size > 0 and redis.call('HINCRBY', prefix .. 'bytes', owner, -size) <= 0 then
+    redis.call('HDEL', prefix .. 'bytes', owner)
+  end
   redis.call('DEL', prefix .. 'task:' .. id)
   redis.call('ZREM', prefix .. 'owner:' .. owner, id)
   redis.call('SREM', prefix .. 'active:' .. owner, id)
@@ -308,7 +320,7 @@ impl RedisStore {
         })))
     }
 
-    /// A key shared by all owners (`expiry`, `seq`, `leases`).
+    /// A key shared by all owners (`expiry`, `seq`, `leases`, `bytes`).
     fn global(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)
     }
@@ -333,7 +345,7 @@ impl TaskStore for RedisStore {
     async fn create(
         &self,
         mut record: TaskRecord,
-        max_active: usize,
+        quota: OwnerQuota,
         _now: DateTime<Utc>,
     ) -> Result<TaskRecord, StoreError> {
         record.version = 1;
@@ -347,15 +359,18 @@ impl TaskStore for RedisStore {
             .key(self.global("expiry"))
             .key(self.global("seq"))
             .key(self.global("leases"))
+            .key(self.global("bytes"))
             .arg(&record.id)
             .arg(&record.owner)
             .arg(encode(&record)?)
             .arg(active_flag(&record))
             .arg(expires(&record))
-            .arg(max_active)
+            .arg(quota.max_active)
             .arg(backstop(&record))
             .arg(lease(&record))
             .arg(self.global("changes"))
+            .arg(quota.max_stored)
+            .arg(quota.max_stored_bytes)
             .invoke_async(&mut conn)
             .await
             .map_err(backend)?;
@@ -363,16 +378,19 @@ impl TaskStore for RedisStore {
             (s, _) if s == "ok" => Ok(record),
             (s, _) if s == "duplicate" => Err(StoreError::Duplicate),
             (s, rest) if s == "limit" => {
-                let active: usize = rest
-                    .first()
-                    .map(redis::from_redis_value_ref)
-                    .transpose()
-                    .map_err(backend)?
-                    .unwrap_or(max_active);
-                Err(StoreError::LimitExceeded {
-                    active,
-                    limit: max_active,
-                })
+                let (which, used): (String, u64) = match rest.as_slice() {
+                    [which, used] => (
+                        redis::from_redis_value_ref(which).map_err(backend)?,
+                        redis::from_redis_value_ref(used).map_err(backend)?,
+                    ),
+                    _ => return Err(backend("unexpected limit answer")),
+                };
+                let (quota, limit) = match which.as_str() {
+                    "active" => (QuotaKind::ActiveTasks, quota.max_active as u64),
+                    "stored" => (QuotaKind::StoredTasks, quota.max_stored as u64),
+                    _ => (QuotaKind::StoredBytes, quota.max_stored_bytes),
+                };
+                Err(StoreError::LimitExceeded { quota, used, limit })
             }
             (s, _) => Err(backend(format!("unexpected answer {s}"))),
         }
@@ -417,6 +435,7 @@ impl TaskStore for RedisStore {
             .key(self.key("active", &record.owner))
             .key(self.global("expiry"))
             .key(self.global("leases"))
+            .key(self.global("bytes"))
             .arg(&record.owner)
             .arg(expected.to_string())
             .arg(encode(&record)?)
@@ -441,19 +460,26 @@ impl TaskStore for RedisStore {
         }
     }
 
-    async fn stored_count(
-        &self,
-        owner: &str,
-        _now: DateTime<Utc>,
-    ) -> Result<Option<usize>, StoreError> {
-        // The owner's index, expired tasks not yet purged included.
+    async fn usage(&self, owner: &str, _now: DateTime<Utc>) -> Result<OwnerUsage, StoreError> {
+        // Expired tasks not yet purged included, as the create script sees
+        // them.
         let mut conn = self.conn.clone();
-        let count: usize = redis::cmd("ZCARD")
+        let (active, stored, bytes): (usize, usize, Option<u64>) = redis::pipe()
+            .cmd("SCARD")
+            .arg(self.key("active", owner))
+            .cmd("ZCARD")
             .arg(self.key("owner", owner))
+            .cmd("HGET")
+            .arg(self.global("bytes"))
+            .arg(owner)
             .query_async(&mut conn)
             .await
             .map_err(backend)?;
-        Ok(Some(count))
+        Ok(OwnerUsage {
+            active,
+            stored,
+            bytes: bytes.unwrap_or(0),
+        })
     }
 
     async fn list(

@@ -6,7 +6,7 @@
 use super::record;
 use crate::clock::{Clock, ManualClock};
 use crate::domain::TaskStatus;
-use crate::store::{update, StoreError, TaskStore};
+use crate::store::{update, OwnerQuota, StoreError, TaskStore};
 use chrono::Utc;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -65,7 +65,9 @@ pub async fn owners_in_random_interleavings_never_leak(store: Arc<dyn TaskStore>
             let now = clock.now();
             let pick = |t: usize| (!ids.is_empty()).then(|| ids[t % ids.len()].clone());
             match op {
-                Op::Create(o) => match store.create(record(&owners[o], None, now), 1000, now).await
+                Op::Create(o) => match store
+                    .create(record(&owners[o], None, now), OwnerQuota::active(1000), now)
+                    .await
                 {
                     Ok(created) => {
                         assert_eq!(created.owner, owners[o]);
@@ -118,9 +120,8 @@ pub async fn owners_in_random_interleavings_never_leak(store: Arc<dyn TaskStore>
                     listed_sorted.sort();
                     assert_eq!(listed_sorted, mine, "owner {o} lists exactly its own");
                     // And counts exactly its own (where the backend counts).
-                    if let Some(stored) = store.stored_count(&owners[o], now).await.unwrap() {
-                        assert_eq!(stored, mine.len(), "owner {o} counts exactly its own");
-                    }
+                    let usage = store.usage(&owners[o], now).await.unwrap();
+                    assert_eq!(usage.stored, mine.len(), "owner {o} counts exactly its own");
                 }
                 Op::Cancel(o, t) => {
                     let Some(id) = pick(t) else { continue };

@@ -5,8 +5,13 @@
 //! with an expression that builds a fresh store.
 
 mod isolation;
+mod quotas;
 
 pub use isolation::owners_in_random_interleavings_never_leak;
+pub use quotas::{
+    active_limit_counts_only_unfinished_tasks, concurrent_creates_never_pass_the_quotas,
+    stored_tasks_and_bytes_are_counted_and_capped,
+};
 
 use super::*;
 use crate::clock::ManualClock;
@@ -36,7 +41,7 @@ pub async fn create_then_get_round_trips(store: Arc<dyn TaskStore>) {
     let now = clock.now();
     let name = "store";
     let created = store
-        .create(record("alice", None, now), 10, now)
+        .create(record("alice", None, now), OwnerQuota::active(10), now)
         .await
         .unwrap();
     assert_eq!(created.version, 1, "{name}");
@@ -50,15 +55,19 @@ pub async fn owners_sharing_a_prefix_never_see_each_other(store: Arc<dyn TaskSto
     let now = clock.now();
     let name = "store";
     let a = store
-        .create(record("tenant", None, now), 10, now)
+        .create(record("tenant", None, now), OwnerQuota::active(10), now)
         .await
         .unwrap();
     let b = store
-        .create(record("tenant:alice", None, now), 10, now)
+        .create(
+            record("tenant:alice", None, now),
+            OwnerQuota::active(10),
+            now,
+        )
         .await
         .unwrap();
     let c = store
-        .create(record("tenan", None, now), 10, now)
+        .create(record("tenan", None, now), OwnerQuota::active(10), now)
         .await
         .unwrap();
     assert_eq!(
@@ -99,7 +108,7 @@ pub async fn compare_and_set_refuses_a_stale_version_and_shows_the_current(
     let now = clock.now();
     let name = "store";
     let created = store
-        .create(record("alice", None, now), 10, now)
+        .create(record("alice", None, now), OwnerQuota::active(10), now)
         .await
         .unwrap();
     let mut first = created.clone();
@@ -125,7 +134,7 @@ pub async fn completion_and_result_land_together(store: Arc<dyn TaskStore>) {
     let now = clock.now();
     let name = "store";
     let created = store
-        .create(record("alice", None, now), 10, now)
+        .create(record("alice", None, now), OwnerQuota::active(10), now)
         .await
         .unwrap();
     let (done, ()) = update(&*store, &clock, "alice", &created.id, |t, now| {
@@ -148,40 +157,6 @@ pub async fn completion_and_result_land_together(store: Arc<dyn TaskStore>) {
 }
 
 /// See the module docs.
-pub async fn active_limit_counts_only_unfinished_tasks(store: Arc<dyn TaskStore>) {
-    let clock = ManualClock::new(Utc::now());
-    let now = clock.now();
-    let name = "store";
-    let a = store
-        .create(record("alice", None, now), 2, now)
-        .await
-        .unwrap();
-    store
-        .create(record("alice", None, now), 2, now)
-        .await
-        .unwrap();
-    assert_eq!(
-        store.create(record("alice", None, now), 2, now).await,
-        Err(StoreError::LimitExceeded {
-            active: 2,
-            limit: 2
-        }),
-        "{name}"
-    );
-    store
-        .create(record("bob", None, now), 2, now)
-        .await
-        .expect("other owners are not limited");
-    update(&*store, &clock, "alice", &a.id, |t, now| t.cancel(now))
-        .await
-        .unwrap();
-    store
-        .create(record("alice", None, now), 2, now)
-        .await
-        .expect("a finished task frees a place");
-}
-
-/// See the module docs.
 pub async fn expired_tasks_vanish_and_are_purged(store: Arc<dyn TaskStore>) {
     let clock = ManualClock::new(Utc::now());
     let now = clock.now();
@@ -189,7 +164,7 @@ pub async fn expired_tasks_vanish_and_are_purged(store: Arc<dyn TaskStore>) {
     let short = store
         .create(
             record("alice", Some(Duration::from_millis(1)), now),
-            10,
+            OwnerQuota::active(10),
             now,
         )
         .await
@@ -197,7 +172,7 @@ pub async fn expired_tasks_vanish_and_are_purged(store: Arc<dyn TaskStore>) {
     let long = store
         .create(
             record("alice", Some(Duration::from_secs(600)), now),
-            10,
+            OwnerQuota::active(10),
             now,
         )
         .await
@@ -214,12 +189,13 @@ pub async fn expired_tasks_vanish_and_are_purged(store: Arc<dyn TaskStore>) {
     let purged = store.purge_expired(now).await.unwrap();
     assert_eq!(purged, vec![short.id.clone()], "{name}");
     assert!(store.get("alice", &long.id, now).await.is_ok(), "{name}");
-    // A purged task is no longer stored (a backend that counts counts one).
-    let stored = store.stored_count("alice", now).await.unwrap();
-    assert!(matches!(stored, None | Some(1)), "{name}: {stored:?}");
+    // A purged task is no longer stored, nor are its bytes.
+    let usage = store.usage("alice", now).await.unwrap();
+    assert_eq!(usage.stored, 1, "{name}: {usage:?}");
+    assert_eq!(usage.bytes, record_bytes(&long), "{name}: {usage:?}");
     // The purged task no longer counts against the limit.
     store
-        .create(record("alice", None, now), 2, now)
+        .create(record("alice", None, now), OwnerQuota::active(2), now)
         .await
         .unwrap();
 }
@@ -235,7 +211,7 @@ pub async fn pagination_walks_every_task_once_in_creation_order(store: Arc<dyn T
         let now = clock.now();
         ids.push(
             store
-                .create(record("alice", None, now), 100, now)
+                .create(record("alice", None, now), OwnerQuota::active(100), now)
                 .await
                 .unwrap()
                 .id,
@@ -243,7 +219,7 @@ pub async fn pagination_walks_every_task_once_in_creation_order(store: Arc<dyn T
     }
     let now = clock.now();
     store
-        .create(record("bob", None, now), 100, now)
+        .create(record("bob", None, now), OwnerQuota::active(100), now)
         .await
         .unwrap();
     let mut seen = Vec::new();
@@ -298,7 +274,7 @@ pub async fn cancel_racing_complete_ends_in_exactly_one_terminal_state(store: Ar
     let name = "store";
     for _ in 0..200 {
         let t = store
-            .create(record("alice", None, now), 1000, now)
+            .create(record("alice", None, now), OwnerQuota::active(1000), now)
             .await
             .unwrap();
         let (s1, s2) = (store.clone(), store.clone());
@@ -347,15 +323,23 @@ pub async fn leases_that_ran_out_are_found_and_only_those(store: Arc<dyn TaskSto
         r
     };
     let lapsed = store
-        .create(with_lease(now - chrono::Duration::seconds(5)), 100, now)
+        .create(
+            with_lease(now - chrono::Duration::seconds(5)),
+            OwnerQuota::active(100),
+            now,
+        )
         .await
         .unwrap();
     let alive = store
-        .create(with_lease(now + chrono::Duration::seconds(60)), 100, now)
+        .create(
+            with_lease(now + chrono::Duration::seconds(60)),
+            OwnerQuota::active(100),
+            now,
+        )
         .await
         .unwrap();
     let none = store
-        .create(record("bob", None, now), 100, now)
+        .create(record("bob", None, now), OwnerQuota::active(100), now)
         .await
         .unwrap();
     let found: Vec<String> = store
@@ -396,7 +380,7 @@ pub async fn variables_up_to_the_limit_are_kept_and_over_it_change_nothing(
     let now = clock.now();
     let limit = crate::domain::Limits::default().max_variable_bytes;
     let created = store
-        .create(record("alice", None, now), 10, now)
+        .create(record("alice", None, now), OwnerQuota::active(10), now)
         .await
         .unwrap();
     // Just under the limit: `{"blob":"…"}` plus the string.
@@ -444,7 +428,7 @@ pub async fn changes_are_fed_when_the_backend_can(store: Arc<dyn TaskStore>) {
         .expect("the feed stays open")
     }
     let created = store
-        .create(record("alice", None, now), 10, now)
+        .create(record("alice", None, now), OwnerQuota::active(10), now)
         .await
         .unwrap();
     assert_eq!(next(&mut feed).await, created.id, "a create is fed");
@@ -480,17 +464,13 @@ impl<S: TaskStore> TaskStore for Guarded<S> {
     async fn create(
         &self,
         record: TaskRecord,
-        max_active: usize,
+        quota: OwnerQuota,
         now: DateTime<Utc>,
     ) -> Result<TaskRecord, StoreError> {
-        self.store.create(record, max_active, now).await
+        self.store.create(record, quota, now).await
     }
-    async fn stored_count(
-        &self,
-        owner: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<usize>, StoreError> {
-        self.store.stored_count(owner, now).await
+    async fn usage(&self, owner: &str, now: DateTime<Utc>) -> Result<OwnerUsage, StoreError> {
+        self.store.usage(owner, now).await
     }
     async fn get(
         &self,
@@ -536,7 +516,13 @@ impl<S: TaskStore> TaskStore for Guarded<S> {
 #[macro_export]
 macro_rules! store_conformance_tests {
     ($make:expr) => {
-        $crate::store_conformance_tests!(@tests $make, create_then_get_round_trips, owners_sharing_a_prefix_never_see_each_other, compare_and_set_refuses_a_stale_version_and_shows_the_current, completion_and_result_land_together, active_limit_counts_only_unfinished_tasks, expired_tasks_vanish_and_are_purged, pagination_walks_every_task_once_in_creation_order, cancel_racing_complete_ends_in_exactly_one_terminal_state, leases_that_ran_out_are_found_and_only_those, variables_up_to_the_limit_are_kept_and_over_it_change_nothing, changes_are_fed_when_the_backend_can, owners_in_random_interleavings_never_leak);
+        $crate::store_conformance_tests!(non_atomic_quotas: $make);
+        $crate::store_conformance_tests!(@tests $make, concurrent_creates_never_pass_the_quotas);
+    };
+    // For a backend whose stored-task and byte quotas are checked before
+    // the write rather than with it (DynamoDB, see its module docs).
+    (non_atomic_quotas: $make:expr) => {
+        $crate::store_conformance_tests!(@tests $make, stored_tasks_and_bytes_are_counted_and_capped, create_then_get_round_trips, owners_sharing_a_prefix_never_see_each_other, compare_and_set_refuses_a_stale_version_and_shows_the_current, completion_and_result_land_together, active_limit_counts_only_unfinished_tasks, expired_tasks_vanish_and_are_purged, pagination_walks_every_task_once_in_creation_order, cancel_racing_complete_ends_in_exactly_one_terminal_state, leases_that_ran_out_are_found_and_only_those, variables_up_to_the_limit_are_kept_and_over_it_change_nothing, changes_are_fed_when_the_backend_can, owners_in_random_interleavings_never_leak);
     };
     (@tests $make:expr, $($check:ident),*) => {
         $(

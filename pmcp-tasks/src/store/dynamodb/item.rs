@@ -80,6 +80,15 @@ pub(super) fn owner_key(owner: &str) -> AttributeValue {
     s(format!("o#{owner}"))
 }
 
+/// DynamoDB's bound on a partition key, in bytes.
+pub(super) const MAX_PARTITION_KEY_BYTES: usize = 2048;
+
+/// Whether `owner` can be keyed at all: a longer name cannot hold tasks
+/// (creating one is refused), so it holds none.
+pub(super) fn owner_fits(owner: &str) -> bool {
+    owner.len() + 2 <= MAX_PARTITION_KEY_BYTES
+}
+
 /// The listing order: creation time (ms, fixed-width hex), then id. It is
 /// also the task's member in its owner's active set.
 pub(super) fn sort_key(record: &TaskRecord) -> String {
@@ -156,6 +165,7 @@ pub(super) fn item_size(item: &Item) -> usize {
 /// refuse it.
 pub(super) fn task_item(record: &TaskRecord) -> Result<Item, StoreError> {
     let json = serde_json::to_string(record).map_err(backend)?;
+    let bytes = json.len();
     let mut item = Item::from([
         ("pk".to_owned(), task_key(&record.id)),
         ("owner".to_owned(), s(&record.owner)),
@@ -163,6 +173,7 @@ pub(super) fn task_item(record: &TaskRecord) -> Result<Item, StoreError> {
         ("record".to_owned(), s(json)),
         ("version".to_owned(), n(record.version)),
         ("st".to_owned(), s(record.status.to_string())),
+        ("bytes".to_owned(), n(bytes)),
     ]);
     if let Some(at) = record.expires_at() {
         let ms = at.timestamp_millis();

@@ -5,7 +5,7 @@
 //!
 //! | `pk` | attributes |
 //! | --- | --- |
-//! | `t#<id>` (a task) | `owner`, `sk`, `record` (JSON), `version`, `st` (status), `expires` (ms) and `ttl` (s), `xs`, `lease` (ms) and `ls` |
+//! | `t#<id>` (a task) | `owner`, `sk`, `record` (JSON), `bytes` (its length), `version`, `st` (status), `expires` (ms) and `ttl` (s), `xs`, `lease` (ms) and `ls` |
 //! | `o#<owner>` (an owner) | `active`: string set of the `sk` of the owner's unfinished tasks |
 //!
 //! and three global secondary indexes:
@@ -23,7 +23,10 @@
 //! more consistent read). The per-owner active limit is a conditional add
 //! to the owner's `active` set before the task is written, released when
 //! the task ends; members left behind by a crash or by native TTL deletion
-//! are found stale and dropped when an owner hits the limit. DynamoDB's own
+//! are found stale and dropped when an owner hits the limit. The stored-task
+//! and stored-byte quotas are checked from the owner's index just before
+//! the write, so they are not atomic with it: concurrent creates of one
+//! owner can pass them together, and the index lags. DynamoDB's own
 //! TTL deletes items a day after they expired (a backstop: expiry is
 //! checked at every read, and the sweeper deletes them on time).
 //!
@@ -35,7 +38,7 @@ mod item;
 mod owners;
 mod table;
 
-use super::{StoreError, TaskPage, TaskStore};
+use super::{OwnerQuota, OwnerUsage, StoreError, TaskPage, TaskStore};
 use crate::domain::TaskRecord;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
@@ -145,15 +148,32 @@ impl TaskStore for DynamoDbStore {
     async fn create(
         &self,
         mut record: TaskRecord,
-        max_active: usize,
+        quota: OwnerQuota,
         now: DateTime<Utc>,
     ) -> Result<TaskRecord, StoreError> {
         record.version = 1;
+        if !owner_fits(&record.owner) {
+            return Err(backend(format!(
+                "an owner name of {} bytes is longer than DynamoDB can key ({} bytes at most)",
+                record.owner.len(),
+                MAX_PARTITION_KEY_BYTES - 2
+            )));
+        }
         let item = task_item(&record)?;
         let member = sort_key(&record);
         let active = !record.status.is_terminal();
+        if quota.max_stored < usize::MAX || quota.max_stored_bytes < u64::MAX {
+            let bytes = number(&item, "bytes").unwrap_or(0).unsigned_abs();
+            let (stored, held) = self.stored(&record.owner, now).await?;
+            let usage = OwnerUsage {
+                active: 0,
+                stored,
+                bytes: held,
+            };
+            quota.check(usage, bytes)?;
+        }
         if active {
-            self.reserve(&record.owner, &member, max_active, now)
+            self.reserve(&record.owner, &member, quota.max_active, now)
                 .await?;
         }
         let put = self
@@ -275,37 +295,16 @@ impl TaskStore for DynamoDbStore {
         Ok(record)
     }
 
-    async fn stored_count(
-        &self,
-        owner: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<usize>, StoreError> {
-        // A count over the owner's index (eventually consistent, like
-        // listing): keys only are read, page by page.
-        let mut count = 0usize;
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("by_owner")
-                .select(aws_sdk_dynamodb::types::Select::Count)
-                .key_condition_expression("#o = :o")
-                .expression_attribute_names("#o", "owner")
-                .expression_attribute_values(":o", s(owner))
-                .filter_expression("attribute_not_exists(expires) OR expires > :now")
-                .expression_attribute_values(":now", n(now.timestamp_millis()))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(sdk)?;
-            count += usize::try_from(page.count).unwrap_or(0);
-            match page.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(Some(count)),
-            }
+    async fn usage(&self, owner: &str, now: DateTime<Utc>) -> Result<OwnerUsage, StoreError> {
+        if !owner_fits(owner) {
+            return Ok(OwnerUsage::default());
         }
+        let (stored, bytes) = self.stored(owner, now).await?;
+        Ok(OwnerUsage {
+            active: self.active_count(owner).await?,
+            stored,
+            bytes,
+        })
     }
 
     async fn list(

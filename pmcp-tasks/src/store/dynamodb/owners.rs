@@ -1,9 +1,10 @@
-//! The per-owner active set: a slot reserved before a task is written,
-//! released when it ends, and stale slots dropped when an owner is full.
+//! What an owner holds: its active set (a slot reserved before a task is
+//! written, released when it ends, and stale slots dropped when an owner is
+//! full), and its stored tasks and bytes, counted from the owner index.
 
 use super::item::*;
 use super::DynamoDbStore;
-use crate::store::StoreError;
+use crate::store::{QuotaKind, StoreError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -28,15 +29,57 @@ impl DynamoDbStore {
                 return Ok(());
             }
             // Another create took the freed slot: report the count now.
-            return Err(StoreError::LimitExceeded {
-                active: self.drop_stale(owner, now).await?,
-                limit: max_active,
-            });
+            return Err(over_active(self.drop_stale(owner, now).await?, max_active));
         }
-        Err(StoreError::LimitExceeded {
-            active,
-            limit: max_active,
-        })
+        Err(over_active(active, max_active))
+    }
+
+    /// How many members the owner's active set has (stale ones included).
+    pub(super) async fn active_count(&self, owner: &str) -> Result<usize, StoreError> {
+        Ok(self
+            .read(owner_key(owner))
+            .await?
+            .and_then(|mut item| item.remove("active"))
+            .and_then(|v| v.as_ss().ok().map(Vec::len))
+            .unwrap_or(0))
+    }
+
+    /// The owner's live tasks and the bytes of their records, from the
+    /// owner index (eventually consistent): only the `bytes` attribute is
+    /// read, page by page.
+    pub(super) async fn stored(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(usize, u64), StoreError> {
+        let (mut count, mut bytes) = (0usize, 0u64);
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("by_owner")
+                .key_condition_expression("#o = :o")
+                .filter_expression("attribute_not_exists(expires) OR expires > :now")
+                .projection_expression("#b")
+                .expression_attribute_names("#o", "owner")
+                .expression_attribute_names("#b", "bytes")
+                .expression_attribute_values(":o", s(owner))
+                .expression_attribute_values(":now", n(now.timestamp_millis()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(sdk)?;
+            for item in page.items.unwrap_or_default() {
+                count += 1;
+                bytes += number(&item, "bytes").unwrap_or(0).unsigned_abs();
+            }
+            match page.last_evaluated_key {
+                Some(key) => start = Some(key),
+                None => return Ok((count, bytes)),
+            }
+        }
     }
 
     /// One conditional add of `member` to the owner's active set; `false`
@@ -173,5 +216,13 @@ impl DynamoDbStore {
             self.remove_active(owner, stale).await?;
         }
         Ok(remaining)
+    }
+}
+
+fn over_active(active: usize, max_active: usize) -> StoreError {
+    StoreError::LimitExceeded {
+        quota: QuotaKind::ActiveTasks,
+        used: active as u64,
+        limit: max_active as u64,
     }
 }

@@ -2,16 +2,19 @@
 //!
 //! A task is one row holding its JSON record plus the columns the store
 //! queries (owner, creation order, expiry, version). Compare-and-set is an
-//! `UPDATE … WHERE version = ?`; the owner's count of unfinished tasks lives
-//! in its own table, changed in the same transaction as the task, so the
-//! limit check at create is O(1) and exact. SQLite calls are blocking, so
+//! `UPDATE … WHERE version = ?`; what each owner holds (unfinished and
+//! stored tasks, their bytes) lives in its own table, changed in the same
+//! transaction as the task, so the quota check at create is O(1) and exact. SQLite calls are blocking, so
 //! they run on tokio's blocking pool; the connection mutex is never held
 //! across an `.await`.
 
-use super::{StoreError, TaskPage, TaskStore};
+mod owners;
+
+use super::{OwnerQuota, OwnerUsage, StoreError, TaskPage, TaskStore};
 use crate::domain::TaskRecord;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use owners::Held;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -45,14 +48,17 @@ CREATE TABLE IF NOT EXISTS pmcp_tasks (
     active     INTEGER NOT NULL,
     expires_at INTEGER,
     lease_until INTEGER,
-    record     TEXT NOT NULL
+    record     TEXT NOT NULL,
+    bytes      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS pmcp_tasks_by_owner ON pmcp_tasks (owner, seq);
 CREATE INDEX IF NOT EXISTS pmcp_tasks_by_expiry ON pmcp_tasks (expires_at) WHERE expires_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS pmcp_tasks_by_lease ON pmcp_tasks (lease_until) WHERE lease_until IS NOT NULL;
 CREATE TABLE IF NOT EXISTS pmcp_task_owners (
     owner  TEXT PRIMARY KEY,
-    active INTEGER NOT NULL
+    active INTEGER NOT NULL,
+    stored INTEGER NOT NULL DEFAULT 0,
+    bytes  INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS pmcp_task_changes (
     n  INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -105,10 +111,11 @@ impl SqliteStore {
         Self::with_connection(Connection::open_in_memory().map_err(backend)?, false)
     }
 
-    fn with_connection(conn: Connection, shared: bool) -> Result<Self, StoreError> {
+    fn with_connection(mut conn: Connection, shared: bool) -> Result<Self, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
+        owners::migrate(&mut conn)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             shared,
@@ -178,32 +185,28 @@ impl SqliteStore {
     }
 }
 
-/// The live record `id` of `owner`, if any.
+/// The live record `id` of `owner`, if any, with its stored size.
 fn live(
     conn: &Connection,
     owner: &str,
     id: &str,
     now: i64,
-) -> Result<Option<TaskRecord>, StoreError> {
-    conn.query_row(
+) -> Result<Option<(TaskRecord, i64)>, StoreError> {
+    conn.prepare_cached(
         "SELECT record FROM pmcp_tasks WHERE id = ?1 AND owner = ?2 AND (expires_at IS NULL OR expires_at > ?3)",
-        params![id, owner, now],
-        |row| row.get::<_, String>(0),
     )
-    .optional()
+    .and_then(|mut s| {
+        s.query_row(params![id, owner, now], |row| row.get::<_, String>(0))
+            .optional()
+    })
     .map_err(backend)?
-    .map(|text| decode(&text))
+    .map(|text| Ok((decode(&text)?, size(&text))))
     .transpose()
 }
 
-fn add_active(conn: &Connection, owner: &str, delta: i64) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO pmcp_task_owners (owner, active) VALUES (?1, MAX(?2, 0))
-         ON CONFLICT(owner) DO UPDATE SET active = MAX(active + ?2, 0)",
-        params![owner, delta],
-    )
-    .map_err(backend)?;
-    Ok(())
+/// The size of an encoded record, as the byte quota counts it.
+fn size(text: &str) -> i64 {
+    i64::try_from(text.len()).unwrap_or(i64::MAX)
 }
 
 #[async_trait]
@@ -224,43 +227,34 @@ impl TaskStore for SqliteStore {
     async fn create(
         &self,
         mut record: TaskRecord,
-        max_active: usize,
+        quota: OwnerQuota,
         _now: DateTime<Utc>,
     ) -> Result<TaskRecord, StoreError> {
+        record.version = 1;
+        let text = encode(&record)?;
         self.with(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(backend)?;
-            let active: i64 = tx
-                .query_row(
-                    "SELECT active FROM pmcp_task_owners WHERE owner = ?1",
-                    params![record.owner],
-                    |row| row.get(0),
-                )
-                .optional()
-                .map_err(backend)?
-                .unwrap_or(0);
-            let active = usize::try_from(active).unwrap_or(0);
-            if active >= max_active {
-                return Err(StoreError::LimitExceeded {
-                    active,
-                    limit: max_active,
-                });
-            }
-            record.version = 1;
+            let bytes = size(&text);
+            quota.check(owners::usage(&tx, &record.owner)?, bytes as u64)?;
             let is_active = !record.status.is_terminal();
-            let inserted = tx.execute(
-                "INSERT INTO pmcp_tasks (id, owner, version, active, expires_at, lease_until, record)
-                 VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6)",
-                params![
-                    record.id,
-                    record.owner,
-                    is_active,
-                    record.expires_at().map(millis),
-                    record.lease_deadline().map(millis),
-                    encode(&record)?
-                ],
-            );
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT INTO pmcp_tasks (id, owner, version, active, expires_at, lease_until, record, bytes)
+                     VALUES (?1, ?2, 1, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        record.id,
+                        record.owner,
+                        is_active,
+                        record.expires_at().map(millis),
+                        record.lease_deadline().map(millis),
+                        text,
+                        bytes
+                    ])
+                });
             match inserted {
                 Ok(_) => {}
                 Err(rusqlite::Error::SqliteFailure(e, _))
@@ -270,14 +264,25 @@ impl TaskStore for SqliteStore {
                 }
                 Err(e) => return Err(backend(e)),
             }
-            if is_active {
-                add_active(&tx, &record.owner, 1)?;
-            }
+            owners::adjust(
+                &tx,
+                &record.owner,
+                Held {
+                    active: i64::from(is_active),
+                    stored: 1,
+                    bytes,
+                },
+            )?;
             log_change(&tx, &record.id)?;
             tx.commit().map_err(backend)?;
             Ok(record)
         })
         .await
+    }
+
+    async fn usage(&self, owner: &str, _now: DateTime<Utc>) -> Result<OwnerUsage, StoreError> {
+        let owner = owner.to_owned();
+        self.with(move |conn| owners::usage(conn, &owner)).await
     }
 
     async fn get(
@@ -287,8 +292,12 @@ impl TaskStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<TaskRecord, StoreError> {
         let (owner, id) = (owner.to_owned(), id.to_owned());
-        self.with(move |conn| live(conn, &owner, &id, millis(now))?.ok_or(StoreError::NotFound))
-            .await
+        self.with(move |conn| {
+            live(conn, &owner, &id, millis(now))?
+                .map(|(record, _)| record)
+                .ok_or(StoreError::NotFound)
+        })
+        .await
     }
 
     async fn compare_and_set(
@@ -301,7 +310,7 @@ impl TaskStore for SqliteStore {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(backend)?;
             let now = millis(now);
-            let Some(current) = live(&tx, &record.owner, &record.id, now)? else {
+            let Some((current, old_bytes)) = live(&tx, &record.owner, &record.id, now)? else {
                 return Err(StoreError::NotFound);
             };
             if current.version != record.version {
@@ -312,46 +321,38 @@ impl TaskStore for SqliteStore {
             record.version += 1;
             let (was_active, is_active) =
                 (!current.status.is_terminal(), !record.status.is_terminal());
-            tx.execute(
-                "UPDATE pmcp_tasks SET version = ?1, active = ?2, expires_at = ?3, lease_until = ?4, record = ?5
-                 WHERE id = ?6 AND owner = ?7 AND version = ?8",
-                params![
-                    i64::try_from(record.version).map_err(backend)?,
+            let text = encode(&record)?;
+            let bytes = size(&text);
+            tx.prepare_cached(
+                "UPDATE pmcp_tasks SET version = ?1, active = ?2, expires_at = ?3, lease_until = ?4, record = ?5, bytes = ?6
+                 WHERE id = ?7 AND owner = ?8 AND version = ?9",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    i64::try_from(record.version).unwrap_or(i64::MAX),
                     is_active,
                     record.expires_at().map(millis),
                     record.lease_deadline().map(millis),
-                    encode(&record)?,
+                    text,
+                    bytes,
                     record.id,
                     record.owner,
-                    i64::try_from(current.version).map_err(backend)?
-                ],
-            )
+                    i64::try_from(current.version).unwrap_or(i64::MAX)
+                ])
+            })
             .map_err(backend)?;
-            if was_active != is_active {
-                add_active(&tx, &record.owner, if is_active { 1 } else { -1 })?;
-            }
+            owners::adjust(
+                &tx,
+                &record.owner,
+                Held {
+                    active: i64::from(is_active) - i64::from(was_active),
+                    stored: 0,
+                    bytes: bytes - old_bytes,
+                },
+            )?;
             log_change(&tx, &record.id)?;
             tx.commit().map_err(backend)?;
             Ok(record)
-        })
-        .await
-    }
-
-    async fn stored_count(
-        &self,
-        owner: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<usize>, StoreError> {
-        let owner = owner.to_owned();
-        self.with(move |conn| {
-            let count: i64 = conn
-                .prepare_cached(
-                    "SELECT COUNT(*) FROM pmcp_tasks
-                     WHERE owner = ?1 AND (expires_at IS NULL OR expires_at > ?2)",
-                )
-                .and_then(|mut s| s.query_row(params![owner, millis(now)], |row| row.get(0)))
-                .map_err(backend)?;
-            Ok(Some(usize::try_from(count).unwrap_or(0)))
         })
         .await
     }
@@ -410,23 +411,31 @@ impl TaskStore for SqliteStore {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(backend)?;
-            let expired: Vec<(String, String, bool)> = {
+            let expired: Vec<(String, String, bool, i64)> = {
                 let mut statement = tx
                     .prepare_cached(
-                        "SELECT id, owner, active FROM pmcp_tasks WHERE expires_at IS NOT NULL AND expires_at <= ?1",
+                        "SELECT id, owner, active, bytes FROM pmcp_tasks WHERE expires_at IS NOT NULL AND expires_at <= ?1",
                     )
                     .map_err(backend)?;
                 let rows = statement
-                    .query_map(params![millis(now)], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+                    .query_map(params![millis(now)], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                    })
                     .map_err(backend)?;
                 rows.collect::<Result<_, _>>().map_err(backend)?
             };
-            for (id, owner, active) in &expired {
+            for (id, owner, active, bytes) in &expired {
                 tx.execute("DELETE FROM pmcp_tasks WHERE id = ?1", params![id])
                     .map_err(backend)?;
-                if *active {
-                    add_active(&tx, owner, -1)?;
-                }
+                owners::adjust(
+                    &tx,
+                    owner,
+                    Held {
+                        active: -i64::from(*active),
+                        stored: -1,
+                        bytes: -bytes,
+                    },
+                )?;
             }
             tx.execute(
                 "DELETE FROM pmcp_task_changes WHERE n < (SELECT MAX(n) FROM pmcp_task_changes) - ?1",
@@ -434,7 +443,7 @@ impl TaskStore for SqliteStore {
             )
             .map_err(backend)?;
             tx.commit().map_err(backend)?;
-            Ok(expired.into_iter().map(|(id, _, _)| id).collect())
+            Ok(expired.into_iter().map(|(id, ..)| id).collect())
         })
         .await
     }
@@ -520,7 +529,7 @@ mod tests {
         );
         let created = SqliteStore::open(&path)
             .unwrap()
-            .create(record, 10, now)
+            .create(record, OwnerQuota::active(10), now)
             .await
             .unwrap();
         let reopened = SqliteStore::open(&path).unwrap();
