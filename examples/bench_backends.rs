@@ -295,6 +295,7 @@ fn new_task(owner: &str) -> TaskRecord {
             ttl: Some(Duration::from_secs(3600)),
             poll_interval: None,
             input_responses: Default::default(),
+            variables: Default::default(),
         },
         Utc::now(),
     )

@@ -171,6 +171,7 @@ fn new_task(owner: &str) -> TaskRecord {
             ttl: Some(TTL),
             poll_interval: None,
             input_responses: Default::default(),
+            variables: Default::default(),
         },
         Utc::now(),
     )

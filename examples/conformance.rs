@@ -83,7 +83,9 @@ struct ConfirmDeleteArgs {
 #[task_tool(support = "required")]
 async fn confirm_delete(args: ConfirmDeleteArgs, ctx: TaskContext) -> Result<String, ToolError> {
     let message = format!("Delete {}?", args.filename);
-    let answer = ctx.elicit("confirm", &message, confirm_schema()).await?;
+    let answer = ctx
+        .elicit_form("confirm", &message, confirm_schema())
+        .await?;
     let confirmed = answer.accepted()
         && answer.content.as_ref().and_then(|c| c.get("confirm")) == Some(&json!(true));
     Ok(if confirmed {
@@ -98,8 +100,8 @@ async fn confirm_delete(args: ConfirmDeleteArgs, ctx: TaskContext) -> Result<Str
 async fn multi_input(ctx: TaskContext) -> Result<String, ToolError> {
     let name_schema = json!({"type": "object", "properties": {"name": {"type": "string"}}});
     let (first, second) = tokio::join!(
-        ctx.elicit("name", "What is your name?", name_schema),
-        ctx.elicit("confirm", "Continue?", confirm_schema()),
+        ctx.elicit_form("name", "What is your name?", name_schema),
+        ctx.elicit_form("confirm", "Continue?", confirm_schema()),
     );
     let name = first?
         .content

@@ -6,12 +6,11 @@
 //! ```
 
 use pmcp_tasks::{
-    shutdown_signal, task_tool, AnonymousPolicy, Limits, ProgressUpdate, TaskContext, TaskServer,
-    TaskVariables, ToolError,
+    shutdown_signal, task_tool, AnonymousPolicy, Elicited, Limits, ProgressUpdate, TaskContext,
+    TaskServer, TaskVariables, ToolError,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use std::time::Duration;
 
 #[derive(Deserialize, JsonSchema)]
@@ -73,34 +72,21 @@ fn default_question() -> String {
     "What is your name?".into()
 }
 
+/// The form `greet_user` asks the user to fill in.
+#[derive(Deserialize, JsonSchema)]
+struct Name {
+    /// Your name.
+    name: String,
+}
+
 /// Asks the user for their name, then greets them.
 #[task_tool(support = "required")]
 async fn greet_user(args: GreetArgs, ctx: TaskContext) -> Result<String, ToolError> {
-    let answer = ctx
-        .elicit(
-            "name",
-            &args.question,
-            json!({
-                "type": "object",
-                "properties": {"name": {"type": "string"}},
-                "required": ["name"]
-            }),
-        )
-        .await?;
-    if !answer.accepted() {
-        return Err(ToolError::new(format!(
-            "no name given (the user chose '{}')",
-            answer.action
-        )));
+    match ctx.elicit_keyed::<Name>("name", &args.question).await? {
+        Elicited::Accepted(Name { name }) => Ok(format!("Hello, {name}!")),
+        Elicited::Declined => Err(ToolError::new("no name given (the user declined)")),
+        Elicited::Cancelled => Err(ToolError::new("no name given (the user cancelled)")),
     }
-    let name = answer
-        .content
-        .as_ref()
-        .and_then(|c| c.get("name"))
-        .and_then(|n| n.as_str())
-        .unwrap_or("stranger")
-        .to_owned();
-    Ok(format!("Hello, {name}!"))
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -148,7 +134,7 @@ async fn resumable_job(args: StepsArgs, ctx: TaskContext) -> Result<StepsReport,
         let run = ctx
             .step(&format!("step-{step}"), async move {
                 tokio::time::sleep(Duration::from_millis(500)).await;
-                Ok::<_, ToolError>(StepRun {
+                Ok(StepRun {
                     step,
                     pid: std::process::id(),
                 })
@@ -159,105 +145,59 @@ async fn resumable_job(args: StepsArgs, ctx: TaskContext) -> Result<StepsReport,
     Ok(StepsReport { steps })
 }
 
-const USAGE: &str =
-    "usage: quickstart [--http ADDR] [--store URL] [--grace SECONDS] [--page-size N]
-  --http ADDR      serve streamable HTTP at http://ADDR/mcp (default: stdio)
-  --store URL      where tasks are kept: memory (default), sqlite:PATH, redis://HOST:PORT,
-                   dynamodb://TABLE[?endpoint=URL]; or set PMCP_TASKS_STORE
-  --grace SECONDS  how long running tasks may finish after SIGINT/SIGTERM (default 10)
-  --page-size N    tasks per tasks/list page (default 50)
-  --lease SECONDS  how soon the tasks of a server that died are taken over (default 30)
-  --shared-owner NAME
-                   every anonymous caller owns tasks as 'anon:NAME', across sessions,
-                   restarts and instances: only for one trusted user (default: each
-                   HTTP session owns its own tasks)";
-
-/// Command-line options.
+/// A task server with a few tools that show what pmcp-tasks does, over
+/// stdio (the default) or streamable HTTP.
+#[derive(clap::Parser)]
+#[command(name = "quickstart", version)]
 struct Options {
-    /// Serve streamable HTTP at this address instead of stdio.
+    /// Serve streamable HTTP at http://ADDR/mcp instead of stdio.
+    #[arg(long, value_name = "ADDR")]
     http: Option<String>,
-    /// How long running tasks may finish after a shutdown signal.
+    /// Where tasks are kept: memory, sqlite:PATH, redis://HOST:PORT or
+    /// dynamodb://TABLE[?endpoint=URL].
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PMCP_TASKS_STORE",
+        default_value = "memory"
+    )]
+    store: String,
+    /// How long running tasks may finish after SIGINT or SIGTERM.
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = seconds_at_least_zero)]
     grace: Duration,
-    /// Tasks per `tasks/list` page.
-    page_size: Option<usize>,
-    /// Where tasks are kept.
-    store: Option<String>,
-    /// Lease of a running body.
+    /// Tasks per tasks/list page [default: 50].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    page_size: Option<u32>,
+    /// How soon the tasks of a server that died are taken over [default: 30].
+    #[arg(long, value_name = "SECONDS", value_parser = seconds_above_zero)]
     lease: Option<Duration>,
-    /// One owner for every anonymous caller.
+    /// Every anonymous caller owns tasks as 'anon:NAME', across sessions,
+    /// restarts and instances: only for one trusted user (by default each
+    /// HTTP session owns its own tasks).
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     shared_owner: Option<String>,
 }
 
-fn parse_options() -> Result<Options, String> {
-    let mut args = std::env::args().skip(1);
-    let mut options = Options {
-        http: None,
-        grace: Duration::from_secs(10),
-        page_size: None,
-        store: None,
-        lease: None,
-        shared_owner: None,
-    };
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--http" => {
-                let addr = args
-                    .next()
-                    .ok_or("--http needs an address, e.g. --http 127.0.0.1:8080")?;
-                options.http = Some(addr);
-            }
-            "--grace" => {
-                let value = args.next().ok_or("--grace needs a number of seconds")?;
-                let seconds: f64 = value
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| s.is_finite() && *s >= 0.0)
-                    .ok_or_else(|| {
-                        format!("--grace takes seconds (a number >= 0), not '{value}'")
-                    })?;
-                options.grace = Duration::from_secs_f64(seconds);
-            }
-            "--lease" => {
-                let value = args.next().ok_or("--lease needs a number of seconds")?;
-                let seconds: f64 = value
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| s.is_finite() && *s > 0.0)
-                    .ok_or_else(|| {
-                        format!("--lease takes seconds (a number > 0), not '{value}'")
-                    })?;
-                options.lease = Some(Duration::from_secs_f64(seconds));
-            }
-            "--store" => {
-                options.store = Some(
-                    args.next()
-                        .ok_or("--store needs a URL, e.g. sqlite:tasks.db")?,
-                );
-            }
-            "--shared-owner" => {
-                let name = args.next().filter(|n| !n.is_empty());
-                options.shared_owner =
-                    Some(name.ok_or("--shared-owner needs a name, e.g. --shared-owner me")?);
-            }
-            "--page-size" => {
-                let value = args.next().ok_or("--page-size needs a number")?;
-                let size = value
-                    .parse()
-                    .ok()
-                    .filter(|n: &usize| *n > 0)
-                    .ok_or_else(|| {
-                        format!("--page-size takes a whole number > 0, not '{value}'")
-                    })?;
-                options.page_size = Some(size);
-            }
-            "-h" | "--help" => {
-                eprintln!("{USAGE}");
-                std::process::exit(0);
-            }
-            other => return Err(format!("unknown argument '{other}'; {USAGE}")),
-        }
-    }
-    Ok(options)
+fn seconds(value: &str) -> Result<f64, String> {
+    value
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite())
+        .ok_or_else(|| format!("'{value}' is not a number of seconds"))
+}
+
+fn seconds_at_least_zero(value: &str) -> Result<Duration, String> {
+    let s = seconds(value)?;
+    (s >= 0.0)
+        .then(|| Duration::from_secs_f64(s))
+        .ok_or_else(|| format!("takes seconds (a number >= 0), not '{value}'"))
+}
+
+fn seconds_above_zero(value: &str) -> Result<Duration, String> {
+    let s = seconds(value)?;
+    (s > 0.0)
+        .then(|| Duration::from_secs_f64(s))
+        .ok_or_else(|| format!("takes seconds (a number > 0), not '{value}'"))
 }
 
 #[tokio::main]
@@ -268,27 +208,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .init();
-    let options = match parse_options() {
-        Ok(options) => options,
-        Err(e) => {
-            eprintln!("quickstart: {e}");
-            std::process::exit(2)
-        }
-    };
+    let options = <Options as clap::Parser>::parse();
     let mut limits = Limits::default();
     if let Some(size) = options.page_size {
-        limits.list_page_size = size;
+        limits.list_page_size = size as usize;
     }
     let mut sweep_every = Duration::from_secs(5);
     if let Some(lease) = options.lease {
         limits.lease_ttl = lease;
         sweep_every = sweep_every.min(lease / 2);
     }
-    let store_url = options
-        .store
-        .or_else(|| std::env::var("PMCP_TASKS_STORE").ok())
-        .unwrap_or_else(|| "memory".into());
-    let (store, store_name) = match pmcp_tasks::store::url::open(&store_url).await {
+    let (store, store_name) = match pmcp_tasks::store::url::open(&options.store).await {
         Ok(opened) => opened,
         Err(e) => {
             eprintln!("quickstart: {e}");

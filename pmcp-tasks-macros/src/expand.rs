@@ -64,18 +64,24 @@ fn generate(attr: &ToolArgs, model: &ToolFn) -> TokenStream {
     let output_ty = quote_spanned!(output.span()=> #output);
     let error = &model.error;
     let error_ty = quote_spanned!(error.span()=> #error);
-    let callable = match (&model.args, model.has_ctx) {
-        (Some(_), true) => quote_spanned!(ident.span()=> #ident),
-        (Some(ty), false) => {
-            quote_spanned!(ident.span()=> |args: #ty, _: #krate::TaskContext| #ident(args))
-        }
-        (None, true) => {
-            quote_spanned!(ident.span()=> |_: #no_args, ctx: #krate::TaskContext| #ident(ctx))
-        }
-        (None, false) => {
-            quote_spanned!(ident.span()=> |_: #no_args, _: #krate::TaskContext| #ident())
+    // With arguments the function itself is the handler; without, a
+    // closure adds the empty arguments in front of its other parameters.
+    let callable = match &model.args {
+        Some(_) => quote_spanned!(ident.span()=> #ident),
+        None => {
+            let params: Vec<_> = (0..model.extras.len())
+                .map(|i| format_ident!("__p{}", i))
+                .collect();
+            let types = &model.extras;
+            quote_spanned!(ident.span()=> |_: #no_args, #(#params: #types),*| #ident(#(#params),*))
         }
     };
+    // Each state type checked where it is written, so that a type that
+    // cannot be state is reported at its own tokens.
+    let state_checks = model
+        .states
+        .iter()
+        .map(|ty| quote_spanned!(ty.span()=> #private::assert_state::<#ty>();));
 
     let description = attr
         .description
@@ -113,7 +119,8 @@ fn generate(attr: &ToolArgs, model: &ToolFn) -> TokenStream {
 
         #[doc = #builder_doc]
         #vis fn #builder() -> #krate::TaskTool {
-            #private::tool::<#args_ty, #output_ty, #error_ty, _, _>(#name, #callable)
+            #(#state_checks)*
+            #private::tool::<#args_ty, _, #output_ty, #error_ty, _>(#name, #callable)
                 #description #support #ttl #poll #resumable #immediate
         }
 
@@ -163,7 +170,7 @@ mod tests {
             },
         );
         assert!(out.contains("fn render_task_tool"), "{out}");
-        assert!(out.contains(":: pmcp_tasks :: __private :: tool :: < Args , Out , ToolError , _ , _ > (\"render\" , render)"), "{out}");
+        assert!(out.contains(":: pmcp_tasks :: __private :: tool :: < Args , _ , Out , ToolError , _ > (\"render\" , render)"), "{out}");
         assert!(out.contains(". description (\"Renders it.\")"), "{out}");
         assert!(out.contains("TaskSupport :: Required"), "{out}");
         assert!(out.contains("from_millis (600000u64)"), "{out}");

@@ -9,8 +9,11 @@ pub struct ToolFn {
     pub item: ItemFn,
     /// The arguments' type, if the function takes arguments.
     pub args: Option<Type>,
-    /// Whether it takes a `TaskContext`.
-    pub has_ctx: bool,
+    /// The types of the parameters after the arguments (`TaskContext`,
+    /// `State<T>`), in order.
+    pub extras: Vec<Type>,
+    /// The `T` of each `State<T>` parameter, to check it can be state.
+    pub states: Vec<Type>,
     /// `O` of `Result<O, E>`.
     pub output: Type,
     /// `E` of `Result<O, E>`.
@@ -27,6 +30,27 @@ fn is_context(ty: &Type) -> bool {
 fn is_context_ref(ty: &Type) -> bool {
     matches!(ty, Type::Reference(r) if is_context(&r.elem))
 }
+
+/// The `T` of `State<T>`.
+fn state_of(ty: &Type) -> Option<&Type> {
+    let Type::Path(p) = ty else { return None };
+    let last = p.path.segments.last().filter(|s| s.ident == "State")?;
+    let PathArguments::AngleBracketed(generics) = &last.arguments else {
+        return None;
+    };
+    match generics.args.iter().collect::<Vec<_>>().as_slice() {
+        [GenericArgument::Type(inner)] => Some(inner),
+        _ => None,
+    }
+}
+
+fn is_state_ref(ty: &Type) -> bool {
+    matches!(ty, Type::Reference(r) if state_of(&r.elem).is_some())
+}
+
+/// Parameters a task tool may take after its arguments (the arities of
+/// `ToolHandler`).
+const MAX_EXTRAS: usize = 3;
 
 /// Collects several errors into one.
 #[derive(Default)]
@@ -71,47 +95,61 @@ impl ToolFn {
             ));
         }
         let mut args = None;
+        let mut extras: Vec<Type> = Vec::new();
+        let mut states: Vec<Type> = Vec::new();
         let mut has_ctx = false;
         for (index, input) in sig.inputs.iter().enumerate() {
             let ty = match input {
                 FnArg::Receiver(receiver) => {
                     errors.push(syn::Error::new_spanned(
                         receiver,
-                        "#[task_tool] goes on a free function, not a method: move it out of the `impl` block and pass what it needs as arguments",
+                        "#[task_tool] goes on a free function, not a method: move it out of the `impl` block, and give it what `self` held as a `State<T>` parameter (with `.state(value)` on the server builder)",
                     ));
                     continue;
                 }
                 FnArg::Typed(typed) => &*typed.ty,
             };
-            match index {
-                0 if is_context(ty) => has_ctx = true,
-                0 if is_context_ref(ty) => errors.push(syn::Error::new_spanned(
+            if is_context_ref(ty) {
+                errors.push(syn::Error::new_spanned(
                     ty,
                     "take the context by value: write `ctx: TaskContext`",
-                )),
-                0 => args = Some(ty.clone()),
-                1 if is_context(ty) && !has_ctx => has_ctx = true,
-                1 if is_context(ty) => errors.push(syn::Error::new_spanned(
+                ));
+            } else if is_state_ref(ty) {
+                errors.push(syn::Error::new_spanned(
                     ty,
-                    "a task tool takes one context; the first parameter is its arguments: write `(args: Args, ctx: TaskContext)`",
-                )),
-                1 if is_context_ref(ty) => errors.push(syn::Error::new_spanned(
+                    "take the state by value: write `State(value): State<T>` (share it behind an `Arc` to make the per-task clone cheap)",
+                ));
+            } else if is_context(ty) {
+                if has_ctx {
+                    errors.push(syn::Error::new_spanned(
+                        ty,
+                        "a task tool takes one context: remove this second `TaskContext`",
+                    ));
+                }
+                has_ctx = true;
+                extras.push(ty.clone());
+            } else if let Some(inner) = state_of(ty) {
+                states.push(inner.clone());
+                extras.push(ty.clone());
+            } else if index == 0 {
+                args = Some(ty.clone());
+            } else if args.is_none() {
+                errors.push(syn::Error::new_spanned(
                     ty,
-                    "take the context by value: write `ctx: TaskContext`",
-                )),
-                1 if has_ctx => errors.push(syn::Error::new_spanned(
+                    "the arguments come first: write `(args: Args, ctx: TaskContext)`, with any `State<T>` after the arguments",
+                ));
+            } else {
+                errors.push(syn::Error::new_spanned(
                     ty,
-                    "the arguments come first and the context second: write `(args: Args, ctx: TaskContext)`",
-                )),
-                1 => errors.push(syn::Error::new_spanned(
-                    ty,
-                    "the second parameter of a task tool is its context: write `ctx: TaskContext` (from `pmcp_tasks`)",
-                )),
-                _ => errors.push(syn::Error::new_spanned(
-                    input,
-                    "a task tool takes at most two parameters: write `(args: Args, ctx: TaskContext)` and put every argument in `Args`",
-                )),
+                    "after the arguments, a task tool takes only `ctx: TaskContext` and `State<T>` parameters: put this value in the arguments type, or give it to the server with `.state(value)` and take it as `State<T>`",
+                ));
             }
+        }
+        if extras.len() > MAX_EXTRAS {
+            errors.push(syn::Error::new_spanned(
+                &extras[MAX_EXTRAS],
+                "a task tool takes at most three parameters after its arguments: group the states into one struct and take `State<ThatStruct>`",
+            ));
         }
         let result = result_types(&sig.output);
         if let Err(e) = &result {
@@ -125,7 +163,8 @@ impl ToolFn {
         Ok(ToolFn {
             item,
             args,
-            has_ctx,
+            extras,
+            states,
             output,
             error,
             doc,

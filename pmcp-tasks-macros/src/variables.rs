@@ -111,7 +111,7 @@ pub fn derive(input: TokenStream) -> syn::Result<TokenStream> {
                 self.vars.remove(#name).await
             }
         });
-        saves.push(quote!(vars.set::<#ty>(#name, &self.#field_ident).await?;));
+        saves.push(quote!(vars.put::<#ty>(&mut patch, #name, &self.#field_ident)?;));
         names.push(name);
     }
     let doc = format!("Typed accessors over the task variables of [`{ident}`]; get them with `ctx.vars::<{ident}>()`.");
@@ -144,8 +144,9 @@ pub fn derive(input: TokenStream) -> syn::Result<TokenStream> {
             ) -> #krate::__private::BoxFuture<'a, ::core::result::Result<(), #krate::TaskError>> {
                 ::std::boxed::Box::pin(async move {
                     let vars = #krate::__private::VariableAccess::new(ctx);
+                    let mut patch = #krate::__private::serde_json::Map::new();
                     #(#saves)*
-                    ::core::result::Result::Ok(())
+                    vars.merge(patch).await
                 })
             }
         }

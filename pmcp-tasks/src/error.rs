@@ -28,6 +28,23 @@ pub enum TaskError {
         /// What serde said.
         source: serde_json::Error,
     },
+    /// [`TaskContext::elicit`](crate::TaskContext::elicit) was asked for a
+    /// type that an MCP elicitation form cannot hold; nothing was sent.
+    #[error("`{type_name}` cannot be an elicitation form: {reason}")]
+    Form {
+        /// The type asked for.
+        type_name: &'static str,
+        /// What does not fit, naming the field.
+        reason: String,
+    },
+    /// The client's answer does not fit the type asked for.
+    #[error("the answer to '{key}' does not fit the form: {source}")]
+    Answer {
+        /// The question's key.
+        key: String,
+        /// What serde said.
+        source: serde_json::Error,
+    },
     /// The tool was called without a task, so there is no client to ask.
     #[error("this call is not running as a task, so it cannot ask the client for input")]
     NotATask,

@@ -55,6 +55,7 @@ mod rate;
 pub mod registry;
 mod server;
 mod service;
+mod state;
 pub mod store;
 mod tool;
 mod transport;
@@ -63,13 +64,14 @@ pub mod workflow;
 
 pub use domain::{Era, Limits, TaskStatus, STATUS_MESSAGE_MAX_CHARS};
 pub use error::{TaskError, ToolError};
-pub use execution::{ElicitAnswer, ProgressUpdate, TaskContext, TaskRuntime};
+pub use execution::{ElicitAnswer, Elicited, ProgressUpdate, TaskContext, TaskRuntime};
 pub use protocol::wire::VARIABLES_META_KEY;
 pub use server::{
     shutdown_signal, BuildError, TaskServer, TaskServerBuilder, SUPPORTED_PROTOCOL_VERSIONS,
 };
 pub use service::AnonymousPolicy;
-pub use tool::{TaskSupport, TaskTool};
+pub use state::{FromTaskContext, State, StateValue};
+pub use tool::{TaskSupport, TaskTool, ToolHandler};
 pub use transport::TransportLimits;
 pub use variables::TaskVariables;
 
@@ -87,8 +89,10 @@ pub use variables::TaskVariables;
 /// an entry in [`registry`], installed by
 /// [`TaskServerBuilder::registered_tools`].
 ///
-/// The function takes `(args: A, ctx: TaskContext)`, `(args: A)`,
-/// `(ctx: TaskContext)` or nothing, and returns `Result<O, E>` where
+/// The function takes its arguments `args: A` (or none), then up to three
+/// parameters in any order, each `ctx: TaskContext` or a [`State<T>`](State)
+/// (application state given to the server with
+/// [`TaskServerBuilder::state`]). It returns `Result<O, E>` where
 /// `A: Deserialize + JsonSchema`, `O: Serialize + JsonSchema` and
 /// `E: Into<ToolError>`; its future must be `Send`.
 ///

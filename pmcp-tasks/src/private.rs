@@ -1,8 +1,9 @@
 //! What the macros' expansions name. Not public API: no stability promise.
 
 pub use crate::registry::{Registration, WorkflowRegistration};
-pub use crate::tool::{TaskSupport, TaskTool};
+pub use crate::tool::{TaskSupport, TaskTool, ToolHandler};
 pub use crate::variables::VariableAccess;
+pub use crate::StateValue;
 pub use crate::{TaskContext, TaskError};
 pub use core::time::Duration;
 pub use futures::future::BoxFuture;
@@ -76,18 +77,23 @@ impl<T: Into<ToolError> + 'static> ToolFailure for T {}
 pub trait SendFuture<O, E>: Future<Output = Result<O, E>> + Send + 'static {}
 impl<O, E, T: Future<Output = Result<O, E>> + Send + 'static> SendFuture<O, E> for T {}
 
-/// Builds a task tool from a function `(args, ctx) -> Result<O, E>`: the
+/// Builds a task tool from a function `(args, ...) -> Result<O, E>`: the
 /// one generic call every `#[task_tool]` expands to.
-pub fn tool<A, O, E, F, Fut>(name: &'static str, f: F) -> TaskTool
+pub fn tool<A, X, O, E, H>(name: &'static str, f: H) -> TaskTool
 where
     A: ArgsDeserialize + ArgsSchema,
+    X: 'static,
     O: OutputSerialize + OutputSchema,
     E: ToolFailure,
-    F: Fn(A, TaskContext) -> Fut + Send + Sync + 'static,
-    Fut: SendFuture<O, E>,
+    H: ToolHandler<A, X>,
+    H::Future: SendFuture<O, E>,
 {
     TaskTool::new(name, f)
 }
+
+/// Checks, at the type's own tokens, that a `State<T>` parameter's `T` can
+/// be state.
+pub fn assert_state<T: StateValue>() {}
 
 /// Arguments of a tool whose function takes none.
 #[derive(Debug, Clone, Copy, Default, serde::Deserialize, schemars::JsonSchema)]

@@ -21,7 +21,7 @@ pub trait TaskVariables {
     /// The variable names (after `rename`), in field order.
     const NAMES: &'static [&'static str];
 
-    /// Writes every field as its variable.
+    /// Writes every field as its variable, in one write.
     fn save<'a>(&'a self, ctx: &'a TaskContext) -> BoxFuture<'a, Result<(), TaskError>>;
 }
 
@@ -67,5 +67,28 @@ impl<'a> VariableAccess<'a> {
     /// Removes `name`.
     pub async fn remove(&self, name: &str) -> Result<(), TaskError> {
         self.ctx.remove_var(name).await
+    }
+
+    /// Adds `name: value` to `patch` (for a write of several at once).
+    pub fn put<T: VariableValue>(
+        &self,
+        patch: &mut serde_json::Map<String, serde_json::Value>,
+        name: &str,
+        value: &T,
+    ) -> Result<(), TaskError> {
+        let value = serde_json::to_value(value).map_err(|source| TaskError::Variable {
+            name: name.to_owned(),
+            source,
+        })?;
+        patch.insert(name.to_owned(), value);
+        Ok(())
+    }
+
+    /// Writes `patch` in one write.
+    pub async fn merge(
+        &self,
+        patch: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(), TaskError> {
+        self.ctx.merge_vars(patch).await
     }
 }

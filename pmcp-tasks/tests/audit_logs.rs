@@ -25,7 +25,7 @@ impl Write for Captured {
 async fn confide(args: Value, ctx: TaskContext) -> Result<Value, ToolError> {
     ctx.set_var("note", &json!("SECRET_VARIABLE")).await?;
     let schema = json!({"type": "object", "properties": {"v": {"type": "string"}}});
-    let answer = ctx.elicit("q", "Your secret?", schema).await?;
+    let answer = ctx.elicit_form("q", "Your secret?", schema).await?;
     if args["fail"] == true {
         return Err(ToolError::new("SECRET_FAILURE_DETAIL"));
     }

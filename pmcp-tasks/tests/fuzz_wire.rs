@@ -47,7 +47,7 @@ async fn nap(args: Nap, ctx: TaskContext) -> Result<String, ToolError> {
 
 async fn ask(_: Value, ctx: TaskContext) -> Result<String, ToolError> {
     let schema = json!({"type": "object", "properties": {"v": {"type": "string"}}});
-    let answer = ctx.elicit("q", "Anything?", schema).await?;
+    let answer = ctx.elicit_form("q", "Anything?", schema).await?;
     Ok(answer.action)
 }
 

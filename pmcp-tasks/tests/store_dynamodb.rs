@@ -85,6 +85,7 @@ fn record(owner: &str) -> TaskRecord {
             ttl: Some(Duration::from_secs(600)),
             poll_interval: None,
             input_responses: Default::default(),
+            variables: Default::default(),
         },
         Utc::now(),
     )

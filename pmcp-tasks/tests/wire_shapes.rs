@@ -68,7 +68,7 @@ fn shapes_server(limits: Limits) -> TaskServer {
     tools.push(
         TaskTool::new("confirm", |_: Empty, ctx: TaskContext| async move {
             let answer = ctx
-                .elicit("ok", "Go ahead?", json!({"type": "object"}))
+                .elicit_form("ok", "Go ahead?", json!({"type": "object"}))
                 .await?;
             Ok::<_, ToolError>(answer.action)
         })

@@ -211,6 +211,9 @@ pub struct NewTask {
     /// Answers the client gave before the task existed (a multi round-trip
     /// `tools/call`); the body's questions with these keys return at once.
     pub input_responses: BTreeMap<String, Value>,
+    /// Variables the client gave when it created the task
+    /// (`_meta["pmcp:variables"]` of its `tools/call`).
+    pub variables: Map<String, Value>,
 }
 
 impl TaskRecord {
@@ -229,7 +232,7 @@ impl TaskRecord {
             updated_at: now,
             ttl: new.ttl,
             poll_interval: new.poll_interval,
-            variables: Map::new(),
+            variables: new.variables,
             outcome: None,
             input_requests: BTreeMap::new(),
             input_responses: new.input_responses,
@@ -352,8 +355,8 @@ impl TaskRecord {
         Ok(())
     }
 
-    /// Sets (or, with `None`, removes) a variable, keeping the total size
-    /// within `max_bytes`. Variables of a terminal task are frozen.
+    /// Sets (or, with `None` or a JSON `null`, removes) one variable of a
+    /// running task: [`merge_variables`](Self::merge_variables) of one key.
     pub fn set_variable(
         &mut self,
         name: &str,
@@ -361,14 +364,27 @@ impl TaskRecord {
         max_bytes: usize,
         now: DateTime<Utc>,
     ) -> Result<(), DomainError> {
+        let patch = Map::from_iter([(name.to_owned(), value.unwrap_or(Value::Null))]);
+        self.merge_variables(&patch, max_bytes, now)
+    }
+
+    /// Merges `patch` into the variables of a running task as one change:
+    /// each key takes its value, and a `null` removes the key. If the
+    /// variables would then exceed `max_bytes` (as compact JSON), nothing
+    /// changes.
+    pub fn merge_variables(
+        &mut self,
+        patch: &Map<String, Value>,
+        max_bytes: usize,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
         self.move_to(self.status, now)?;
         let mut vars = self.variables.clone();
-        match value {
-            Some(v) => {
-                vars.insert(name.to_owned(), v);
-            }
-            None => {
+        for (name, value) in patch {
+            if value.is_null() {
                 vars.remove(name);
+            } else {
+                vars.insert(name.clone(), value.clone());
             }
         }
         let size = super::json_len(&vars);
@@ -472,6 +488,7 @@ mod tests {
                 ttl: Some(Duration::from_secs(60)),
                 poll_interval: None,
                 input_responses: BTreeMap::new(),
+                variables: Default::default(),
             },
             Utc::now(),
         )

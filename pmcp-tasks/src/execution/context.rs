@@ -4,6 +4,7 @@ use super::progress::ProgressUpdate;
 use super::table::TaskTable;
 use crate::domain::{Era, TaskRecord, TaskStatus};
 use crate::error::{TaskError, ToolError};
+use crate::state::{StateValue, States};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -20,6 +21,8 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 #[derive(Clone)]
 pub struct TaskContext {
     inner: Arc<Inner>,
+    /// The application state the tool can take ([`State`](crate::State)).
+    states: States,
 }
 
 struct Inner {
@@ -28,6 +31,8 @@ struct Inner {
     era: Option<Era>,
     token: CancellationToken,
     backing: Backing,
+    /// Questions asked so far by [`TaskContext::elicit`] (their keys).
+    questions: std::sync::atomic::AtomicU64,
 }
 
 enum Backing {
@@ -75,7 +80,9 @@ impl TaskContext {
                 era: Some(record.era),
                 token,
                 backing: Backing::Task(table),
+                questions: Default::default(),
             }),
+            states: States::default(),
         }
     }
 
@@ -89,8 +96,44 @@ impl TaskContext {
                 era: None,
                 token: CancellationToken::new(),
                 backing: Backing::Detached(Mutex::new(Map::new())),
+                questions: Default::default(),
             }),
+            states: States::default(),
         }
+    }
+
+    /// Adds `value` to the state this context hands out, as
+    /// [`TaskServerBuilder::state`](crate::TaskServerBuilder::state) does for
+    /// a server: for unit tests of tools that take a [`State`](crate::State).
+    pub fn with_state<T: StateValue>(mut self, value: T) -> Self {
+        self.states.insert(value);
+        self
+    }
+
+    /// The server's state of type `T`, if it was given one.
+    pub fn state<T: StateValue>(&self) -> Option<T> {
+        self.states.get::<T>()
+    }
+
+    /// The number of the next question [`elicit`](Self::elicit) asks.
+    pub(super) fn next_question(&self) -> u64 {
+        self.inner
+            .questions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1
+    }
+
+    /// This context with the server's `states` added to its own.
+    pub(crate) fn with_states(mut self, states: &States) -> Self {
+        if states.0.is_empty() {
+            return self;
+        }
+        if self.states.0.is_empty() {
+            self.states = states.clone();
+        } else {
+            std::sync::Arc::make_mut(&mut self.states.0).extend((*states.0).clone());
+        }
+        self
     }
 
     /// The task id (empty when detached).
@@ -209,39 +252,107 @@ impl TaskContext {
     }
 
     async fn write_var(&self, name: &str, value: Option<Value>) -> Result<(), TaskError> {
+        self.merge_vars(Map::from_iter([(
+            name.to_owned(),
+            value.unwrap_or(Value::Null),
+        )]))
+        .await
+    }
+
+    /// Merges `patch` into the variables in one write: each key takes its
+    /// value, a `null` removes the key. Fails, changing nothing, if the
+    /// variables would outgrow the configured limit.
+    pub async fn merge_vars(&self, patch: Map<String, Value>) -> Result<(), TaskError> {
         match &self.inner.backing {
             Backing::Task(rt) => {
                 let max = rt.limits().max_variable_bytes;
                 rt.update(&self.inner.owner, &self.inner.id, |t, now| {
-                    t.set_variable(name, value.clone(), max, now)
+                    t.merge_variables(&patch, max, now)
                 })
                 .await
                 .map_err(|e| self.cancelled_or(e.into()))?;
             }
             Backing::Detached(vars) => {
                 let mut vars = vars.lock().unwrap_or_else(|p| p.into_inner());
-                match value {
-                    Some(v) => vars.insert(name.to_owned(), v),
-                    None => vars.remove(name),
-                };
+                for (name, value) in patch {
+                    if value.is_null() {
+                        vars.remove(&name);
+                    } else {
+                        vars.insert(name, value);
+                    }
+                }
             }
         }
         Ok(())
     }
 
+    /// Waits until the variables differ from what they are now (the
+    /// client wrote some, or another part of the body did), and returns
+    /// them. Ends with [`TaskError::Cancelled`] if the task is cancelled
+    /// meanwhile.
+    pub async fn variables_changed(&self) -> Result<Map<String, Value>, TaskError> {
+        let now = self.variables().await?;
+        self.wait_for_variables(|vars| *vars != now).await
+    }
+
+    /// Waits until `ready` holds for the variables (checking them as they
+    /// are now first), and returns them: for a value the client is to
+    /// write, such as an approval.
+    pub async fn wait_for_variables(
+        &self,
+        mut ready: impl FnMut(&Map<String, Value>) -> bool,
+    ) -> Result<Map<String, Value>, TaskError> {
+        let Some(rt) = self.table() else {
+            let vars = self.variables().await?;
+            // Nobody else can write a detached call's variables.
+            return if ready(&vars) {
+                Ok(vars)
+            } else {
+                Err(TaskError::NotATask)
+            };
+        };
+        let (owner, id) = (&self.inner.owner, &self.inner.id);
+        let poll = rt.limits().poll_interval;
+        let record = tokio::select! {
+            r = rt.wait_until(owner, id, poll, |t| ready(&t.variables) || t.status.is_terminal()) => r?,
+            _ = self.inner.token.cancelled() => return Err(TaskError::Cancelled),
+        };
+        if record.status.is_terminal() {
+            return Err(TaskError::Cancelled);
+        }
+        Ok(record.variables)
+    }
+
     /// Runs `work` as a checkpointed step named `name`: its output is stored
-    /// in the task, and when the task is resumed after its server died, a
-    /// step that already completed returns its stored output instead of
-    /// running again. A step that fails is not stored. Names must be unique
-    /// within a task; outputs must round-trip through JSON.
-    pub async fn step<T, E, F>(&self, name: &str, work: F) -> Result<T, ToolError>
+    /// in the task, and when the task is resumed after its server died (a
+    /// [`resumable`](crate::TaskTool::resumable) tool), a step that already
+    /// completed returns its stored output instead of running again. A step
+    /// that fails is not stored. Names must be unique within a task; outputs
+    /// must round-trip through JSON.
+    ///
+    /// `work` fails with [`ToolError`], into which `?` converts any error,
+    /// so no type needs naming:
+    ///
+    /// ```no_run
+    /// # async fn f(ctx: pmcp_tasks::TaskContext) -> Result<(), pmcp_tasks::ToolError> {
+    /// let rows: Vec<String> = ctx
+    ///     .step("load", async { Ok(std::fs::read_to_string("rows.txt")?.lines().map(String::from).collect()) })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// What runs again after a crash is the step that was in flight: it
+    /// started, but its output was never stored. Make each step safe to run
+    /// twice (idempotent writes, or a key the far side deduplicates on),
+    /// and keep side effects inside steps: code between steps runs again
+    /// on every resume.
+    pub async fn step<T, F>(&self, name: &str, work: F) -> Result<T, ToolError>
     where
         T: Serialize + DeserializeOwned,
-        E: Into<ToolError>,
-        F: std::future::Future<Output = Result<T, E>>,
+        F: std::future::Future<Output = Result<T, ToolError>>,
     {
         let Some(rt) = self.table() else {
-            return work.await.map_err(Into::into);
+            return work.await;
         };
         let (owner, id) = (&self.inner.owner, &self.inner.id);
         let record = rt.get(owner, id).await.map_err(TaskError::from)?;
@@ -253,7 +364,7 @@ impl TaskContext {
                 })
             });
         }
-        let output = work.await.map_err(Into::into)?;
+        let output = work.await?;
         let value = serde_json::to_value(&output).map_err(|source| {
             ToolError::from(TaskError::Variable {
                 name: format!("checkpoint '{name}'"),
@@ -266,7 +377,10 @@ impl TaskContext {
         Ok(output)
     }
 
-    /// Asks the client to fill in a form and waits for the answer.
+    /// Asks the client to fill in a form described by `requested_schema`
+    /// (a JSON schema in the subset MCP elicitation allows) and waits for the
+    /// answer, untyped. [`elicit`](Self::elicit) does the same from a Rust
+    /// type.
     ///
     /// `key` names the question; it must be unique over the task's life. If
     /// the question was already answered (say, before a restart), the stored
@@ -274,7 +388,7 @@ impl TaskContext {
     /// client answers: on 2026-07-28 the request shows in `tasks/get` and is
     /// answered with `tasks/update`; on 2025-11-25 it is sent to the client
     /// as `elicitation/create` while the client waits in `tasks/result`.
-    pub async fn elicit(
+    pub async fn elicit_form(
         &self,
         key: &str,
         message: &str,

@@ -1,12 +1,14 @@
 //! Execution layer: the background driver and the handler-facing context.
 
 mod context;
+mod elicit;
 mod events;
 mod progress;
 mod runtime;
 mod table;
 
 pub use context::{ElicitAnswer, TaskContext};
+pub use elicit::Elicited;
 pub use progress::ProgressUpdate;
 pub use runtime::{StartError, TaskBody, TaskRuntime, CRASH_MESSAGE, SHUTDOWN_MESSAGE};
 pub(crate) use table::Follower;

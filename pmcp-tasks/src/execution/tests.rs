@@ -45,6 +45,7 @@ fn new_task(ttl: Duration) -> NewTask {
         ttl: Some(ttl),
         poll_interval: None,
         input_responses: Default::default(),
+        variables: Default::default(),
     }
 }
 
@@ -229,7 +230,7 @@ async fn elicitation_waits_for_the_answer_and_resumes() {
             body(|ctx| {
                 Box::pin(async move {
                     let answer = ctx
-                        .elicit("name", "Your name?", json!({"type":"object"}))
+                        .elicit_form("name", "Your name?", json!({"type":"object"}))
                         .await
                         .unwrap();
                     ctx.set_var("answered", &answer.action).await.unwrap();
@@ -385,14 +386,11 @@ async fn a_lapsed_resumable_task_runs_again_and_replays_its_completed_steps() {
                 let one: u32 = ctx
                     .step("one", async {
                         counter.fetch_add(1, Ordering::SeqCst);
-                        Ok::<_, crate::ToolError>(1)
+                        Ok(1)
                     })
                     .await
                     .unwrap();
-                let two: u32 = ctx
-                    .step("two", async { Ok::<_, crate::ToolError>(one + 1) })
-                    .await
-                    .unwrap();
+                let two: u32 = ctx.step("two", async { Ok(one + 1) }).await.unwrap();
                 TaskOutcome::Result {
                     value: json!({"content": [], "two": two}),
                 }

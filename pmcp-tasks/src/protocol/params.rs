@@ -4,6 +4,7 @@
 use super::error::Error;
 use super::wire::{
     CLIENT_CAPABILITIES_KEY, PROTOCOL_VERSION_KEY, RELATED_TASK_KEY, TASKS_EXTENSION,
+    VARIABLES_META_KEY,
 };
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
@@ -29,6 +30,9 @@ pub(crate) struct RequestMeta {
     pub(crate) related_task: Option<String>,
     /// `progressToken`: a string or an integer, kept for the task's life.
     pub(crate) progress_token: Option<Value>,
+    /// `pmcp:variables`: task variables the client writes (merged: a key
+    /// takes its value, `null` removes it).
+    pub(crate) variables: Option<Map<String, Value>>,
 }
 
 impl RequestMeta {
@@ -53,7 +57,18 @@ impl RequestMeta {
             .get("progressToken")
             .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
             .cloned();
+        let variables = match meta.get(VARIABLES_META_KEY) {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(vars)) => Some(vars.clone()),
+            Some(_) => {
+                return Err(Error::InvalidParams(format!(
+                    "_meta[\"{VARIABLES_META_KEY}\"] must be an object of task variables \
+                     (a key's value sets it, null removes it)"
+                )))
+            }
+        };
         Ok(RequestMeta {
+            variables,
             protocol_version: meta.get(PROTOCOL_VERSION_KEY).cloned(),
             tasks_extension,
             related_task,
@@ -81,6 +96,9 @@ pub(crate) struct ListParams {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct UpdateParams {
     pub(crate) task_id: String,
+    /// Required by the spec; an update carrying only variables in `_meta`
+    /// may send it empty, or leave it out.
+    #[serde(default)]
     pub(crate) input_responses: Map<String, Value>,
 }
 

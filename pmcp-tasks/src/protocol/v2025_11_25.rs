@@ -21,6 +21,7 @@ pub(super) async fn tools_call(x: &Exchange<'_>) -> Result<Value, Error> {
         Some(_) => CallMode::Task(TaskRequest {
             ttl: call.requested_ttl(),
             answers_first: None,
+            variables: x.meta().variables.clone(),
         }),
         None => CallMode::Inline,
     };

@@ -33,6 +33,7 @@ pub(super) async fn tools_call(x: &Exchange<'_>) -> Result<Value, Error> {
             // Not in this era's spec, but honoured as before when sent.
             ttl: call.requested_ttl(),
             answers_first: Some(answers.input_responses.unwrap_or_default()),
+            variables: x.meta().variables.clone(),
         })
     } else {
         CallMode::Inline
@@ -90,6 +91,14 @@ pub(super) async fn tasks(x: &Exchange<'_>) -> Result<Value, Error> {
     match method {
         Method::TasksUpdate => {
             let update: UpdateParams = decode("tasks/update", x.params())?;
+            // Variables first, so that a body woken by the answers below
+            // already sees them. A refused write changes nothing and says
+            // why.
+            if let Some(variables) = &x.meta().variables {
+                service
+                    .write_variables(&owner, &update.task_id, variables)
+                    .await?;
+            }
             match service
                 .answer_input(&owner, &update.task_id, &update.input_responses)
                 .await

@@ -167,6 +167,7 @@ mod tests {
                 ttl: Some(Duration::from_secs(60)),
                 poll_interval: Some(Duration::from_millis(500)),
                 input_responses: Default::default(),
+                variables: Default::default(),
             },
             Utc::now(),
         )

@@ -8,6 +8,7 @@ use crate::execution::TaskRuntime;
 use crate::protocol::Router;
 use crate::service::host::Host;
 use crate::service::{AnonymousPolicy, OwnerPolicy, TaskService};
+use crate::state::{StateValue, States};
 use crate::store::{MemoryStore, TaskStore};
 use crate::tool::TaskTool;
 use crate::transport::TransportLimits;
@@ -54,6 +55,14 @@ pub enum BuildError {
         /// What pmcp said.
         reason: String,
     },
+    /// A tool takes a [`State`](crate::State) the server was not given.
+    #[error("task tool '{tool}' takes State<{type_name}>, but the server was given no `{type_name}`: add .state(value) of that exact type to the builder")]
+    MissingState {
+        /// The tool.
+        tool: String,
+        /// The state's type, as Rust names it.
+        type_name: &'static str,
+    },
     /// `build` was called outside a tokio runtime.
     #[error("TaskServer::build must run inside a tokio runtime (it starts the expiry sweeper); call it from async code such as #[tokio::main]")]
     NoRuntime,
@@ -77,6 +86,7 @@ pub struct TaskServerBuilder {
     clock: Option<Arc<dyn Clock>>,
     heartbeat: Duration,
     transport_limits: TransportLimits,
+    states: States,
 }
 
 impl std::fmt::Debug for TaskServerBuilder {
@@ -103,7 +113,17 @@ impl TaskServerBuilder {
             clock: None,
             heartbeat: Duration::from_secs(15),
             transport_limits: TransportLimits::default(),
+            states: States::default(),
         }
+    }
+
+    /// Gives every task tool that takes a [`State<T>`](crate::State) this
+    /// `value` (a clone per task: share a pool or a client behind an
+    /// `Arc`). One value per type; a second of the same type replaces the
+    /// first. Tools called by workflow steps get it too.
+    pub fn state<T: StateValue>(mut self, value: T) -> Self {
+        self.states.insert(value);
+        self
     }
 
     /// Configures the underlying pmcp server: plain tools, prompts,
@@ -223,7 +243,14 @@ impl TaskServerBuilder {
         let mut tools = BTreeMap::new();
         let mut origins: BTreeMap<String, String> = BTreeMap::new();
         let core = self.core;
-        for (tool, origin) in self.tools {
+        for (mut tool, origin) in self.tools {
+            if let Some(need) = tool.needs.iter().find(|n| !self.states.has(n)) {
+                return Err(BuildError::MissingState {
+                    tool: tool.name.clone(),
+                    type_name: need.type_name,
+                });
+            }
+            tool.states = self.states.clone();
             if let Some(first) = origins.get(&tool.name) {
                 return Err(BuildError::DuplicateTool {
                     name: tool.name.clone(),
@@ -285,7 +312,7 @@ impl TaskServerBuilder {
             .collect();
         runtime.set_resumer(move |record| {
             let tool = resumable.get(&record.tool)?;
-            tool.body.prepare(record.arguments.clone()).ok()
+            tool.prepare(record.arguments.clone()).ok()
         });
         runtime.spawn_sweeper(self.sweep_every);
         runtime.spawn_change_feed();

@@ -47,6 +47,9 @@ pub(crate) struct TaskRequest {
     /// exists ([`TaskTool::ask_first`]); `None` when the caller cannot take
     /// that round trip, and the questions are asked inside the task.
     pub(crate) answers_first: Option<Map<String, Value>>,
+    /// The task variables the caller starts the task with (`null`s are
+    /// dropped).
+    pub(crate) variables: Option<Map<String, Value>>,
 }
 
 /// How a call ended.
@@ -113,7 +116,6 @@ impl TaskService {
                 .map(CallOutcome::Ran);
         };
         let body = tool
-            .body
             .prepare(call.arguments.clone())
             .map_err(|e| invalid_arguments(tool, e.0))?;
         let answered = match request.answers_first {
@@ -134,6 +136,7 @@ impl TaskService {
             }
             _ => BTreeMap::new(),
         };
+        let variables = seed_variables(request.variables, limits.max_variable_bytes)?;
         self.admit_creation(owner)?;
         let new = NewTask {
             owner: owner.as_str().to_owned(),
@@ -143,6 +146,7 @@ impl TaskService {
             ttl: limits.effective_ttl(request.ttl.or(tool.ttl)),
             poll_interval: Some(tool.poll_interval.unwrap_or(limits.poll_interval)),
             input_responses: answered,
+            variables,
         };
         let immediate = tool.immediate_for(&new.arguments);
         let record = self.runtime().start(new, body).await?;
@@ -180,7 +184,6 @@ impl TaskService {
         arguments: Value,
     ) -> Result<Value, ServiceError> {
         let body = tool
-            .body
             .prepare(arguments)
             .map_err(|e| invalid_arguments(tool, e.0))?;
         body(TaskContext::detached(owner.as_str()))
@@ -195,4 +198,23 @@ fn invalid_arguments(tool: &TaskTool, reason: String) -> ServiceError {
         tool: tool.name.clone(),
         reason,
     }
+}
+
+/// The variables a caller starts a task with, within the size limit.
+fn seed_variables(
+    given: Option<Map<String, Value>>,
+    max_bytes: usize,
+) -> Result<Map<String, Value>, ServiceError> {
+    let mut variables = given.unwrap_or_default();
+    variables.retain(|_, value| !value.is_null());
+    let size = crate::domain::json_len(&variables);
+    if size > max_bytes {
+        return Err(ServiceError::Refused(
+            crate::domain::DomainError::VariablesTooLarge {
+                size,
+                limit: max_bytes,
+            },
+        ));
+    }
+    Ok(variables)
 }

@@ -133,6 +133,27 @@ impl TaskService {
             .map_err(|e| ServiceError::update(e, id))
     }
 
+    /// Merges the client's `variables` into the owner's running task, as
+    /// one write (`null` removes a key); refused whole when the result
+    /// would be over the size limit or the task has ended.
+    pub(crate) async fn write_variables(
+        &self,
+        owner: &Owner,
+        id: &str,
+        variables: &Map<String, Value>,
+    ) -> Result<TaskRecord, ServiceError> {
+        let max = self.runtime.limits().max_variable_bytes;
+        let (record, ()) = self
+            .runtime
+            .update(owner.as_str(), id, |t, now| {
+                t.merge_variables(variables, max, now)
+            })
+            .await
+            .map_err(|e| ServiceError::update(e, id))?;
+        tracing::info!(task = %id, owner = %owner.as_str(), keys = variables.len(), "task variables written by the client");
+        Ok(record)
+    }
+
     /// Waits until `ready` holds for the owner's task.
     pub(crate) async fn wait_until(
         &self,

@@ -193,6 +193,7 @@ async fn start(
             ttl: limits.effective_ttl(None),
             poll_interval: Some(limits.poll_interval),
             input_responses: Default::default(),
+            variables: Default::default(),
         },
         runtime.clock().now(),
     );

@@ -384,6 +384,7 @@ mod tests {
                 ttl: None,
                 poll_interval: None,
                 input_responses: Default::default(),
+                variables: Default::default(),
             },
             chrono::Utc::now(),
         )

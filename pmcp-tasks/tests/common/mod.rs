@@ -50,8 +50,8 @@ async fn ask_twice(_: Empty, ctx: TaskContext) -> Result<String, ToolError> {
     let schema = json!({"type": "object", "properties": {"v": {"type": "string"}}});
     // Two questions outstanding at once, to exercise partial answers.
     let (a, b) = tokio::join!(
-        ctx.elicit("first", "First?", schema.clone()),
-        ctx.elicit("second", "Second?", schema)
+        ctx.elicit_form("first", "First?", schema.clone()),
+        ctx.elicit_form("second", "Second?", schema)
     );
     let value = |r: pmcp_tasks::ElicitAnswer| {
         r.content

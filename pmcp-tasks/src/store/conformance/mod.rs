@@ -30,6 +30,7 @@ fn record(owner: &str, ttl: Option<Duration>, now: DateTime<Utc>) -> TaskRecord 
             ttl,
             poll_interval: None,
             input_responses: Default::default(),
+            variables: Default::default(),
         },
         now,
     )

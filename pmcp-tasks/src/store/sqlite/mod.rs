@@ -524,6 +524,7 @@ mod tests {
                 ttl: None,
                 poll_interval: None,
                 input_responses: Default::default(),
+                variables: Default::default(),
             },
             now,
         );

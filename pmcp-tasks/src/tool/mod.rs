@@ -3,9 +3,16 @@
 //! This is the registration API that `#[task_tool]` expands to; it can also
 //! be used by hand.
 
+mod handler;
+
+pub use handler::ToolHandler;
+
 use crate::domain::{RpcError, TaskOutcome};
 use crate::error::ToolError;
-use crate::execution::{TaskBody, TaskContext};
+use crate::execution::TaskBody;
+#[cfg(test)]
+use crate::execution::TaskContext;
+use crate::state::{StateNeed, States};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -45,25 +52,27 @@ pub(crate) struct InvalidArguments(pub(crate) String);
 
 /// Type-erased tool body: parses arguments, then runs.
 pub(crate) trait ErasedTool: Send + Sync {
-    /// Parses `arguments`; on success returns the body to run.
-    fn prepare(&self, arguments: Value) -> Result<TaskBody, InvalidArguments>;
+    /// Parses `arguments`; on success returns the body to run, which takes
+    /// its parameters from its context and `states`.
+    fn prepare(&self, arguments: Value, states: &States) -> Result<TaskBody, InvalidArguments>;
 }
 
-struct FnTool<F, A, O, E> {
-    f: Arc<F>,
+struct FnTool<H, A, X, O, E> {
+    f: Arc<H>,
     #[allow(clippy::type_complexity)]
-    _types: std::marker::PhantomData<fn(A) -> (O, E)>,
+    _types: std::marker::PhantomData<fn(A, X) -> (O, E)>,
 }
 
-impl<A, O, E, F, Fut> ErasedTool for FnTool<F, A, O, E>
+impl<A, X, O, E, H> ErasedTool for FnTool<H, A, X, O, E>
 where
-    F: Fn(A, TaskContext) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<O, E>> + Send + 'static,
+    H: ToolHandler<A, X>,
+    H::Future: Future<Output = Result<O, E>> + Send + 'static,
     A: DeserializeOwned + Send + 'static,
+    X: 'static,
     O: Serialize + 'static,
     E: Into<ToolError> + 'static,
 {
-    fn prepare(&self, arguments: Value) -> Result<TaskBody, InvalidArguments> {
+    fn prepare(&self, arguments: Value, states: &States) -> Result<TaskBody, InvalidArguments> {
         let arguments = if arguments.is_null() {
             json!({})
         } else {
@@ -71,9 +80,13 @@ where
         };
         let args: A =
             serde_json::from_value(arguments).map_err(|e| InvalidArguments(e.to_string()))?;
-        let f = self.f.clone();
+        let (f, states) = (self.f.clone(), states.clone());
         Ok(Box::new(move |ctx| {
-            Box::pin(async move { outcome_of(f(args, ctx).await) })
+            let ctx = ctx.with_states(&states);
+            match f.call(args, ctx) {
+                Ok(run) => Box::pin(async move { outcome_of(run.await) }),
+                Err(missing) => Box::pin(std::future::ready(outcome_of::<(), _>(Err(missing)))),
+            }
         }))
     }
 }
@@ -142,7 +155,11 @@ pub struct TaskTool {
     /// What the model is told at once when a task is created (see
     /// [`TaskTool::immediate`]).
     pub(crate) immediate: Option<Immediate>,
-    pub(crate) body: Arc<dyn ErasedTool>,
+    body: Arc<dyn ErasedTool>,
+    /// The state types the function takes.
+    pub(crate) needs: Vec<StateNeed>,
+    /// The server's state, given when the server is built.
+    pub(crate) states: States,
 }
 
 impl std::fmt::Debug for TaskTool {
@@ -160,17 +177,66 @@ fn schema_of<T: JsonSchema>() -> Value {
     if let Some(map) = schema.as_object_mut() {
         map.remove("$schema");
     }
+    drop_foreign_formats(&mut schema);
     schema
 }
 
+/// The `format`s JSON Schema (2020-12) defines; validators such as ajv warn
+/// about any other.
+const JSON_SCHEMA_FORMATS: &[&str] = &[
+    "date-time",
+    "date",
+    "time",
+    "duration",
+    "email",
+    "idn-email",
+    "hostname",
+    "idn-hostname",
+    "ipv4",
+    "ipv6",
+    "uri",
+    "uri-reference",
+    "iri",
+    "iri-reference",
+    "uuid",
+    "uri-template",
+    "json-pointer",
+    "relative-json-pointer",
+    "regex",
+];
+
+/// Removes the formats schemars adds for Rust's number types (`uint64`,
+/// `int32`, `double`, ...): they say nothing a client can check beyond
+/// `type` and `minimum`, and every validator that does not know them
+/// prints a warning for each field.
+fn drop_foreign_formats(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            let foreign = map
+                .get("format")
+                .and_then(Value::as_str)
+                .is_some_and(|f| !JSON_SCHEMA_FORMATS.contains(&f));
+            if foreign {
+                map.remove("format");
+            }
+            map.values_mut().for_each(drop_foreign_formats);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_foreign_formats),
+        _ => {}
+    }
+}
+
 impl TaskTool {
-    /// Packages `f` as tool `name`. The input schema comes from `A`; the
-    /// output schema from `O` when `O` is a JSON object type.
-    pub fn new<A, O, E, F, Fut>(name: impl Into<String>, f: F) -> Self
+    /// Packages `f` as tool `name`: an `async fn(args: A, ...)` whose
+    /// parameters after the arguments are each a [`TaskContext`] or a
+    /// [`State`](crate::State) (see [`ToolHandler`]). The input schema comes
+    /// from `A`; the output schema from `O` when `O` is a JSON object type.
+    pub fn new<A, X, O, E, H>(name: impl Into<String>, f: H) -> Self
     where
-        F: Fn(A, TaskContext) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<O, E>> + Send + 'static,
+        H: ToolHandler<A, X>,
+        H::Future: Future<Output = Result<O, E>> + Send + 'static,
         A: DeserializeOwned + JsonSchema + Send + 'static,
+        X: 'static,
         O: Serialize + JsonSchema + 'static,
         E: Into<ToolError> + 'static,
     {
@@ -193,11 +259,18 @@ impl TaskTool {
             ask_first: Vec::new(),
             resumable: false,
             immediate: None,
-            body: Arc::new(FnTool::<F, A, O, E> {
+            body: Arc::new(FnTool::<H, A, X, O, E> {
                 f: Arc::new(f),
                 _types: std::marker::PhantomData,
             }),
+            needs: H::needs(),
+            states: States::default(),
         }
+    }
+
+    /// Parses `arguments` into the body of one run.
+    pub(crate) fn prepare(&self, arguments: Value) -> Result<TaskBody, InvalidArguments> {
+        self.body.prepare(arguments, &self.states)
     }
 
     /// Sets the description shown in `tools/list`.
@@ -233,7 +306,7 @@ impl TaskTool {
     /// created, with the answer stored in it. On 2025-11-25, which has no such
     /// round trip, the question is asked inside the task instead. Either way
     /// the body reads the answer with `ctx.request_input(key, ..)` (or
-    /// `ctx.elicit(key, ..)`), which returns it at once.
+    /// `ctx.elicit_form(key, ..)`), which returns it at once.
     pub fn ask_first(mut self, key: impl Into<String>, request: Value) -> Self {
         self.ask_first.push((key.into(), request));
         self
@@ -319,9 +392,9 @@ mod tests {
     #[tokio::test]
     async fn bad_arguments_are_invalid_params_with_serde_message() {
         let tool = TaskTool::new("double", double);
-        let err = tool.body.prepare(json!({"n": "x"})).err().unwrap();
+        let err = tool.prepare(json!({"n": "x"})).err().unwrap();
         assert!(err.0.contains("invalid type"), "{err}");
-        assert!(tool.body.prepare(json!({})).is_err(), "missing field");
+        assert!(tool.prepare(json!({})).is_err(), "missing field");
     }
 
     #[tokio::test]
@@ -329,14 +402,26 @@ mod tests {
         let tool = TaskTool::new("double", double);
         assert_eq!(tool.output_schema.as_ref().unwrap()["type"], "object");
         assert_eq!(tool.input_schema["properties"]["n"]["type"], "integer");
-        let ok = (tool.body.prepare(json!({"n": 2})).unwrap())(TaskContext::detached("x")).await;
+        assert!(
+            !tool.input_schema.to_string().contains("uint32")
+                && !tool
+                    .output_schema
+                    .as_ref()
+                    .unwrap()
+                    .to_string()
+                    .contains("format"),
+            "no Rust-specific formats: {} {:?}",
+            tool.input_schema,
+            tool.output_schema
+        );
+        let ok = (tool.prepare(json!({"n": 2})).unwrap())(TaskContext::detached("x")).await;
         assert_eq!(
             ok,
             TaskOutcome::Result {
                 value: json!({"content":[{"type":"text","text":"{\"doubled\":4}"}],"structuredContent":{"doubled":4}})
             }
         );
-        let err = (tool.body.prepare(json!({"n": 0})).unwrap())(TaskContext::detached("x")).await;
+        let err = (tool.prepare(json!({"n": 0})).unwrap())(TaskContext::detached("x")).await;
         assert_eq!(
             err,
             TaskOutcome::Result {
