@@ -172,6 +172,7 @@ fn new_task(owner: &str) -> TaskRecord {
             poll_interval: None,
             input_responses: Default::default(),
             variables: Default::default(),
+            client_elicits: None,
         },
         Utc::now(),
     )

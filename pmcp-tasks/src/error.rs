@@ -45,6 +45,14 @@ pub enum TaskError {
         /// What serde said.
         source: serde_json::Error,
     },
+    /// The client that created the task declared no elicitation
+    /// capability, so a form it would never answer is not sent: the tool
+    /// can fall back (a default, a task variable), or fail saying why.
+    #[error("the client cannot answer the question '{key}': it declared no elicitation capability when it connected, so it cannot fill in forms; use a client that supports elicitation")]
+    ClientCannotAnswer {
+        /// The question's key.
+        key: String,
+    },
     /// The tool was called without a task, so there is no client to ask.
     #[error("this call is not running as a task, so it cannot ask the client for input")]
     NotATask,

@@ -241,6 +241,23 @@ async fn input_requests_are_sent_during_tasks_result_with_related_task_meta() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_client_without_elicitation_gets_a_prompt_failure_instead_of_a_wait() {
+    let server = server(fast_limits());
+    let client = LineClient::connect(&server, |_| panic!("nothing may be asked"));
+    ok(&client.initialize_with(json!({"roots": {}})).await);
+    let task = create(&client, "ask_twice", json!({}), None).await;
+    let id = task["taskId"].as_str().unwrap();
+    let done = poll_until_terminal(&client, id).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    let message = done["statusMessage"].as_str().unwrap();
+    assert!(
+        message.contains("declared no elicitation capability"),
+        "{message}"
+    );
+    assert!(client.server_requests.lock().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
 async fn bad_arguments_are_invalid_params_and_create_nothing() {
     let (_server, client) = connected(fast_limits()).await;
     let response = client

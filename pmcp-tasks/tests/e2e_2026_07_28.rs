@@ -111,6 +111,25 @@ async fn task_methods_need_the_extension() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_client_that_declares_no_elicitation_is_not_asked() {
+    let server = server(fast_limits());
+    let mut params = v2026(json!({"name": "ask_twice", "arguments": {}}), true);
+    params["_meta"]["io.modelcontextprotocol/clientCapabilities"]
+        .as_object_mut()
+        .unwrap()
+        .remove("elicitation");
+    let created = call(&server, "tools/call", params).await;
+    let id = ok(&created)["taskId"].as_str().unwrap().to_owned();
+    let done = until(&server, &id, "failed").await;
+    assert!(
+        done.to_string()
+            .contains("declared no elicitation capability"),
+        "{done}"
+    );
+    assert!(done.get("inputRequests").is_none(), "{done}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn input_requests_show_in_get_and_partial_updates_keep_waiting() {
     let server = server(fast_limits());
     let id = create(&server, "ask_twice", json!({})).await["taskId"]

@@ -86,6 +86,7 @@ fn record(owner: &str) -> TaskRecord {
             poll_interval: None,
             input_responses: Default::default(),
             variables: Default::default(),
+            client_elicits: None,
         },
         Utc::now(),
     )

@@ -52,7 +52,13 @@ fn with_vars(mut params: Value, variables: Value) -> Value {
 }
 
 async fn variables(server: &TaskServer, who: &str, id: &str) -> Value {
-    let got = call_as(server, who, "tasks/get", with_vars(json!({"taskId": id}), Value::Null)).await;
+    let got = call_as(
+        server,
+        who,
+        "tasks/get",
+        with_vars(json!({"taskId": id}), Value::Null),
+    )
+    .await;
     ok(&got)["_meta"][VARIABLES_META_KEY].clone()
 }
 
@@ -76,9 +82,7 @@ async fn a_client_seeds_then_changes_the_variables_and_the_body_sees_them() {
         json!({"style": "brief", "limit": 5, "phase": "waiting"})
     );
     // One merge: a key set, one removed, one changed, the rest kept.
-    let update = |vars: Value| {
-        with_vars(json!({"taskId": id, "inputResponses": {}}), vars)
-    };
+    let update = |vars: Value| with_vars(json!({"taskId": id, "inputResponses": {}}), vars);
     let answered = call_as(
         &server,
         "ana",
@@ -101,7 +105,10 @@ async fn a_client_seeds_then_changes_the_variables_and_the_body_sees_them() {
     // A finished task's variables are frozen.
     let late = call_as(&server, "ana", "tasks/update", update(json!({"x": 1}))).await;
     assert_eq!(err_code(&late), -32602, "{late}");
-    assert!(late["error"]["message"].as_str().unwrap().contains("ended"), "{late}");
+    assert!(
+        late["error"]["message"].as_str().unwrap().contains("ended"),
+        "{late}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -121,7 +128,10 @@ async fn refused_writes_change_nothing_and_say_why() {
     .await;
     assert_eq!(err_code(&refused), -32602, "{refused}");
     assert!(
-        refused["error"]["message"].as_str().unwrap().contains("64 bytes"),
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("64 bytes"),
         "{refused}"
     );
     // Not an object.
@@ -134,14 +144,20 @@ async fn refused_writes_change_nothing_and_say_why() {
     .await;
     assert_eq!(err_code(&shaped), -32602, "{shaped}");
     assert!(
-        shaped["error"]["message"].as_str().unwrap().contains(VARIABLES_META_KEY),
+        shaped["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(VARIABLES_META_KEY),
         "{shaped}"
     );
     let created = call_as(
         &server,
         "ana",
         "tools/call",
-        with_vars(json!({"name": "approval", "arguments": {}}), json!({"a": 1})),
+        with_vars(
+            json!({"name": "approval", "arguments": {}}),
+            json!({"a": 1}),
+        ),
     )
     .await;
     let id = ok(&created)["taskId"].as_str().unwrap().to_owned();
@@ -173,7 +189,10 @@ async fn refused_writes_change_nothing_and_say_why() {
     .await;
     assert_eq!(err_code(&foreign), -32602, "{foreign}");
     assert!(
-        foreign["error"]["message"].as_str().unwrap().contains("not found"),
+        foreign["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not found"),
         "{foreign}"
     );
     assert_eq!(variables(&server, "ana", &id).await, before);

@@ -130,6 +130,11 @@ pub struct TaskRecord {
     /// instead of re-run when the task is resumed after a crash.
     #[serde(default)]
     pub checkpoints: BTreeMap<String, Value>,
+    /// Whether the creating client declared it can answer form
+    /// elicitations (`None`: it did not say). A body's question to a client
+    /// that cannot answer fails at once instead of waiting for the TTL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_elicits: Option<bool>,
     /// Which instance runs the body, and until when that claim holds
     /// unless renewed. `None` once the task is terminal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -214,6 +219,9 @@ pub struct NewTask {
     /// Variables the client gave when it created the task
     /// (`_meta["pmcp:variables"]` of its `tools/call`).
     pub variables: Map<String, Value>,
+    /// Whether the creating client declared it can answer form
+    /// elicitations; `None` if it did not say.
+    pub client_elicits: Option<bool>,
 }
 
 impl TaskRecord {
@@ -233,6 +241,7 @@ impl TaskRecord {
             ttl: new.ttl,
             poll_interval: new.poll_interval,
             variables: new.variables,
+            client_elicits: new.client_elicits,
             outcome: None,
             input_requests: BTreeMap::new(),
             input_responses: new.input_responses,
@@ -489,6 +498,7 @@ mod tests {
                 poll_interval: None,
                 input_responses: BTreeMap::new(),
                 variables: Default::default(),
+                client_elicits: None,
             },
             Utc::now(),
         )

@@ -416,6 +416,14 @@ impl TaskContext {
             return Err(TaskError::NotATask);
         };
         let (owner, id) = (&self.inner.owner, &self.inner.id);
+        if request.get("method").and_then(Value::as_str) == Some("elicitation/create") {
+            let current = rt.get(owner, id).await.map_err(TaskError::from)?;
+            if current.client_elicits == Some(false) && !current.input_responses.contains_key(key) {
+                return Err(TaskError::ClientCannotAnswer {
+                    key: key.to_owned(),
+                });
+            }
+        }
         let (record, ()) = match rt
             .update(owner, id, |t, now| {
                 if t.input_responses.contains_key(key) {

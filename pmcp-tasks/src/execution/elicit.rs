@@ -45,6 +45,12 @@ impl TaskContext {
     /// order can vary. An answer that does not fit `T` is
     /// [`TaskError::Answer`].
     ///
+    /// A client that declared no elicitation capability (such as the MCP
+    /// Inspector's CLI) could never answer: then nothing is sent and this
+    /// fails at once with [`TaskError::ClientCannotAnswer`], which the tool
+    /// can match to fall back (a default, a task variable) or return with
+    /// `?`, failing the task with a message saying why.
+    ///
     /// ```no_run
     /// # async fn f(ctx: pmcp_tasks::TaskContext) -> Result<(), pmcp_tasks::ToolError> {
     /// use pmcp_tasks::Elicited;

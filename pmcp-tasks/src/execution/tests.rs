@@ -46,6 +46,7 @@ fn new_task(ttl: Duration) -> NewTask {
         poll_interval: None,
         input_responses: Default::default(),
         variables: Default::default(),
+        client_elicits: None,
     }
 }
 

@@ -10,6 +10,16 @@ use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
+/// Whether client `capabilities` declare form elicitation: an
+/// `elicitation` capability that is empty (form, as before modes existed)
+/// or names `form`.
+pub(crate) fn answers_forms(capabilities: &Value) -> bool {
+    match capabilities.get("elicitation") {
+        Some(Value::Object(modes)) => modes.is_empty() || modes.contains_key("form"),
+        _ => false,
+    }
+}
+
 /// Decodes a request's params as `T`.
 pub(crate) fn decode<T: DeserializeOwned>(method: &str, params: &Value) -> Result<T, Error> {
     T::deserialize(params)
@@ -30,6 +40,10 @@ pub(crate) struct RequestMeta {
     pub(crate) related_task: Option<String>,
     /// `progressToken`: a string or an integer, kept for the task's life.
     pub(crate) progress_token: Option<Value>,
+    /// Whether `io.modelcontextprotocol/clientCapabilities` (2026-07-28)
+    /// declares form elicitation; `None` when the request declares no
+    /// capabilities at all.
+    pub(crate) client_elicits: Option<bool>,
     /// `pmcp:variables`: task variables the client writes (merged: a key
     /// takes its value, `null` removes it).
     pub(crate) variables: Option<Map<String, Value>>,
@@ -67,7 +81,12 @@ impl RequestMeta {
                 )))
             }
         };
+        let client_elicits = meta
+            .get(CLIENT_CAPABILITIES_KEY)
+            .filter(|c| c.is_object())
+            .map(answers_forms);
         Ok(RequestMeta {
+            client_elicits,
             variables,
             protocol_version: meta.get(PROTOCOL_VERSION_KEY).cloned(),
             tasks_extension,

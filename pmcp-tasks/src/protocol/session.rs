@@ -45,6 +45,9 @@ pub(crate) struct Session {
     /// Which connection this is, for the owner of anonymous callers.
     connection: Connection,
     negotiated: Mutex<Option<String>>,
+    /// Whether the client declared it can answer form elicitations, once
+    /// it said at `initialize`.
+    client_elicits: Mutex<Option<bool>>,
     peer: Option<Arc<dyn ClientPeer>>,
     /// Cancelled when the connection ends: what follows it stops.
     closed: CancellationToken,
@@ -85,6 +88,22 @@ impl Session {
 
     pub(crate) fn set_negotiated(&self, version: String) {
         *self.negotiated.lock().unwrap_or_else(|p| p.into_inner()) = Some(version);
+    }
+
+    /// Whether the client can answer form elicitations, as it declared at
+    /// `initialize`; `None` before that.
+    pub(crate) fn client_elicits(&self) -> Option<bool> {
+        *self
+            .client_elicits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn set_client_elicits(&self, elicits: bool) {
+        *self
+            .client_elicits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(elicits);
     }
 
     /// How to reach the client, if the transport can.

@@ -23,6 +23,9 @@ pub(super) async fn initialize(x: &Exchange<'_>) -> Result<Value, Error> {
     let mut result = x.forward().await?;
     if let Some(version) = result.get("protocolVersion").and_then(Value::as_str) {
         x.session().set_negotiated(version.to_owned());
+        let declared = x.params().get("capabilities").unwrap_or(&Value::Null);
+        x.session()
+            .set_client_elicits(super::params::answers_forms(declared));
     }
     if let Some(capabilities) = result
         .get_mut("capabilities")

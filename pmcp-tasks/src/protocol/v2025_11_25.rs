@@ -22,6 +22,7 @@ pub(super) async fn tools_call(x: &Exchange<'_>) -> Result<Value, Error> {
             ttl: call.requested_ttl(),
             answers_first: None,
             variables: x.meta().variables.clone(),
+            client_elicits: x.session().client_elicits(),
         }),
         None => CallMode::Inline,
     };

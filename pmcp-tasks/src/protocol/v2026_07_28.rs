@@ -34,6 +34,7 @@ pub(super) async fn tools_call(x: &Exchange<'_>) -> Result<Value, Error> {
             ttl: call.requested_ttl(),
             answers_first: Some(answers.input_responses.unwrap_or_default()),
             variables: x.meta().variables.clone(),
+            client_elicits: x.meta().client_elicits,
         })
     } else {
         CallMode::Inline

@@ -168,6 +168,7 @@ mod tests {
                 poll_interval: Some(Duration::from_millis(500)),
                 input_responses: Default::default(),
                 variables: Default::default(),
+                client_elicits: None,
             },
             Utc::now(),
         )

@@ -50,6 +50,8 @@ pub(crate) struct TaskRequest {
     /// The task variables the caller starts the task with (`null`s are
     /// dropped).
     pub(crate) variables: Option<Map<String, Value>>,
+    /// Whether the caller can answer form elicitations (`None`: unknown).
+    pub(crate) client_elicits: Option<bool>,
 }
 
 /// How a call ended.
@@ -147,6 +149,7 @@ impl TaskService {
             poll_interval: Some(tool.poll_interval.unwrap_or(limits.poll_interval)),
             input_responses: answered,
             variables,
+            client_elicits: request.client_elicits,
         };
         let immediate = tool.immediate_for(&new.arguments);
         let record = self.runtime().start(new, body).await?;

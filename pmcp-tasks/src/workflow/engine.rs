@@ -194,6 +194,7 @@ async fn start(
             poll_interval: Some(limits.poll_interval),
             input_responses: Default::default(),
             variables: Default::default(),
+            client_elicits: None,
         },
         runtime.clock().now(),
     );

@@ -385,6 +385,7 @@ mod tests {
                 poll_interval: None,
                 input_responses: Default::default(),
                 variables: Default::default(),
+                client_elicits: None,
             },
             chrono::Utc::now(),
         )

@@ -102,7 +102,7 @@ pub fn meta_2026(with_tasks: bool) -> Value {
     };
     json!({
         "io.modelcontextprotocol/protocolVersion": V2026,
-        "io.modelcontextprotocol/clientCapabilities": {"extensions": extensions},
+        "io.modelcontextprotocol/clientCapabilities": {"extensions": extensions, "elicitation": {}},
     })
 }
 
@@ -216,10 +216,16 @@ impl LineClient {
             .unwrap()
     }
 
+    /// `initialize` as a client that answers elicitations.
     pub async fn initialize(&self) -> Value {
+        self.initialize_with(json!({"elicitation": {}})).await
+    }
+
+    /// `initialize` declaring `capabilities`.
+    pub async fn initialize_with(&self, capabilities: Value) -> Value {
         self.call(
             "initialize",
-            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}),
+            json!({"protocolVersion": "2025-11-25", "capabilities": capabilities, "clientInfo": {"name": "t", "version": "1"}}),
         )
         .await
     }

@@ -31,6 +31,7 @@ fn record(owner: &str, ttl: Option<Duration>, now: DateTime<Utc>) -> TaskRecord 
             poll_interval: None,
             input_responses: Default::default(),
             variables: Default::default(),
+            client_elicits: None,
         },
         now,
     )

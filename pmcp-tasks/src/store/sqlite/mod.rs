@@ -525,6 +525,7 @@ mod tests {
                 poll_interval: None,
                 input_responses: Default::default(),
                 variables: Default::default(),
+                client_elicits: None,
             },
             now,
         );
