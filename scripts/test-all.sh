@@ -42,6 +42,7 @@ client-tests/python/.venv/bin/python -m pip install --quiet --disable-pip-versio
 say "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked
 
 # cargo nextest where installed, else cargo test, with the arguments given.
 run_tests() {

@@ -2,8 +2,8 @@
 //! crate, which re-exports them and documents them.
 //!
 //! Each entry point only parses and hands over to a module per phase:
-//! [`attr`] (the attribute's arguments), [`model`] (the annotated function),
-//! [`expand`] (code generation) and [`variables`] (the derive).
+//! `attr` (the attribute's arguments), `model` (the annotated function),
+//! `expand` (code generation) and `variables` (the derive).
 
 use proc_macro::TokenStream;
 

@@ -77,10 +77,26 @@ pub use variables::TaskVariables;
 
 /// Turns an `async fn` into an MCP task tool, registered with the program.
 ///
-/// ```ignore
+/// ```
+/// use pmcp_tasks::{task_tool, TaskContext, ToolError};
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct ReportArgs {
+///     topic: String,
+/// }
+///
+/// #[derive(serde::Serialize, schemars::JsonSchema)]
+/// struct Report {
+///     text: String,
+/// }
+///
 /// /// Renders the report (the doc comment becomes the tool's description).
 /// #[task_tool(support = "optional", ttl = "10m", poll_interval = "2s")]
-/// async fn render_report(args: ReportArgs, ctx: TaskContext) -> Result<Report, ToolError> { … }
+/// async fn render_report(args: ReportArgs, ctx: TaskContext) -> Result<Report, ToolError> {
+///     ctx.progress("rendering").await?;
+///     Ok(Report { text: format!("all about {}", args.topic) })
+/// }
+/// # fn main() { assert_eq!(render_report_task_tool().name(), "render_report"); }
 /// ```
 ///
 /// The function stays as written, callable from tests (with
@@ -112,9 +128,9 @@ pub use pmcp_tasks_macros::task_tool;
 /// [`SequentialWorkflow`](workflow::SequentialWorkflow);
 /// [`TaskServerBuilder::registered_workflows`] serves every one linked in.
 ///
-/// ```ignore
-/// use pmcp_tasks::workflow::{DataSource, SequentialWorkflow, WorkflowStep};
-/// use pmcp::server::workflow::ToolHandle;
+/// ```
+/// use pmcp_tasks::task_workflow;
+/// use pmcp_tasks::workflow::{DataSource, SequentialWorkflow, ToolHandle, WorkflowStep};
 ///
 /// #[task_workflow]
 /// fn release() -> SequentialWorkflow {
@@ -126,6 +142,7 @@ pub use pmcp_tasks_macros::task_tool;
 ///         .step(WorkflowStep::new("publish", ToolHandle::new("publish"))
 ///             .arg("artifact", DataSource::from_step("artifact")))
 /// }
+/// # fn main() {}
 /// ```
 ///
 /// The only argument is `crate = path`, for crates that re-export
@@ -135,13 +152,20 @@ pub use pmcp_tasks_macros::task_workflow;
 /// Derives [`TaskVariables`](trait@TaskVariables): typed accessors over a
 /// task's variables, one `get_`/`set_`/`remove_` trio per field.
 ///
-/// ```ignore
+/// ```
+/// use pmcp_tasks::{TaskContext, TaskVariables, ToolError};
+///
 /// #[derive(TaskVariables)]
 /// struct ReportVars {
 ///     approved: bool,
 ///     #[task_var(rename = "rows-loaded")]
 ///     rows: u64,
 /// }
-/// // in a tool: ctx.vars::<ReportVars>().set_rows(&42).await?;
+///
+/// async fn in_a_tool(ctx: &TaskContext) -> Result<(), ToolError> {
+///     ctx.vars::<ReportVars>().set_rows(&42).await?;
+///     let approved: Option<bool> = ctx.vars::<ReportVars>().get_approved().await?;
+///     Ok(())
+/// }
 /// ```
 pub use pmcp_tasks_macros::TaskVariables;

@@ -185,15 +185,16 @@ pub struct TaskPage {
 /// Durable (or not) storage of task records.
 ///
 /// Every operation that depends on the time takes `now` from the caller
-/// (the runtime's [`Clock`](crate::clock::Clock)), so expiry follows the
+/// (the runtime's [`Clock`]), so expiry follows the
 /// one clock tests control. Implementations must make [`compare_and_set`](TaskStore::compare_and_set)
 /// atomic, must treat a task of another owner exactly as a missing one, and
 /// must not scan all tasks to count or list one owner's.
 #[async_trait]
 pub trait TaskStore: Send + Sync + 'static {
     /// Stores a new record (at version 1) unless its owner would break
-    /// `quota` ([`OwnerQuota::check`] semantics); the check and the insert
-    /// are one atomic step.
+    /// `quota`: it has `max_active` unfinished or `max_stored` stored tasks
+    /// already, or its records with this one would exceed
+    /// `max_stored_bytes`. The check and the insert are one atomic step.
     async fn create(
         &self,
         record: TaskRecord,

@@ -228,7 +228,7 @@ fn drop_foreign_formats(schema: &mut Value) {
 
 impl TaskTool {
     /// Packages `f` as tool `name`: an `async fn(args: A, ...)` whose
-    /// parameters after the arguments are each a [`TaskContext`] or a
+    /// parameters after the arguments are each a [`TaskContext`](crate::TaskContext) or a
     /// [`State`](crate::State) (see [`ToolHandler`]). The input schema comes
     /// from `A`; the output schema from `O` when `O` is a JSON object type.
     pub fn new<A, X, O, E, H>(name: impl Into<String>, f: H) -> Self
