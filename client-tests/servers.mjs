@@ -10,6 +10,8 @@ export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const quickstartBin = process.env.QUICKSTART_BIN ?? path.join(repo, 'target', 'debug', 'examples', 'quickstart');
 /** The workflow prompt example (WORKFLOW_BIN overrides). */
 export const workflowBin = process.env.WORKFLOW_BIN ?? path.join(repo, 'target', 'debug', 'examples', 'workflow');
+/** The report example (REPORT_BIN overrides). */
+export const reportBin = process.env.REPORT_BIN ?? path.join(repo, 'target', 'debug', 'examples', 'report');
 /** The conformance fixtures example (CONFORMANCE_BIN overrides). */
 export const conformanceBin =
   process.env.CONFORMANCE_BIN ?? path.join(repo, 'target', 'debug', 'examples', 'conformance');

@@ -66,7 +66,7 @@ for features in "" sqlite redis dynamodb; do
 done
 
 say "real MCP clients against the quickstart"
-cargo build --example quickstart --example conformance --example workflow --locked
+cargo build --example quickstart --example conformance --example workflow --example report --locked
 (cd client-tests && npm test)
 client-tests/python/.venv/bin/python -m pytest client-tests/python -q
 
