@@ -46,6 +46,11 @@
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+/// `docs/guide.md`, whose every Rust snippet is compiled (and, unless
+/// `no_run`, run) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/guide.md")]
+mod guide {}
 pub mod clock;
 pub mod domain;
 mod error;

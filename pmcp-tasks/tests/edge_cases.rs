@@ -316,3 +316,12 @@ async fn what_pmcp_serves_fails_with_the_code_the_mistake_deserves() {
     let hello = call(&with_prompt, "prompts/get", json!({"name": "hello"})).await;
     assert_eq!(hello["result"]["description"], "hi", "{hello}");
 }
+
+#[test]
+fn building_outside_a_tokio_runtime_is_a_clear_error_not_a_panic() {
+    let error = pmcp_tasks::TaskServer::builder("s", "1")
+        .build()
+        .expect_err("no runtime here");
+    assert!(matches!(error, pmcp_tasks::BuildError::NoRuntime));
+    assert!(error.to_string().contains("#[tokio::main]"), "{error}");
+}
