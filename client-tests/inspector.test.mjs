@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { quickstartBin } from './servers.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const inspector = path.join(here, 'node_modules', '.bin', 'mcp-inspector');
+// Installed apart from the other clients: see inspector/package.json.
+const inspector = path.join(here, 'inspector', 'node_modules', '.bin', 'mcp-inspector');
 
 /** Runs the Inspector CLI against the quickstart; resolves with its exit code and output. */
 function inspect(args, timeoutMs = 60_000) {

@@ -26,6 +26,8 @@ redis-server --version
 
 say "npm packages: client tests, and the conformance suite with its Node 22"
 (cd client-tests && npm ci --no-audit --no-fund --loglevel=error)
+# `npm install`, not `npm ci`: see client-tests/inspector/package.json.
+(cd client-tests/inspector && npm install --no-audit --no-fund --loglevel=error)
 (cd conformance && npm ci --no-audit --no-fund --loglevel=error)
 
 say "Python venv: the official Python MCP SDK for the Python client tests"
