@@ -130,6 +130,43 @@ async fn a_client_that_declares_no_elicitation_is_not_asked() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_question_before_the_task_is_not_put_to_a_client_without_forms() {
+    let form = json!({"method": "elicitation/create",
+                      "params": {"mode": "form", "message": "Name?", "requestedSchema": {"type": "object", "properties": {}}}});
+    let server = pmcp_tasks::TaskServer::builder("ask", "1")
+        .tool(
+            pmcp_tasks::TaskTool::new("named", |_: serde_json::Map<String, Value>| async {
+                Ok::<_, pmcp_tasks::ToolError>("ok")
+            })
+            .ask_first("name", form),
+        )
+        .build()
+        .unwrap();
+    let mut params = v2026(json!({"name": "named", "arguments": {}}), true);
+    let declared = params["_meta"]["io.modelcontextprotocol/clientCapabilities"]
+        .as_object_mut()
+        .unwrap();
+    declared.remove("elicitation");
+    let refused = call(&server, "tools/call", params.clone()).await;
+    assert_eq!(err_code(&refused), -32602, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("declared no elicitation capability"),
+        "{refused}"
+    );
+    // A client that can answer is asked.
+    let asked = call(
+        &server,
+        "tools/call",
+        v2026(json!({"name": "named", "arguments": {}}), true),
+    )
+    .await;
+    assert_eq!(ok(&asked)["resultType"], "input_required", "{asked}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn input_requests_show_in_get_and_partial_updates_keep_waiting() {
     let server = server(fast_limits());
     let id = create(&server, "ask_twice", json!({})).await["taskId"]

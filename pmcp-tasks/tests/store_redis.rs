@@ -55,3 +55,52 @@ async fn an_unreachable_redis_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_task_key_gone_before_the_purge_still_gives_its_bytes_back() {
+    use chrono::Utc;
+    use pmcp_tasks::domain::{Era, NewTask, TaskRecord};
+    use pmcp_tasks::store::{OwnerQuota, OwnerUsage};
+    let server = redis_server().await;
+    let prefix = format!("test-{}", uuid::Uuid::new_v4());
+    let store = RedisStore::connect_with_prefix(&server.url, &prefix)
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let record = TaskRecord::new(
+        NewTask {
+            owner: "ana".into(),
+            era: Era::V2026_07_28,
+            tool: "t".into(),
+            arguments: serde_json::json!({"n": 1}),
+            ttl: Some(std::time::Duration::from_millis(1)),
+            poll_interval: None,
+            input_responses: Default::default(),
+            variables: Default::default(),
+            client_elicits: None,
+        },
+        now,
+    );
+    let created = store
+        .create(record, OwnerQuota::unlimited(), now)
+        .await
+        .unwrap();
+    assert!(store.usage("ana", now).await.unwrap().bytes > 0);
+    // Redis dropped the task key first (its backstop expiry, or eviction).
+    let deleted = std::process::Command::new("redis-cli")
+        .args([
+            "-u",
+            &server.url,
+            "DEL",
+            &format!("{{{prefix}}}:task:{}", created.id),
+        ])
+        .output()
+        .expect("redis-cli comes with redis-server");
+    assert_eq!(String::from_utf8_lossy(&deleted.stdout).trim(), "1");
+    let later = now + chrono::Duration::seconds(1);
+    assert_eq!(store.purge_expired(later).await.unwrap(), vec![created.id]);
+    assert_eq!(
+        store.usage("ana", later).await.unwrap(),
+        OwnerUsage::default()
+    );
+}

@@ -196,6 +196,26 @@ async fn refused_writes_change_nothing_and_say_why() {
         "{foreign}"
     );
     assert_eq!(variables(&server, "ana", &id).await, before);
+    // The server's own workflow state is not the client's to write.
+    let reserved = call_as(
+        &server,
+        "ana",
+        "tasks/update",
+        with_vars(
+            json!({"taskId": id, "inputResponses": {}}),
+            json!({"_workflow.progress": {}}),
+        ),
+    )
+    .await;
+    assert_eq!(err_code(&reserved), -32602, "{reserved}");
+    assert!(
+        reserved["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'_workflow.progress'"),
+        "{reserved}"
+    );
+    assert_eq!(variables(&server, "ana", &id).await, before);
 }
 
 #[tokio::test(start_paused = true)]

@@ -29,6 +29,9 @@ pub enum DomainError {
     /// The task is terminal and can no longer change.
     #[error("the task is already in terminal status '{0}'")]
     Terminal(TaskStatus),
+    /// A client wrote a variable the server keeps for itself.
+    #[error("task variable '{0}' is the server's own (keys starting with '_workflow.' hold a workflow's state); clients cannot write it")]
+    ReservedVariable(String),
     /// The variables would exceed the configured size.
     #[error("task variables would take {size} bytes, more than the limit of {limit} bytes")]
     VariablesTooLarge {

@@ -416,7 +416,7 @@ impl TaskContext {
             return Err(TaskError::NotATask);
         };
         let (owner, id) = (&self.inner.owner, &self.inner.id);
-        if request.get("method").and_then(Value::as_str) == Some("elicitation/create") {
+        if is_form_elicitation(&request) {
             let current = rt.get(owner, id).await.map_err(TaskError::from)?;
             if current.client_elicits == Some(false) && !current.input_responses.contains_key(key) {
                 return Err(TaskError::ClientCannotAnswer {
@@ -451,4 +451,15 @@ impl TaskContext {
             .cloned()
             .ok_or(TaskError::Cancelled)
     }
+}
+
+/// Whether `request` asks the client to fill in a form (an
+/// `elicitation/create` in form mode, the default): what a client that
+/// declared no form elicitation cannot answer.
+pub(crate) fn is_form_elicitation(request: &Value) -> bool {
+    request.get("method").and_then(Value::as_str) == Some("elicitation/create")
+        && matches!(
+            request.pointer("/params/mode").and_then(Value::as_str),
+            None | Some("form")
+        )
 }

@@ -249,23 +249,30 @@ fn primitive(field: &Value, defs: &Value) -> Result<Value, String> {
 /// title}..])` when the variants carry descriptions.
 fn string_options(field: &Value) -> Option<(&'static str, Value)> {
     if let Some(values) = field.get("enum").and_then(Value::as_array) {
+        // An inlined `Option<Enum>` lists `null` among its values.
+        let values: Vec<Value> = values.iter().filter(|v| !v.is_null()).cloned().collect();
         return values
             .iter()
             .all(Value::is_string)
-            .then(|| ("enum", Value::Array(values.clone())));
+            .then(|| ("enum", Value::Array(values)));
     }
+    // Documented variants come one per entry (`const` and its
+    // description); undocumented ones share one entry's `enum`.
     let variants = field.get("oneOf").and_then(Value::as_array)?;
     let mut titled = Vec::new();
     for variant in variants {
-        let value = variant
-            .get("const")
-            .or_else(|| variant.get("enum").and_then(|e| e.get(0)))
-            .filter(|v| v.is_string())?;
-        let title = variant
-            .get("description")
-            .or_else(|| variant.get("title"))
-            .unwrap_or(value);
-        titled.push(json!({"const": value, "title": title}));
+        let title = variant.get("description").or_else(|| variant.get("title"));
+        let values: Vec<&Value> = match (variant.get("const"), variant.get("enum")) {
+            (Some(one), _) => vec![one],
+            (None, Some(Value::Array(many))) => many.iter().collect(),
+            _ => return None,
+        };
+        for value in values {
+            if !value.is_string() {
+                return None;
+            }
+            titled.push(json!({"const": value, "title": title.unwrap_or(value)}));
+        }
     }
     Some(("oneOf", Value::Array(titled)))
 }
@@ -293,6 +300,15 @@ mod tests {
 
     #[allow(dead_code)]
     #[derive(Deserialize, JsonSchema)]
+    enum Priority {
+        Low,
+        Medium,
+        /// Drop everything
+        High,
+    }
+
+    #[allow(dead_code)]
+    #[derive(Deserialize, JsonSchema)]
     struct Order {
         /// Who orders.
         name: String,
@@ -303,6 +319,7 @@ mod tests {
         size: Size,
         colour: Option<Colour>,
         extras: Vec<Size>,
+        priority: Priority,
     }
 
     #[test]
@@ -329,6 +346,12 @@ mod tests {
         assert_eq!(
             p["colour"]["oneOf"],
             json!([{"const": "Blue", "title": "Like the sky"}, {"const": "Green", "title": "Like grass"}])
+        );
+        assert_eq!(
+            p["priority"]["oneOf"],
+            json!([{"const": "Low", "title": "Low"}, {"const": "Medium", "title": "Medium"},
+                   {"const": "High", "title": "Drop everything"}]),
+            "every variant, documented or not"
         );
         assert_eq!(
             p["extras"],

@@ -153,7 +153,9 @@ fn service_error(e: &ServiceError) -> RpcError {
             format!("Task '{id}' was cancelled before it finished, so it has no result")
         }
         E::Storage(why) => format!("Task storage failed: {why}"),
-        E::InvalidArguments { .. } | E::Refused(_) | E::Workflow(_) => e.to_string(),
+        E::InvalidArguments { .. } | E::Refused(_) | E::Workflow(_) | E::CannotAsk { .. } => {
+            e.to_string()
+        }
         E::Failed(error) => return error.clone(),
     };
     match e {
@@ -168,6 +170,7 @@ fn service_error(e: &ServiceError) -> RpcError {
         | E::AlreadyTerminal { .. }
         | E::Ended { .. }
         | E::Refused(_)
+        | E::CannotAsk { .. }
         | E::Workflow(_) => RpcError::invalid_params(message),
         E::OverQuota { quota, used, limit } => {
             let (reason, held) = match quota {

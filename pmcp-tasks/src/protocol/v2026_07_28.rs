@@ -92,13 +92,14 @@ pub(super) async fn tasks(x: &Exchange<'_>) -> Result<Value, Error> {
     match method {
         Method::TasksUpdate => {
             let update: UpdateParams = decode("tasks/update", x.params())?;
-            // Variables first, so that a body woken by the answers below
-            // already sees them. A refused write changes nothing and says
-            // why.
+            // Variables and answers in one write, so that a body woken by
+            // the answers already sees the variables. A refused write
+            // changes nothing and says why.
             if let Some(variables) = &x.meta().variables {
                 service
-                    .write_variables(&owner, &update.task_id, variables)
+                    .write_variables(&owner, &update.task_id, variables, &update.input_responses)
                     .await?;
+                return Ok(json!({}));
             }
             match service
                 .answer_input(&owner, &update.task_id, &update.input_responses)

@@ -128,6 +128,15 @@ impl TaskService {
                     .filter(|(key, _)| !answers.contains_key(key))
                     .map(|(key, question)| (key.clone(), question.clone()))
                     .collect();
+                if let Some((key, _)) = missing.iter().find(|(_, question)| {
+                    request.client_elicits == Some(false)
+                        && crate::execution::is_form_elicitation(question)
+                }) {
+                    return Err(ServiceError::CannotAsk {
+                        tool: tool.name.clone(),
+                        key: key.clone(),
+                    });
+                }
                 if !missing.is_empty() {
                     return Ok(CallOutcome::NeedsInput(missing));
                 }
@@ -209,6 +218,7 @@ fn seed_variables(
     max_bytes: usize,
 ) -> Result<Map<String, Value>, ServiceError> {
     let mut variables = given.unwrap_or_default();
+    super::client_writable(&variables)?;
     variables.retain(|_, value| !value.is_null());
     let size = crate::domain::json_len(&variables);
     if size > max_bytes {

@@ -78,6 +78,15 @@ pub(crate) enum ServiceError {
         /// When a creation would be admitted.
         retry_after: std::time::Duration,
     },
+    /// The tool asks a question before its task exists, in a form the
+    /// caller declared it cannot fill in.
+    #[error("tool '{tool}' asks the question '{key}' before it starts, as a form, and this client declared no elicitation capability, so it could never answer; use a client that supports elicitation")]
+    CannotAsk {
+        /// The tool.
+        tool: String,
+        /// The question's key.
+        key: String,
+    },
     /// Shutdown has begun.
     #[error("the server is shutting down")]
     ShuttingDown,

@@ -133,25 +133,29 @@ impl TaskService {
             .map_err(|e| ServiceError::update(e, id))
     }
 
-    /// Merges the client's `variables` into the owner's running task, as
-    /// one write (`null` removes a key); refused whole when the result
-    /// would be over the size limit or the task has ended.
+    /// Merges the client's `variables` into the owner's running task and
+    /// delivers its answers, as one write (`null` removes a variable);
+    /// refused whole when a variable is the server's own, the variables
+    /// would be over the size limit, or the task has ended.
     pub(crate) async fn write_variables(
         &self,
         owner: &Owner,
         id: &str,
         variables: &Map<String, Value>,
-    ) -> Result<TaskRecord, ServiceError> {
+        responses: &Map<String, Value>,
+    ) -> Result<Vec<String>, ServiceError> {
+        client_writable(variables)?;
         let max = self.runtime.limits().max_variable_bytes;
-        let (record, ()) = self
+        let (_, accepted) = self
             .runtime
             .update(owner.as_str(), id, |t, now| {
-                t.merge_variables(variables, max, now)
+                t.merge_variables(variables, max, now)?;
+                t.answer_input(responses, now)
             })
             .await
             .map_err(|e| ServiceError::update(e, id))?;
         tracing::info!(task = %id, owner = %owner.as_str(), keys = variables.len(), "task variables written by the client");
-        Ok(record)
+        Ok(accepted)
     }
 
     /// Waits until `ready` holds for the owner's task.
@@ -183,5 +187,18 @@ pub(crate) fn outcome(record: &TaskRecord) -> Result<Value, ServiceError> {
         Some(TaskOutcome::Result { value }) => Ok(value.clone()),
         Some(TaskOutcome::Error { error }) => Err(ServiceError::Failed(error.clone())),
         None => Err(ServiceError::NoResult(record.id.clone())),
+    }
+}
+
+/// Refuses a client's write of a variable the server keeps for itself.
+pub(crate) fn client_writable(variables: &Map<String, Value>) -> Result<(), ServiceError> {
+    match variables
+        .keys()
+        .find(|k| k.starts_with(crate::workflow::RESERVED_VARIABLE_PREFIX))
+    {
+        Some(key) => Err(ServiceError::Refused(
+            crate::domain::DomainError::ReservedVariable(key.clone()),
+        )),
+        None => Ok(()),
     }
 }

@@ -9,6 +9,7 @@
 //! | `{prefix}:owner:<owner>` | sorted set | the owner's task ids by creation sequence (listing) |
 //! | `{prefix}:active:<owner>` | set | the owner's unfinished task ids (`SCARD`: the count) |
 //! | `{prefix}:bytes` | hash | owner → the size of its stored records (the byte quota) |
+//! | `{prefix}:sizes` | hash | task id → the size counted for it in `bytes` (subtracted at purge, even if the task key is already gone) |
 //! | `{prefix}:expiry` | sorted set | `owner\nid` by expiry time (the sweeper's index) |
 //! | `{prefix}:leases` | sorted set | `owner\nid` of unfinished tasks by lease deadline (recovery) |
 //! | `{prefix}:seq` | string | the creation sequence |
@@ -57,7 +58,7 @@ struct Scripts {
 }
 
 const CREATE: &str = r#"
-local task, ownerz, active, expiry, seqkey, leases, held = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local task, ownerz, active, expiry, seqkey, leases, held, sizes = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 local id, owner, record, is_active, expires, max_active, backstop, lease, changes = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9]
 local max_stored, max_bytes = tonumber(ARGV[10]), tonumber(ARGV[11])
 if redis.call('EXISTS', task) == 1 then return {'duplicate'} end
@@ -68,6 +69,7 @@ if stored >= max_stored then return {'limit', 'stored', stored} end
 local bytes = tonumber(redis.call('HGET', held, owner) or '0') + #record
 if bytes > max_bytes then return {'limit', 'bytes', bytes} end
 redis.call('HINCRBY', held, owner, #record)
+redis.call('HSET', sizes, id, #record)
 local seq = redis.call('INCR', seqkey)
 redis.call('HSET', task, 'record', record, 'owner', owner, 'version', 1, 'expires', expires)
 redis.call('ZADD', ownerz, seq, id)
@@ -89,14 +91,17 @@ return {'ok', fields[3]}
 "#;
 
 const CAS: &str = r#"
-local task, active, expiry, leases, held = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local task, active, expiry, leases, held, sizes = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local owner, expected, record, is_active, expires, now, id, backstop, lease, changes = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local fields = redis.call('HMGET', task, 'owner', 'expires', 'record', 'version')
 if not fields[1] or fields[1] ~= owner then return {'notfound'} end
 if fields[2] ~= '' and tonumber(fields[2]) <= now then return {'notfound'} end
 if fields[4] ~= expected then return {'conflict', fields[3]} end
 redis.call('HSET', task, 'record', record, 'version', tonumber(expected) + 1, 'expires', expires)
-redis.call('HINCRBY', held, owner, #record - #fields[3])
+-- A task written before sizes were kept was never counted: count it now.
+local counted = tonumber(redis.call('HGET', sizes, id) or '0')
+if redis.call('HINCRBY', held, owner, #record - counted) <= 0 then redis.call('HDEL', held, owner) end
+redis.call('HSET', sizes, id, #record)
 if is_active == '1' then redis.call('SADD', active, id) else redis.call('SREM', active, id) end
 if lease ~= '' then redis.call('ZADD', leases, lease, owner .. '\n' .. id) else redis.call('ZREM', leases, owner .. '\n' .. id) end
 if fields[2] ~= expires then
@@ -143,10 +148,11 @@ local ids = {}
 for _, member in ipairs(members) do
   local cut = string.find(member, '\n', 1, true)
   local owner, id = string.sub(member, 1, cut - 1), string.sub(member, cut + 1)
-  local size = redis.call('HSTRLEN', prefix .. 'task:' .. id, 'record')
+  local size = tonumber(redis.call('HGET', prefix .. 'sizes', id) or '0')
   if size > 0 and redis.call('HINCRBY', prefix .. 'bytes', owner, -size) <= 0 then
     redis.call('HDEL', prefix .. 'bytes', owner)
   end
+  redis.call('HDEL', prefix .. 'sizes', id)
   redis.call('DEL', prefix .. 'task:' .. id)
   redis.call('ZREM', prefix .. 'owner:' .. owner, id)
   redis.call('SREM', prefix .. 'active:' .. owner, id)
@@ -320,7 +326,8 @@ impl RedisStore {
         })))
     }
 
-    /// A key shared by all owners (`expiry`, `seq`, `leases`, `bytes`).
+    /// A key shared by all owners (`expiry`, `seq`, `leases`, `bytes`,
+    /// `sizes`).
     fn global(&self, name: &str) -> String {
         format!("{}{name}", self.prefix)
     }
@@ -360,6 +367,7 @@ impl TaskStore for RedisStore {
             .key(self.global("seq"))
             .key(self.global("leases"))
             .key(self.global("bytes"))
+            .key(self.global("sizes"))
             .arg(&record.id)
             .arg(&record.owner)
             .arg(encode(&record)?)
@@ -436,6 +444,7 @@ impl TaskStore for RedisStore {
             .key(self.global("expiry"))
             .key(self.global("leases"))
             .key(self.global("bytes"))
+            .key(self.global("sizes"))
             .arg(&record.owner)
             .arg(expected.to_string())
             .arg(encode(&record)?)
@@ -464,7 +473,7 @@ impl TaskStore for RedisStore {
         // Expired tasks not yet purged included, as the create script sees
         // them.
         let mut conn = self.conn.clone();
-        let (active, stored, bytes): (usize, usize, Option<u64>) = redis::pipe()
+        let (active, stored, bytes): (usize, usize, Option<i64>) = redis::pipe()
             .cmd("SCARD")
             .arg(self.key("active", owner))
             .cmd("ZCARD")
@@ -478,7 +487,7 @@ impl TaskStore for RedisStore {
         Ok(OwnerUsage {
             active,
             stored,
-            bytes: bytes.unwrap_or(0),
+            bytes: bytes.map_or(0, |b| b.max(0).unsigned_abs()),
         })
     }
 

@@ -219,7 +219,12 @@ fn drop_foreign_formats(schema: &mut Value) {
             if foreign {
                 map.remove("format");
             }
-            map.values_mut().for_each(drop_foreign_formats);
+            // Values (defaults, examples, constants) are data, not schemas.
+            for (key, value) in map.iter_mut() {
+                if !matches!(key.as_str(), "default" | "examples" | "const" | "enum") {
+                    drop_foreign_formats(value);
+                }
+            }
         }
         Value::Array(items) => items.iter_mut().for_each(drop_foreign_formats),
         _ => {}

@@ -41,6 +41,10 @@ pub use state::{PauseReason, Progress, StepProgress, StepStatus};
 pub(crate) use engine::{Caller, Workflows};
 pub(crate) use state::substitute;
 
+/// The prefix of the task variables a workflow keeps its state in; clients
+/// cannot write them.
+pub const RESERVED_VARIABLE_PREFIX: &str = "_workflow.";
+
 /// Task variable holding each step's status ([`Progress`]).
 pub const PROGRESS_KEY: &str = "_workflow.progress";
 

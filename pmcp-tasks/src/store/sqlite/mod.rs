@@ -542,6 +542,50 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
+    /// Two stores on one file, as two processes would have: the quota check
+    /// and the insert are one transaction, so racing creates never pass it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_openers_of_one_file_never_pass_the_stored_quota_together() {
+        let dir = std::env::temp_dir().join(format!("pmcp-tasks-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("tasks.db");
+        let stores = [
+            SqliteStore::open(&path).unwrap(),
+            SqliteStore::open(&path).unwrap(),
+        ];
+        let quota = OwnerQuota {
+            max_stored: 5,
+            ..OwnerQuota::active(100)
+        };
+        let now = Utc::now();
+        let creates = (0..40).map(|i| {
+            let store = stores[i % 2].clone();
+            let record = TaskRecord::new(
+                NewTask {
+                    owner: "alice".into(),
+                    era: Era::V2026_07_28,
+                    tool: "t".into(),
+                    arguments: json!({}),
+                    ttl: None,
+                    poll_interval: None,
+                    input_responses: Default::default(),
+                    variables: Default::default(),
+                    client_elicits: None,
+                },
+                now,
+            );
+            tokio::spawn(async move { store.create(record, quota, now).await })
+        });
+        let created = futures::future::join_all(creates)
+            .await
+            .into_iter()
+            .filter(|r| r.as_ref().unwrap().is_ok())
+            .count();
+        assert_eq!(created, 5);
+        assert_eq!(stores[0].usage("alice", now).await.unwrap().stored, 5);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     #[test]
     fn an_unopenable_path_is_a_clear_error() {
         let err = SqliteStore::open("/nonexistent-dir/x/tasks.db").unwrap_err();

@@ -52,29 +52,44 @@ pub(super) fn adjust(conn: &Connection, owner: &str, delta: Held) -> Result<(), 
     .and_then(|mut s| s.execute(params![owner, delta.active, delta.stored, delta.bytes]))
     .map_err(backend)?;
     if delta.stored < 0 {
-        conn.prepare_cached("DELETE FROM pmcp_task_owners WHERE owner = ?1 AND stored = 0")
-            .and_then(|mut s| s.execute(params![owner]))
-            .map_err(backend)?;
+        conn.prepare_cached(
+            "DELETE FROM pmcp_task_owners WHERE owner = ?1 AND stored = 0 AND active = 0",
+        )
+        .and_then(|mut s| s.execute(params![owner]))
+        .map_err(backend)?;
     }
     Ok(())
 }
 
 /// Brings a database written before stored-task and byte counts existed up
 /// to date: adds the columns and counts what every owner holds. Runs once;
-/// concurrent openers wait on the write lock and find it done.
+/// concurrent openers wait on the write lock (up to a few minutes, as the
+/// count reads every task) and find it done. Processes of the older version
+/// must be stopped first: they would write tasks without counting them.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let has_column = |conn: &Connection, table: &str, column: &str| {
-        conn.query_row(
-            "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2",
-            params![table, column],
-            |row| row.get::<_, i64>(0),
-        )
-        .map(|n| n > 0)
-        .map_err(backend)
-    };
     if has_column(conn, "pmcp_task_owners", "bytes")? {
         return Ok(());
     }
+    conn.busy_timeout(std::time::Duration::from_secs(300))
+        .map_err(backend)?;
+    let migrated = upgrade(conn);
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(backend)?;
+    migrated
+}
+
+/// Whether `table` has `column`.
+fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool, StoreError> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2",
+        params![table, column],
+        |row| row.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
+    .map_err(backend)
+}
+
+fn upgrade(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(backend)?;
