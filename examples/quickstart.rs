@@ -171,6 +171,12 @@ struct Options {
     /// How soon the tasks of a server that died are taken over [default: 30].
     #[arg(long, value_name = "SECONDS", value_parser = seconds_above_zero)]
     lease: Option<Duration>,
+    /// A plain tools/call (from a client that does not speak Tasks) still
+    /// running after this many seconds answers that the job goes on in the
+    /// background, and the companion tools task_status, task_result,
+    /// task_cancel and task_answer follow it [default: plain calls wait].
+    #[arg(long, value_name = "SECONDS", value_parser = seconds_above_zero)]
+    detach_after: Option<Duration>,
     /// Every anonymous caller owns tasks as 'anon:NAME', across sessions,
     /// restarts and instances: only for one trusted user (by default each
     /// HTTP session owns its own tasks).
@@ -230,7 +236,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(name) => AnonymousPolicy::Shared(name),
         None => AnonymousPolicy::PerConnection,
     };
-    let server = TaskServer::builder("pmcp-tasks-quickstart", env!("CARGO_PKG_VERSION"))
+    let mut builder = TaskServer::builder("pmcp-tasks-quickstart", env!("CARGO_PKG_VERSION"));
+    if let Some(wait) = options.detach_after {
+        builder = builder.detach_after(wait);
+    }
+    let server = builder
         .anonymous(anonymous)
         .store(store)
         .limits(limits)

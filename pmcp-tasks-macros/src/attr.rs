@@ -65,6 +65,9 @@ pub struct ToolArgs {
     /// The body may run again after its server died (see
     /// `TaskTool::resumable`).
     pub resumable: darling::util::Flag,
+    /// A plain call answers that the job goes on after this long (see
+    /// `TaskTool::detach_after`).
+    pub detach_after: Option<HumanDuration>,
     #[darling(rename = "crate")]
     pub krate: Option<syn::Path>,
 }

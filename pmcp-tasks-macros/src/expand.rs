@@ -107,6 +107,10 @@ fn generate(attr: &ToolArgs, model: &ToolFn) -> TokenStream {
         quote!(.poll_interval(#private::Duration::from_millis(#ms)))
     });
     let resumable = attr.resumable.is_present().then(|| quote!(.resumable()));
+    let detach = attr.detach_after.map(|d| {
+        let ms = millis(d.duration);
+        quote!(.detach_after(#private::Duration::from_millis(#ms)))
+    });
     let immediate = attr
         .immediate
         .as_ref()
@@ -121,7 +125,7 @@ fn generate(attr: &ToolArgs, model: &ToolFn) -> TokenStream {
         #vis fn #builder() -> #krate::TaskTool {
             #(#state_checks)*
             #private::tool::<#args_ty, _, #output_ty, #error_ty, _>(#name, #callable)
-                #description #support #ttl #poll #resumable #immediate
+                #description #support #ttl #poll #resumable #immediate #detach
         }
 
         #private::inventory::submit! {

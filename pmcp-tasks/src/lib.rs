@@ -74,7 +74,7 @@ pub use protocol::wire::VARIABLES_META_KEY;
 pub use server::{
     shutdown_signal, BuildError, TaskServer, TaskServerBuilder, SUPPORTED_PROTOCOL_VERSIONS,
 };
-pub use service::AnonymousPolicy;
+pub use service::{AnonymousPolicy, CompanionNames};
 pub use state::{FromTaskContext, State, StateValue};
 pub use tool::{TaskSupport, TaskTool, ToolHandler};
 pub use transport::TransportLimits;
@@ -123,6 +123,7 @@ pub use variables::TaskVariables;
 /// | `ttl` | a duration such as `"10m"` | the server's default TTL |
 /// | `poll_interval` | a duration such as `"2s"` | the server's poll interval |
 /// | `immediate` | what the model is told at once when a task starts | none |
+/// | `detach_after` | a plain call still running after this (`"20s"`) answers where the job went ([`TaskTool::detach_after`]) | the server's, else never |
 /// | `name` | the tool's name | the function's name |
 /// | `description` | the tool's description | the doc comment |
 /// | `crate` | path of `pmcp_tasks`, for re-exporters | `::pmcp_tasks` |

@@ -89,7 +89,11 @@ pub(crate) fn tool_info(tool: &TaskTool) -> ToolInfo {
         tool.description.clone(),
         tool.input_schema.clone(),
     );
-    info.output_schema = tool.output_schema.clone();
+    // A plain call of a detaching tool may answer where the job went
+    // instead of the output, which its schema would not describe.
+    if tool.detach_after.is_none() {
+        info.output_schema = tool.output_schema.clone();
+    }
     let support = match tool.support {
         TaskSupport::Forbidden => WireSupport::Forbidden,
         TaskSupport::Optional => WireSupport::Optional,
@@ -111,6 +115,13 @@ pub(super) async fn tools_list(x: &Exchange<'_>) -> Result<Value, Error> {
             .values()
             .map(|t| (t.name.clone(), tool_info(t))),
     );
+    if let Some(companions) = service.companions() {
+        for (name, description, schema) in companions.descriptors() {
+            let mut info = ToolInfo::new(name.clone(), Some(description), schema);
+            info.execution = Some(ToolExecution::new().with_task_support(WireSupport::Forbidden));
+            tools.insert(name, info);
+        }
+    }
     let mut result = ListToolsResult::default();
     result.tools = tools.into_values().collect();
     if x.era().era == Era::V2026_07_28 {

@@ -7,7 +7,7 @@ use crate::domain::Limits;
 use crate::execution::TaskRuntime;
 use crate::protocol::Router;
 use crate::service::host::Host;
-use crate::service::{AnonymousPolicy, OwnerPolicy, TaskService};
+use crate::service::{AnonymousPolicy, CompanionNames, OwnerPolicy, TaskService};
 use crate::state::{StateValue, States};
 use crate::store::{MemoryStore, TaskStore};
 use crate::tool::TaskTool;
@@ -87,6 +87,8 @@ pub struct TaskServerBuilder {
     heartbeat: Duration,
     transport_limits: TransportLimits,
     states: States,
+    detach_after: Option<Duration>,
+    companions: CompanionNames,
 }
 
 impl std::fmt::Debug for TaskServerBuilder {
@@ -114,7 +116,24 @@ impl TaskServerBuilder {
             heartbeat: Duration::from_secs(15),
             transport_limits: TransportLimits::default(),
             states: States::default(),
+            detach_after: None,
+            companions: CompanionNames::default(),
         }
+    }
+
+    /// For every `support = "optional"` task tool without its own
+    /// [`TaskTool::detach_after`]: a plain call still running after `wait`
+    /// answers that the job goes on in the background (see there).
+    pub fn detach_after(mut self, wait: Duration) -> Self {
+        self.detach_after = Some(wait);
+        self
+    }
+
+    /// Renames the companion tools that follow a detached call (served
+    /// only when some tool can detach).
+    pub fn companion_tools(mut self, names: CompanionNames) -> Self {
+        self.companions = names;
+        self
     }
 
     /// Gives every task tool that takes a [`State<T>`](crate::State) this
@@ -251,6 +270,9 @@ impl TaskServerBuilder {
                 });
             }
             tool.states = self.states.clone();
+            if tool.support == crate::tool::TaskSupport::Optional {
+                tool.detach_after = tool.detach_after.or(self.detach_after);
+            }
             if let Some(first) = origins.get(&tool.name) {
                 return Err(BuildError::DuplicateTool {
                     name: tool.name.clone(),
@@ -316,12 +338,28 @@ impl TaskServerBuilder {
         });
         runtime.spawn_sweeper(self.sweep_every);
         runtime.spawn_change_feed();
-        let service = TaskService::new(
+        let detaching = tools.values().any(|t| t.detach_after.is_some());
+        if detaching {
+            let names = &self.companions;
+            for name in [&names.status, &names.result, &names.cancel, &names.answer] {
+                if tools.contains_key(name.as_str()) {
+                    return Err(BuildError::DuplicateTool {
+                        name: name.clone(),
+                        first: format!("task tool '{name}'"),
+                        second: "the companion tool of detached calls (rename it with TaskServerBuilder::companion_tools)".into(),
+                    });
+                }
+            }
+        }
+        let mut service = TaskService::new(
             runtime,
             tools,
             OwnerPolicy::new(self.anonymous),
             Host::new(core),
         );
+        if detaching {
+            service = service.with_companions(self.companions);
+        }
         Ok(TaskServer {
             inner: Arc::new(Inner {
                 router: Router::new(service, Workflows::new(workflows)),

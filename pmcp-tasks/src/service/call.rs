@@ -80,6 +80,16 @@ impl TaskService {
         caller: Caller<'_>,
         call: ToolCall,
     ) -> Result<CallOutcome, ServiceError> {
+        if let Some(which) = self.companions().and_then(|c| c.of(&call.name)) {
+            if let CallMode::Task(_) = call.mode {
+                return Err(ServiceError::TaskForbidden(call.name));
+            }
+            let owner = self.owner(caller)?;
+            return self
+                .companion(which, &call.name, &owner, call.arguments)
+                .await
+                .map(CallOutcome::Ran);
+        }
         let Some(tool) = self.tools().get(&call.name) else {
             if self.host().tool(&call.name).await.is_none() {
                 return Err(ServiceError::UnknownTool(call.name));
@@ -102,6 +112,13 @@ impl TaskService {
             ));
         }
         let task = match (call.mode, tool.support) {
+            (CallMode::Inline, support)
+                if support != TaskSupport::Forbidden && tool.detach_after.is_some() =>
+            {
+                return self
+                    .call_detaching(tool, owner, call.era, call.arguments)
+                    .await;
+            }
             (CallMode::Inline, TaskSupport::Required) => {
                 return Err(ServiceError::TaskRequired(call.name))
             }
@@ -111,7 +128,7 @@ impl TaskService {
             (CallMode::Inline, _) | (CallMode::Either(_), TaskSupport::Forbidden) => None,
             (CallMode::Task(request) | CallMode::Either(request), _) => Some(request),
         };
-        let Some(request) = task else {
+        let Some(mut request) = task else {
             return self
                 .run_ours(tool, owner, call.arguments)
                 .await
@@ -120,7 +137,7 @@ impl TaskService {
         let body = tool
             .prepare(call.arguments.clone())
             .map_err(|e| invalid_arguments(tool, e.0))?;
-        let answered = match request.answers_first {
+        let answered = match request.answers_first.take() {
             Some(answers) if !tool.ask_first.is_empty() => {
                 let missing: Map<String, Value> = tool
                     .ask_first
@@ -147,25 +164,51 @@ impl TaskService {
             }
             _ => BTreeMap::new(),
         };
+        let immediate = tool.immediate_for(&call.arguments);
+        let record = self
+            .create_task(
+                tool,
+                owner,
+                call.era,
+                call.arguments,
+                request,
+                answered,
+                body,
+            )
+            .await?;
+        Ok(CallOutcome::Created {
+            record: Box::new(record),
+            immediate,
+        })
+    }
+
+    /// Creates the caller's task of `tool` and starts `body` in it.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn create_task(
+        &self,
+        tool: &TaskTool,
+        owner: &Owner,
+        era: Era,
+        arguments: Value,
+        request: TaskRequest,
+        answered: BTreeMap<String, Value>,
+        body: crate::execution::TaskBody,
+    ) -> Result<TaskRecord, ServiceError> {
+        let limits = self.runtime().limits();
         let variables = seed_variables(request.variables, limits.max_variable_bytes)?;
         self.admit_creation(owner)?;
         let new = NewTask {
             owner: owner.as_str().to_owned(),
-            era: call.era,
+            era,
             tool: tool.name.clone(),
-            arguments: call.arguments,
+            arguments,
             ttl: limits.effective_ttl(request.ttl.or(tool.ttl)),
             poll_interval: Some(tool.poll_interval.unwrap_or(limits.poll_interval)),
             input_responses: answered,
             variables,
             client_elicits: request.client_elicits,
         };
-        let immediate = tool.immediate_for(&new.arguments);
-        let record = self.runtime().start(new, body).await?;
-        Ok(CallOutcome::Created {
-            record: Box::new(record),
-            immediate,
-        })
+        Ok(self.runtime().start(new, body).await?)
     }
 
     /// What tool `name`, a task tool or pmcp's, answers to `arguments`, run

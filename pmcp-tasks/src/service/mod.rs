@@ -8,11 +8,14 @@
 //! [`host`].
 
 mod call;
+mod companion;
+mod detach;
 mod error;
 pub(crate) mod host;
 mod owner;
 
 pub(crate) use call::{CallMode, CallOutcome, TaskRequest, ToolCall};
+pub use companion::CompanionNames;
 pub(crate) use error::ServiceError;
 pub use owner::AnonymousPolicy;
 pub(crate) use owner::{Caller, Connection, Owner, OwnerPolicy};
@@ -34,6 +37,8 @@ pub(crate) struct TaskService {
     host: Host,
     /// Task creations per owner, when limited.
     creations: Option<KeyedRate<String>>,
+    /// The companion tools, when a tool can detach from a plain call.
+    companions: Option<CompanionNames>,
 }
 
 impl TaskService {
@@ -53,11 +58,23 @@ impl TaskService {
             owners,
             host,
             creations,
+            companions: None,
         }
     }
 
+    /// Serves the companion tools under `names`.
+    pub(crate) fn with_companions(mut self, names: CompanionNames) -> Self {
+        self.companions = Some(names);
+        self
+    }
+
+    /// The companion tools' names, if they are served.
+    pub(crate) fn companions(&self) -> Option<&CompanionNames> {
+        self.companions.as_ref()
+    }
+
     /// Counts a task creation against the owner's rate; refused past it.
-    fn admit_creation(&self, owner: &Owner) -> Result<(), ServiceError> {
+    pub(super) fn admit_creation(&self, owner: &Owner) -> Result<(), ServiceError> {
         let Some(rate) = &self.creations else {
             return Ok(());
         };

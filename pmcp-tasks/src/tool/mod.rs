@@ -156,6 +156,9 @@ pub struct TaskTool {
     /// [`TaskTool::immediate`]).
     pub(crate) immediate: Option<Immediate>,
     body: Arc<dyn ErasedTool>,
+    /// How long a plain call may run before it answers that the job goes
+    /// on in the background (see [`TaskTool::detach_after`]).
+    pub(crate) detach_after: Option<Duration>,
     /// The state types the function takes.
     pub(crate) needs: Vec<StateNeed>,
     /// The server's state, given when the server is built.
@@ -270,6 +273,7 @@ impl TaskTool {
             }),
             needs: H::needs(),
             states: States::default(),
+            detach_after: None,
         }
     }
 
@@ -314,6 +318,20 @@ impl TaskTool {
     /// `ctx.elicit_form(key, ..)`), which returns it at once.
     pub fn ask_first(mut self, key: impl Into<String>, request: Value) -> Self {
         self.ask_first.push((key.into(), request));
+        self
+    }
+
+    /// Lets a plain `tools/call` (from a client that does not speak Tasks)
+    /// run the tool as a task owned by the caller: if it has not finished
+    /// after `wait`, the call answers a normal result saying the job goes
+    /// on in the background, with the task id and the companion tools that
+    /// follow it (`task_status`, `task_result`, `task_cancel`,
+    /// `task_answer`). A call that ends sooner answers its result as
+    /// before. On a `support = "required"` tool this also admits plain
+    /// calls, which are refused otherwise. The tool's output schema is then
+    /// not advertised, since such a call may answer the notice instead.
+    pub fn detach_after(mut self, wait: Duration) -> Self {
+        self.detach_after = Some(wait);
         self
     }
 

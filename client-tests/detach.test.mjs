@@ -1,0 +1,52 @@
+// A client that does not speak Tasks (the TypeScript SDK's plain callTool,
+// with a short request timeout) calls a long tool of the quickstart started
+// with --detach-after: the call answers at once that the job goes on, and
+// the companion tools follow it to its result.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+
+import { quickstartBin } from './servers.mjs';
+
+test('a plain call of a long tool detaches, and task_status / task_result follow it', async () => {
+  const client = new Client({ name: 'plain-client', version: '1.0.0' });
+  await client.connect(
+    new StdioClientTransport({ command: quickstartBin, args: ['--detach-after', '1'], stderr: 'ignore' }),
+    { timeout: 60_000 },
+  );
+  try {
+    const { tools } = await client.listTools();
+    const names = tools.map((t) => t.name);
+    for (const companion of ['task_status', 'task_result', 'task_cancel', 'task_answer']) {
+      assert.ok(names.includes(companion), names.join(' '));
+    }
+    // Five seconds of work against a three-second client timeout.
+    const started = Date.now();
+    const detached = await client.callTool({ name: 'slow_job', arguments: { seconds: 5 } }, undefined, {
+      timeout: 3_000,
+    });
+    assert.ok(Date.now() - started < 3_000, 'answered before the client gave up');
+    assert.notEqual(detached.isError, true, JSON.stringify(detached));
+    const { taskId } = detached.structuredContent;
+    assert.match(detached.content[0].text, /still running, as background task/);
+
+    const status = await client.callTool({ name: 'task_status', arguments: { taskId } });
+    assert.equal(status.structuredContent.status, 'working');
+
+    let result;
+    for (let i = 0; i < 50; i++) {
+      result = await client.callTool({ name: 'task_result', arguments: { taskId } });
+      if (!/has not finished yet/.test(result.content[0].text)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.notEqual(result.isError, true, JSON.stringify(result));
+    assert.deepEqual(result.structuredContent, { seconds: 5, steps: 5 });
+
+    // A quick call answers its result directly.
+    const quick = await client.callTool({ name: 'slow_job', arguments: { seconds: 0.2 } });
+    assert.deepEqual(quick.structuredContent, { seconds: 0.2, steps: 0 });
+  } finally {
+    await client.close();
+  }
+});
