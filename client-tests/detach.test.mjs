@@ -50,3 +50,30 @@ test('a plain call of a long tool detaches, and task_status / task_result follow
     await client.close();
   }
 });
+
+test('progress keeps a plain inline call alive past the client timeout', async () => {
+  const client = new Client({ name: 'plain-client', version: '1.0.0' });
+  await client.connect(new StdioClientTransport({ command: quickstartBin, stderr: 'ignore' }), { timeout: 60_000 });
+  try {
+    const progress = [];
+    // Four seconds of work, a 2.5 s timeout reset by every progress report.
+    const result = await client.callTool({ name: 'slow_job', arguments: { seconds: 4 } }, undefined, {
+      timeout: 2_500,
+      resetTimeoutOnProgress: true,
+      onprogress: (p) => progress.push(p),
+    });
+    assert.deepEqual(result.structuredContent, { seconds: 4, steps: 4 });
+    assert.deepEqual(
+      progress.map((p) => [p.progress, p.total, p.message]),
+      [1, 2, 3, 4].map((n) => [n, 4, `step ${n} of 4`]),
+    );
+    // Without progress the same call outlives the client's patience (which
+    // then cancels it).
+    await assert.rejects(
+      client.callTool({ name: 'slow_job', arguments: { seconds: 4 } }, undefined, { timeout: 2_500 }),
+      /timed out/i,
+    );
+  } finally {
+    await client.close();
+  }
+});

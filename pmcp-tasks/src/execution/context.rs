@@ -25,12 +25,37 @@ pub struct TaskContext {
     states: States,
 }
 
+/// What a plain (task-less) call gives its body: a way to report progress
+/// to the waiting client, and a token the client's cancellation cancels.
+#[derive(Clone, Default)]
+pub(crate) struct CallHooks {
+    /// Sends `notifications/progress` for the call's `progressToken`.
+    pub(crate) progress: Option<ProgressSink>,
+    /// Cancelled by the client's `notifications/cancelled` of the call.
+    pub(crate) cancelled: Option<CancellationToken>,
+}
+
+/// Reports a plain call's progress (numbers, message) to its client.
+pub(crate) type ProgressSink =
+    Arc<dyn Fn(Option<crate::domain::ProgressMark>, Option<&str>) + Send + Sync>;
+
+impl std::fmt::Debug for CallHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallHooks")
+            .field("progress", &self.progress.is_some())
+            .field("cancelled", &self.cancelled.is_some())
+            .finish()
+    }
+}
+
 struct Inner {
     id: String,
     owner: String,
     era: Option<Era>,
     token: CancellationToken,
     backing: Backing,
+    /// A plain call's progress reporter.
+    sink: Option<ProgressSink>,
     /// Questions asked so far by [`TaskContext::elicit`] (their keys).
     questions: std::sync::atomic::AtomicU64,
 }
@@ -80,6 +105,7 @@ impl TaskContext {
                 era: Some(record.era),
                 token,
                 backing: Backing::Task(table),
+                sink: None,
                 questions: Default::default(),
             }),
             states: States::default(),
@@ -89,12 +115,19 @@ impl TaskContext {
     /// A context for a call that runs without a task (and for unit tests of
     /// tool functions).
     pub fn detached(owner: impl Into<String>) -> Self {
+        Self::for_call(owner, CallHooks::default())
+    }
+
+    /// A detached context for a plain call: progress reaches its client,
+    /// and its cancellation cancels the context.
+    pub(crate) fn for_call(owner: impl Into<String>, hooks: CallHooks) -> Self {
         TaskContext {
             inner: Arc::new(Inner {
                 id: String::new(),
                 owner: owner.into(),
                 era: None,
-                token: CancellationToken::new(),
+                token: hooks.cancelled.unwrap_or_default(),
+                sink: hooks.progress,
                 backing: Backing::Detached(Mutex::new(Map::new())),
                 questions: Default::default(),
             }),
@@ -163,6 +196,11 @@ impl TaskContext {
         self.inner.token.cancelled()
     }
 
+    /// The token that cancels this context.
+    pub(crate) fn cancellation(&self) -> CancellationToken {
+        self.inner.token.clone()
+    }
+
     /// Whether the task has been cancelled.
     pub fn is_cancelled(&self) -> bool {
         self.inner.token.is_cancelled()
@@ -188,11 +226,14 @@ impl TaskContext {
                 .await
                 .map_err(|e| self.cancelled_or(e.into()))?;
             }
-            None => tracing::debug!(
-                progress = ?mark.map(|m| m.progress),
-                message = message.as_deref().unwrap_or(""),
-                "task tool progress (no task)"
-            ),
+            None => match &self.inner.sink {
+                Some(sink) => sink(mark, message.as_deref()),
+                None => tracing::debug!(
+                    progress = ?mark.map(|m| m.progress),
+                    message = message.as_deref().unwrap_or(""),
+                    "task tool progress (no task)"
+                ),
+            },
         }
         Ok(())
     }

@@ -42,7 +42,11 @@ pub(crate) enum Error {
 
 impl From<ServiceError> for Error {
     fn from(e: ServiceError) -> Self {
-        Error::Service(Box::new(e))
+        match e {
+            // The client gave the call up: the spec asks for no answer.
+            ServiceError::CallCancelled => Error::Abandoned,
+            other => Error::Service(Box::new(other)),
+        }
     }
 }
 
@@ -146,6 +150,7 @@ fn service_error(e: &ServiceError) -> RpcError {
              retry in {} ms",
             retry_after.as_millis().max(1)
         ),
+        E::CallCancelled => "The call was cancelled by the client".into(),
         E::ShuttingDown => {
             "The server is shutting down and accepts no new tasks; retry on another instance".into()
         }
@@ -184,7 +189,7 @@ fn service_error(e: &ServiceError) -> RpcError {
         E::RateLimited { retry_after, .. } => RpcError::new(code::LIMIT_EXCEEDED, message).with_data(
             json!({"reason": "rateLimited", "retryAfterMs": retry_after.as_millis().max(1) as u64}),
         ),
-        E::ShuttingDown | E::NoResult(_) | E::Storage(_) | E::Failed(_) => {
+        E::ShuttingDown | E::NoResult(_) | E::Storage(_) | E::Failed(_) | E::CallCancelled => {
             RpcError::internal(message)
         }
     }

@@ -98,6 +98,15 @@ impl Call {
         match self.method {
             Method::TasksResult => self.era.era == Era::V2025_11_25,
             Method::SubscriptionsListen => true,
+            // A plain call with a progress token: its progress travels on
+            // its own stream, before its answer.
+            Method::ToolsCall => {
+                self.meta.progress_token.is_some()
+                    && match self.era.era {
+                        Era::V2025_11_25 => self.params.get("task").is_none(),
+                        _ => !self.era.tasks_extension,
+                    }
+            }
             _ => false,
         }
     }

@@ -83,3 +83,64 @@ fn progress_notification(token: &Value, record: &TaskRecord) -> Value {
     }
     json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": params})
 }
+
+/// What a plain (task-less) `tools/call` gives its body: its progress as
+/// `notifications/progress` for the call's `progressToken` (on the call's
+/// own stream over HTTP, else to the connection), and a token that the
+/// client's `notifications/cancelled` of the call cancels, registered until
+/// the returned guard drops.
+pub(super) fn call_hooks<'a>(
+    x: &'a super::Exchange<'_>,
+) -> (crate::execution::CallHooks, super::session::OpenListen<'a>) {
+    let registration = x.session().open_listen(x.id());
+    let cancelled = Some(registration.cancelled().clone());
+    let Some(token) = x.meta().progress_token.clone() else {
+        return (
+            crate::execution::CallHooks {
+                progress: None,
+                cancelled,
+            },
+            registration,
+        );
+    };
+    let stream = x.stream().cloned();
+    let peer = x
+        .session()
+        .peer()
+        .filter(|_| *x.session().connection() != crate::service::Connection::Stateless)
+        .cloned();
+    // Progress must grow: a message without numbers counts one more.
+    let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let sink: crate::execution::ProgressSink = Arc::new(move |mark, message| {
+        let n = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let mut params = serde_json::Map::new();
+        params.insert("progressToken".into(), token.clone());
+        match mark {
+            Some(mark) => {
+                params.insert("progress".into(), json!(mark.progress));
+                if let Some(total) = mark.total {
+                    params.insert("total".into(), json!(total));
+                }
+            }
+            None => {
+                params.insert("progress".into(), json!(n));
+            }
+        }
+        if let Some(message) = message {
+            params.insert("message".into(), json!(message));
+        }
+        let note = json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": params});
+        if let Some(stream) = &stream {
+            let _ = stream.try_send(note);
+        } else if let Some(peer) = &peer {
+            let _ = peer.notify(note);
+        }
+    });
+    (
+        crate::execution::CallHooks {
+            progress: Some(sink),
+            cancelled,
+        },
+        registration,
+    )
+}

@@ -138,7 +138,8 @@ impl Session {
         }
     }
 
-    /// The client cancelled request `id`: if it is a listen, it stops.
+    /// The client cancelled request `id`: if it is a listen or a plain tool
+    /// call, it stops.
     pub(crate) fn cancel_listen(&self, id: &Value) -> bool {
         match self.listens().remove(&id.to_string()) {
             Some(token) => {

@@ -26,6 +26,7 @@ pub(super) async fn tools_call(x: &Exchange<'_>) -> Result<Value, Error> {
         }),
         None => CallMode::Inline,
     };
+    let (hooks, _registration) = push::call_hooks(x);
     let outcome = x
         .service()
         .call_tool(
@@ -35,6 +36,7 @@ pub(super) async fn tools_call(x: &Exchange<'_>) -> Result<Value, Error> {
                 arguments: call.arguments,
                 mode,
                 era: Era::V2025_11_25,
+                hooks,
             },
         )
         .await?;

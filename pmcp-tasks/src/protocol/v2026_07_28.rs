@@ -6,6 +6,7 @@
 use super::error::Error;
 use super::jsonrpc::Method;
 use super::params::{decode, CallParams, TaskRef, UpdateParams};
+use super::push;
 use super::wire;
 use super::Exchange;
 use crate::domain::Era;
@@ -39,6 +40,7 @@ pub(super) async fn tools_call(x: &Exchange<'_>) -> Result<Value, Error> {
     } else {
         CallMode::Inline
     };
+    let (hooks, _registration) = push::call_hooks(x);
     let outcome = x
         .service()
         .call_tool(
@@ -48,6 +50,7 @@ pub(super) async fn tools_call(x: &Exchange<'_>) -> Result<Value, Error> {
                 arguments: call.arguments,
                 mode,
                 era: Era::V2026_07_28,
+                hooks,
             },
         )
         .await

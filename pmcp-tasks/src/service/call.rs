@@ -23,6 +23,8 @@ pub(crate) struct ToolCall {
     /// `isError` result means for its status depends on it. The service
     /// itself never branches on it.
     pub(crate) era: Era,
+    /// For a plain call: where its progress goes, and its cancellation.
+    pub(crate) hooks: crate::execution::CallHooks,
 }
 
 /// How the caller wants the tool run.
@@ -116,7 +118,7 @@ impl TaskService {
                 if support != TaskSupport::Forbidden && tool.detach_after.is_some() =>
             {
                 return self
-                    .call_detaching(tool, owner, call.era, call.arguments)
+                    .call_detaching(tool, owner, call.era, call.arguments, call.hooks)
                     .await;
             }
             (CallMode::Inline, TaskSupport::Required) => {
@@ -130,7 +132,7 @@ impl TaskService {
         };
         let Some(mut request) = task else {
             return self
-                .run_ours(tool, owner, call.arguments)
+                .run_ours(tool, owner, call.arguments, call.hooks)
                 .await
                 .map(CallOutcome::Ran);
         };
@@ -221,7 +223,9 @@ impl TaskService {
         arguments: Value,
     ) -> Result<Value, ServiceError> {
         if let Some(tool) = self.tools().get(name) {
-            return self.run_ours(tool, owner, arguments).await;
+            return self
+                .run_ours(tool, owner, arguments, Default::default())
+                .await;
         }
         if self.host().tool(name).await.is_none() {
             return Err(ServiceError::UnknownTool(name.to_owned()));
@@ -237,14 +241,17 @@ impl TaskService {
         tool: &TaskTool,
         owner: &Owner,
         arguments: Value,
+        hooks: crate::execution::CallHooks,
     ) -> Result<Value, ServiceError> {
         let body = tool
             .prepare(arguments)
             .map_err(|e| invalid_arguments(tool, e.0))?;
-        body(TaskContext::detached(owner.as_str()))
-            .await
-            .into_result()
-            .map_err(ServiceError::Failed)
+        let ctx = TaskContext::for_call(owner.as_str(), hooks);
+        let token = ctx.cancellation();
+        tokio::select! {
+            outcome = body(ctx) => outcome.into_result().map_err(ServiceError::Failed),
+            _ = token.cancelled() => Err(ServiceError::CallCancelled),
+        }
     }
 }
 

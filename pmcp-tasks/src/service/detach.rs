@@ -6,6 +6,7 @@
 use super::call::{CallOutcome, TaskRequest};
 use super::{outcome, Owner, ServiceError, TaskService};
 use crate::domain::{Era, TaskRecord};
+use crate::execution::CallHooks;
 use crate::tool::TaskTool;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ impl TaskService {
         owner: &Owner,
         era: Era,
         arguments: Value,
+        hooks: CallHooks,
     ) -> Result<CallOutcome, ServiceError> {
         let wait = tool.detach_after.unwrap_or_default();
         let body = tool
@@ -33,14 +35,37 @@ impl TaskService {
         let record = self
             .create_task(tool, owner, era, arguments, request, BTreeMap::new(), body)
             .await?;
-        let ended = tokio::time::timeout(
-            wait,
-            self.wait_until(owner, &record.id, |t| t.status.is_terminal()),
-        )
-        .await;
+        // While the call waits, the task's progress is the call's: it keeps
+        // a client that resets its timeout on progress waiting.
+        let mut follower = self.follow(owner, &record.id);
+        let sink = hooks.progress.clone();
+        let cancelled = hooks.cancelled.unwrap_or_default();
+        let until_done = async {
+            let mut last = (record.progress, record.status_message.clone());
+            while let Some(now) = follower.next().await {
+                if now.status.is_terminal() {
+                    return Some(now);
+                }
+                let seen = (now.progress, now.status_message.clone());
+                if seen != last {
+                    if let Some(sink) = &sink {
+                        sink(now.progress, now.status_message.as_deref());
+                    }
+                    last = seen;
+                }
+            }
+            None
+        };
+        let ended = tokio::select! {
+            ended = tokio::time::timeout(wait, until_done) => ended,
+            _ = cancelled.cancelled() => {
+                let _ = self.cancel(owner, &record.id).await;
+                return Err(ServiceError::CallCancelled);
+            }
+        };
         match ended {
-            Ok(Ok(done)) => outcome(&done).map(CallOutcome::Ran),
-            Ok(Err(e)) => Err(e),
+            Ok(Some(done)) => outcome(&done).map(CallOutcome::Ran),
+            Ok(None) => Err(ServiceError::TaskNotFound(record.id.clone())),
             Err(_) => {
                 let now = self.get(owner, &record.id).await?;
                 tracing::info!(task = %now.id, owner = %owner.as_str(), tool = %tool.name, "plain call detached into a background task");

@@ -87,6 +87,9 @@ pub(crate) enum ServiceError {
         /// The question's key.
         key: String,
     },
+    /// The client cancelled its plain call (`notifications/cancelled`).
+    #[error("the call was cancelled by the client")]
+    CallCancelled,
     /// Shutdown has begun.
     #[error("the server is shutting down")]
     ShuttingDown,
