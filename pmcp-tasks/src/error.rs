@@ -53,6 +53,14 @@ pub enum TaskError {
         /// The question's key.
         key: String,
     },
+    /// The client answered a plain call's question with an error.
+    #[error("the client could not answer the question '{key}': {message}")]
+    ClientRefused {
+        /// The question's key.
+        key: String,
+        /// What the client said.
+        message: String,
+    },
     /// The tool was called without a task, so there is no client to ask.
     #[error("this call is not running as a task, so it cannot ask the client for input")]
     NotATask,

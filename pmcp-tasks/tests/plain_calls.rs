@@ -43,8 +43,21 @@ async fn forever(_: Empty, _ctx: TaskContext) -> Result<String, ToolError> {
     Ok("never".into())
 }
 
+#[derive(Deserialize, JsonSchema)]
+struct Name {
+    name: String,
+}
+
+async fn greet(_: Empty, ctx: TaskContext) -> Result<String, ToolError> {
+    match ctx.elicit::<Name>("Who are you?").await? {
+        pmcp_tasks::Elicited::Accepted(n) => Ok(format!("hi {}", n.name)),
+        _ => Ok("no name".into()),
+    }
+}
+
 fn server() -> TaskServer {
     TaskServer::builder("plain", "1")
+        .tool(TaskTool::new("greet", greet))
         .tool(TaskTool::new("three_steps", three_steps).support(TaskSupport::Forbidden))
         .tool(TaskTool::new("forever", forever))
         .build()
@@ -120,4 +133,33 @@ async fn the_clients_cancellation_stops_a_plain_call() {
     assert!(unanswered.is_err(), "no answer: {unanswered:?}");
     // The connection goes on.
     ok(&client.call("ping", json!({})).await);
+}
+
+#[tokio::test]
+async fn a_plain_call_asks_a_client_that_answers_forms_directly() {
+    let server = server();
+    let client = LineClient::connect(&server, |request| {
+        assert_eq!(request["method"], "elicitation/create");
+        assert_eq!(request["params"]["message"], "Who are you?");
+        json!({"action": "accept", "content": {"name": "Ada"}})
+    });
+    ok(&client.initialize().await);
+    let answer = client
+        .call("tools/call", json!({"name": "greet", "arguments": {}}))
+        .await;
+    assert_eq!(ok(&answer)["content"][0]["text"], "hi Ada");
+    assert_eq!(client.server_requests.lock().unwrap().len(), 1);
+
+    // A client without forms is told why, and is not asked.
+    let plain = LineClient::connect(&server, |_| panic!("nothing may be asked"));
+    ok(&plain.initialize_with(json!({})).await);
+    let refused = plain
+        .call("tools/call", json!({"name": "greet", "arguments": {}}))
+        .await;
+    assert!(
+        refused
+            .to_string()
+            .contains("declared no elicitation capability"),
+        "{refused}"
+    );
 }

@@ -16,8 +16,10 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 ///
 /// Cheap to clone. When a task tool is called without a task (a plain
 /// `tools/call`), the context is *detached*: variables live only for the
-/// call, progress goes to the log, and asking for input fails with
-/// [`TaskError::NotATask`].
+/// call, progress goes to the client as `notifications/progress` when the
+/// call carried a `progressToken`, and a question goes straight to the
+/// client if it declared it answers forms (else
+/// [`TaskError::ClientCannotAnswer`]).
 #[derive(Clone)]
 pub struct TaskContext {
     inner: Arc<Inner>,
@@ -33,7 +35,18 @@ pub(crate) struct CallHooks {
     pub(crate) progress: Option<ProgressSink>,
     /// Cancelled by the client's `notifications/cancelled` of the call.
     pub(crate) cancelled: Option<CancellationToken>,
+    /// Sends a request (`{"method", "params"}`) to the calling client and
+    /// waits for its answer, when the client can take one: how a plain
+    /// call asks its questions.
+    pub(crate) ask: Option<AskClient>,
 }
+
+/// Asks the calling client something (see [`CallHooks::ask`]).
+pub(crate) type AskClient = Arc<
+    dyn Fn(Value) -> futures::future::BoxFuture<'static, Result<Value, crate::domain::RpcError>>
+        + Send
+        + Sync,
+>;
 
 /// Reports a plain call's progress (numbers, message) to its client.
 pub(crate) type ProgressSink =
@@ -44,6 +57,7 @@ impl std::fmt::Debug for CallHooks {
         f.debug_struct("CallHooks")
             .field("progress", &self.progress.is_some())
             .field("cancelled", &self.cancelled.is_some())
+            .field("ask", &self.ask.is_some())
             .finish()
     }
 }
@@ -56,6 +70,8 @@ struct Inner {
     backing: Backing,
     /// A plain call's progress reporter.
     sink: Option<ProgressSink>,
+    /// A plain call's way to ask its client.
+    ask: Option<AskClient>,
     /// Questions asked so far by [`TaskContext::elicit`] (their keys).
     questions: std::sync::atomic::AtomicU64,
 }
@@ -106,6 +122,7 @@ impl TaskContext {
                 token,
                 backing: Backing::Task(table),
                 sink: None,
+                ask: None,
                 questions: Default::default(),
             }),
             states: States::default(),
@@ -128,6 +145,7 @@ impl TaskContext {
                 era: None,
                 token: hooks.cancelled.unwrap_or_default(),
                 sink: hooks.progress,
+                ask: hooks.ask,
                 backing: Backing::Detached(Mutex::new(Map::new())),
                 questions: Default::default(),
             }),
@@ -454,7 +472,23 @@ impl TaskContext {
     /// input request and waits for the client's answer to it.
     pub async fn request_input(&self, key: &str, request: Value) -> Result<Value, TaskError> {
         let Some(rt) = self.table() else {
-            return Err(TaskError::NotATask);
+            // A plain call asks its client directly, if the client can answer.
+            let Some(ask) = &self.inner.ask else {
+                return Err(if is_form_elicitation(&request) {
+                    TaskError::ClientCannotAnswer {
+                        key: key.to_owned(),
+                    }
+                } else {
+                    TaskError::NotATask
+                });
+            };
+            return tokio::select! {
+                answer = ask(request) => answer.map_err(|e| TaskError::ClientRefused {
+                    key: key.to_owned(),
+                    message: e.message,
+                }),
+                _ = self.inner.token.cancelled() => Err(TaskError::Cancelled),
+            };
         };
         let (owner, id) = (&self.inner.owner, &self.inner.id);
         if is_form_elicitation(&request) {

@@ -7,7 +7,7 @@ mod progress;
 mod runtime;
 mod table;
 
-pub(crate) use context::{is_form_elicitation, CallHooks, ProgressSink};
+pub(crate) use context::{is_form_elicitation, AskClient, CallHooks, ProgressSink};
 pub use context::{ElicitAnswer, TaskContext};
 pub use elicit::Elicited;
 pub use progress::ProgressUpdate;

@@ -94,11 +94,13 @@ pub(super) fn call_hooks<'a>(
 ) -> (crate::execution::CallHooks, super::session::OpenListen<'a>) {
     let registration = x.session().open_listen(x.id());
     let cancelled = Some(registration.cancelled().clone());
+    let ask = client_asker(x);
     let Some(token) = x.meta().progress_token.clone() else {
         return (
             crate::execution::CallHooks {
                 progress: None,
                 cancelled,
+                ask,
             },
             registration,
         );
@@ -140,7 +142,30 @@ pub(super) fn call_hooks<'a>(
         crate::execution::CallHooks {
             progress: Some(sink),
             cancelled,
+            ask,
         },
         registration,
     )
+}
+
+/// How a plain call asks its client a question: over the connection, when
+/// the client declared it answers forms (2025-11-25 `initialize`, or
+/// 2026-07-28 per-request capabilities) and can be reached.
+fn client_asker(x: &super::Exchange<'_>) -> Option<crate::execution::AskClient> {
+    let declared = match x.era().era {
+        crate::domain::Era::V2025_11_25 => x.session().client_elicits(),
+        _ => x.meta().client_elicits,
+    };
+    if declared != Some(true) || *x.session().connection() == crate::service::Connection::Stateless
+    {
+        return None;
+    }
+    let peer = x.session().peer()?.clone();
+    Some(Arc::new(move |request: Value| {
+        let peer = peer.clone();
+        Box::pin(async move {
+            let method = request["method"].as_str().unwrap_or_default().to_owned();
+            peer.request(&method, request["params"].clone()).await
+        })
+    }))
 }
