@@ -10,7 +10,7 @@ mod status;
 
 pub use era::Era;
 pub use limits::Limits;
-pub(crate) use record::{first_text, is_error_result};
+pub(crate) use record::{first_text, is_error_result, merge_patch};
 pub use record::{Lease, NewTask, ProgressMark, TaskOutcome, TaskRecord, STATUS_MESSAGE_MAX_CHARS};
 pub use rpc::{code, RpcError};
 pub use status::TaskStatus;

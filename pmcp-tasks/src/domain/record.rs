@@ -389,13 +389,7 @@ impl TaskRecord {
     ) -> Result<(), DomainError> {
         self.move_to(self.status, now)?;
         let mut vars = self.variables.clone();
-        for (name, value) in patch {
-            if value.is_null() {
-                vars.remove(name);
-            } else {
-                vars.insert(name.clone(), value.clone());
-            }
-        }
+        merge_patch(&mut vars, patch);
         let size = super::json_len(&vars);
         if size > max_bytes {
             return Err(DomainError::VariablesTooLarge {
@@ -462,6 +456,18 @@ impl TaskRecord {
             }
         }
         Ok(accepted)
+    }
+}
+
+/// Merges `patch` into `vars`: each key takes its value, a `null` removes
+/// the key. The one merge rule of task variables, wherever they live.
+pub(crate) fn merge_patch(vars: &mut Map<String, Value>, patch: &Map<String, Value>) {
+    for (name, value) in patch {
+        if value.is_null() {
+            vars.remove(name);
+        } else {
+            vars.insert(name.clone(), value.clone());
+        }
     }
 }
 

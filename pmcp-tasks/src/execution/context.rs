@@ -333,13 +333,7 @@ impl TaskContext {
             }
             Backing::Detached(vars) => {
                 let mut vars = vars.lock().unwrap_or_else(|p| p.into_inner());
-                for (name, value) in patch {
-                    if value.is_null() {
-                        vars.remove(&name);
-                    } else {
-                        vars.insert(name, value);
-                    }
-                }
+                crate::domain::merge_patch(&mut vars, &patch);
             }
         }
         Ok(())

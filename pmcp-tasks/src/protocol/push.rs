@@ -38,7 +38,11 @@ pub(super) fn follow_for_requestor(
                 // Progress only ever moves forward on the wire.
                 if progress.is_none_or(|last| mark.progress > last) {
                     progress = Some(mark.progress);
-                    sent.push(peer.notify(progress_notification(token, &record)));
+                    sent.push(peer.notify(progress_notification(
+                        token,
+                        record.progress,
+                        record.status_message.as_deref(),
+                    )));
                 }
             }
             if record.status != status {
@@ -68,17 +72,21 @@ pub(super) fn status_notification(record: &TaskRecord) -> Value {
     })
 }
 
-/// `notifications/progress` for the creating request's token.
-fn progress_notification(token: &Value, record: &TaskRecord) -> Value {
+/// `notifications/progress` for a request's token.
+fn progress_notification(
+    token: &Value,
+    mark: Option<crate::domain::ProgressMark>,
+    message: Option<&str>,
+) -> Value {
     let mut params = serde_json::Map::new();
     params.insert("progressToken".into(), token.clone());
-    if let Some(mark) = record.progress {
+    if let Some(mark) = mark {
         params.insert("progress".into(), json!(mark.progress));
         if let Some(total) = mark.total {
             params.insert("total".into(), json!(total));
         }
     }
-    if let Some(message) = &record.status_message {
+    if let Some(message) = message {
         params.insert("message".into(), json!(message));
     }
     json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": params})
@@ -115,23 +123,11 @@ pub(super) fn call_hooks<'a>(
     let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let sink: crate::execution::ProgressSink = Arc::new(move |mark, message| {
         let n = count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        let mut params = serde_json::Map::new();
-        params.insert("progressToken".into(), token.clone());
-        match mark {
-            Some(mark) => {
-                params.insert("progress".into(), json!(mark.progress));
-                if let Some(total) = mark.total {
-                    params.insert("total".into(), json!(total));
-                }
-            }
-            None => {
-                params.insert("progress".into(), json!(n));
-            }
-        }
-        if let Some(message) = message {
-            params.insert("message".into(), json!(message));
-        }
-        let note = json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": params});
+        let mark = mark.or(Some(crate::domain::ProgressMark {
+            progress: n as f64,
+            total: None,
+        }));
+        let note = progress_notification(&token, mark, message);
         if let Some(stream) = &stream {
             let _ = stream.try_send(note);
         } else if let Some(peer) = &peer {

@@ -255,7 +255,7 @@ impl TaskService {
     }
 }
 
-fn invalid_arguments(tool: &TaskTool, reason: String) -> ServiceError {
+pub(super) fn invalid_arguments(tool: &TaskTool, reason: String) -> ServiceError {
     ServiceError::InvalidArguments {
         tool: tool.name.clone(),
         reason,

@@ -25,10 +25,7 @@ impl TaskService {
         let wait = tool.detach_after.unwrap_or_default();
         let body = tool
             .prepare(arguments.clone())
-            .map_err(|e| ServiceError::InvalidArguments {
-                tool: tool.name.clone(),
-                reason: e.0,
-            })?;
+            .map_err(|e| super::call::invalid_arguments(tool, e.0))?;
         // The caller did not say whether it answers forms: its questions wait
         // for the answer companion rather than failing.
         let request = TaskRequest::default();
