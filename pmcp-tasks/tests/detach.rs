@@ -201,3 +201,35 @@ async fn companions_are_listed_and_a_detaching_tool_advertises_no_output_schema(
     let inline = tool(&server, "ana", "never", json!({"secs": 30})).await;
     assert_eq!(text(&inline), "slept 30s");
 }
+
+#[tokio::test]
+async fn a_detaching_call_asks_a_client_that_answers_forms_directly() {
+    let server = server();
+    let client = common::LineClient::connect(&server, |request| {
+        assert_eq!(request["method"], "elicitation/create");
+        assert_eq!(request["params"]["message"], "Who are you?");
+        json!({"action": "accept", "content": {"name": "Ada"}})
+    });
+    ok(&client.initialize().await);
+    // The question goes to the waiting client, whose answer lets the body
+    // finish before the call would detach: the call answers the result.
+    let answer = client
+        .call("tools/call", json!({"name": "ask", "arguments": {}}))
+        .await;
+    assert_eq!(ok(&answer)["content"][0]["text"], "hi Ada", "{answer}");
+    assert_eq!(client.server_requests.lock().unwrap().len(), 1);
+
+    // A client without forms is not asked: the call detaches and the
+    // question waits for the answer companion.
+    let plain = common::LineClient::connect(&server, |_| panic!("nothing may be asked"));
+    ok(&plain.initialize_with(json!({})).await);
+    let detached = plain
+        .call("tools/call", json!({"name": "ask", "arguments": {}}))
+        .await;
+    assert!(text(&detached).contains("background task"), "{detached}");
+    assert_eq!(
+        ok(&detached)["structuredContent"]["status"],
+        "input_required",
+        "{detached}"
+    );
+}

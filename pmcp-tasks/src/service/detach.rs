@@ -6,10 +6,10 @@
 use super::call::{CallOutcome, TaskRequest};
 use super::{outcome, Owner, ServiceError, TaskService};
 use crate::domain::{Era, TaskRecord};
-use crate::execution::CallHooks;
+use crate::execution::{AskClient, CallHooks};
 use crate::tool::TaskTool;
-use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashSet};
 
 impl TaskService {
     /// Runs a plain call of `tool` as a task; answers its result if it ends
@@ -26,8 +26,9 @@ impl TaskService {
         let body = tool
             .prepare(arguments.clone())
             .map_err(|e| super::call::invalid_arguments(tool, e.0))?;
-        // The caller did not say whether it answers forms: its questions wait
-        // for the answer companion rather than failing.
+        // Questions never fail for want of a client that answers forms: one
+        // that declared it is asked while the call waits (`hooks.ask`); the
+        // rest wait for the answer companion.
         let request = TaskRequest::default();
         let record = self
             .create_task(tool, owner, era, arguments, request, BTreeMap::new(), body)
@@ -37,11 +38,15 @@ impl TaskService {
         let mut follower = self.follow(owner, &record.id);
         let sink = hooks.progress.clone();
         let cancelled = hooks.cancelled.unwrap_or_default();
+        let mut asked = HashSet::new();
         let until_done = async {
             let mut last = (record.progress, record.status_message.clone());
             while let Some(now) = follower.next().await {
                 if now.status.is_terminal() {
                     return Some(now);
+                }
+                if let Some(ask) = &hooks.ask {
+                    self.ask_caller(ask, owner, &now, &mut asked);
                 }
                 let seen = (now.progress, now.status_message.clone());
                 if seen != last {
@@ -68,6 +73,42 @@ impl TaskService {
                 tracing::info!(task = %now.id, owner = %owner.as_str(), tool = %tool.name, "plain call detached into a background task");
                 Ok(CallOutcome::Ran(self.detached_answer(&now)))
             }
+        }
+    }
+
+    /// Puts each new question of the task to the waiting caller (who
+    /// declared it answers forms) and delivers its answer to the task. The
+    /// question outlives the call's wait: an answer given after the call
+    /// detached still reaches the task. A caller that refuses leaves the
+    /// question to the answer companion.
+    fn ask_caller(
+        &self,
+        ask: &AskClient,
+        owner: &Owner,
+        record: &TaskRecord,
+        asked: &mut HashSet<String>,
+    ) {
+        for (key, request) in &record.input_requests {
+            if !asked.insert(key.clone()) {
+                continue;
+            }
+            let question = ask(request.clone());
+            let runtime = self.runtime.clone();
+            let (key, owner, id) = (key.clone(), owner.clone(), record.id.clone());
+            tokio::spawn(async move {
+                match question.await {
+                    Ok(answer) => {
+                        let responses = Map::from_iter([(key, answer)]);
+                        if let Err(e) = runtime.answer_input(owner.as_str(), &id, &responses).await
+                        {
+                            tracing::debug!(task = %id, error = %e, "the caller's answer came too late");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::info!(task = %id, error = %e.message, "the caller did not answer; the question waits for the answer companion")
+                    }
+                }
+            });
         }
     }
 
