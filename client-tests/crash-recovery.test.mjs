@@ -31,7 +31,7 @@ after(async () => {
   for (const child of children) child.kill('SIGKILL');
 });
 
-for (const name of ['SQLite', 'Redis', 'DynamoDB']) {
+for (const name of ['SQLite', 'Redis', 'DynamoDB', 'DynamoDB on moto']) {
   describe(`on ${name}`, () => {
     let store;
     before(async () => {

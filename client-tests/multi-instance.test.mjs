@@ -24,7 +24,7 @@ const createTask = (client, seconds) =>
     )
     .then((r) => r.task);
 
-for (const name of ['Redis', 'DynamoDB']) {
+for (const name of ['Redis', 'DynamoDB', 'DynamoDB on moto']) {
   describe(`two instances sharing ${name}`, () => {
     const children = [];
     let store;

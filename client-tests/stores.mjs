@@ -1,6 +1,7 @@
 // The shared stores the multi-instance and crash tests run on: each starts
-// its engine (a real redis-server, dynalite for DynamoDB, a SQLite file) and
-// returns the quickstart's --store URL and how the quickstart names it.
+// its engine (a real redis-server, dynalite and moto's server for DynamoDB,
+// a SQLite file) and returns the quickstart's --store URL and how the
+// quickstart names it.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -9,6 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 
 const dynaliteCli = createRequire(import.meta.url).resolve('dynalite/cli.js');
+// moto[server], from deploy/requirements.txt in the venv test-all.sh makes,
+// served one request at a time (see scripts/moto_server.py).
+const here = path.dirname(new URL(import.meta.url).pathname);
+const venvPython = path.join(here, 'python/.venv/bin/python');
+const motoServer = path.join(here, '../scripts/moto_server.py');
 
 export function freePort() {
   return new Promise((resolve) => {
@@ -20,7 +26,8 @@ export function freePort() {
 }
 
 async function waitForPort(port) {
-  for (let i = 0; i < 200; i += 1) {
+  // moto's server takes a few seconds to import on a busy machine.
+  for (let i = 0; i < 1200; i += 1) {
     const open = await new Promise((resolve) => {
       const socket = net.connect(port, '127.0.0.1', () => {
         socket.end();
@@ -76,6 +83,18 @@ export const backends = {
         [dynaliteCli, '--port', String(port), '--host', '127.0.0.1', '--createTableMs', '0'],
         port,
       );
+      return {
+        url: `dynamodb://tasks?endpoint=http://127.0.0.1:${port}`,
+        logs: /tasks are kept in DynamoDB table tasks at http:\/\/127\.0\.0\.1/,
+        stop: () => child.kill('SIGKILL'),
+      };
+    },
+  },
+  // A second DynamoDB, with the transactions dynalite lacks.
+  'DynamoDB on moto': {
+    async start() {
+      const port = await freePort();
+      const child = await serve(venvPython, [motoServer, String(port)], port);
       return {
         url: `dynamodb://tasks?endpoint=http://127.0.0.1:${port}`,
         logs: /tasks are kept in DynamoDB table tasks at http:\/\/127\.0\.0\.1/,

@@ -30,7 +30,7 @@ say "npm packages: client tests, and the conformance suite with its Node 22"
 (cd client-tests/inspector && npm install --no-audit --no-fund --loglevel=error)
 (cd conformance && npm ci --no-audit --no-fund --loglevel=error)
 
-say "Python venv: the official Python MCP SDK for the Python client tests"
+say "Python venv: the official Python MCP SDK for the client tests; moto, boto3 and cfn-lint for the AWS tests"
 if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -39,7 +39,10 @@ if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2
 fi
 python3 -m venv client-tests/python/.venv
 client-tests/python/.venv/bin/python -m pip install --quiet --disable-pip-version-check \
-  -r client-tests/python/requirements.txt
+  -r client-tests/python/requirements.txt -r deploy/requirements.txt
+
+say "CloudFormation templates: cfn-lint"
+client-tests/python/.venv/bin/cfn-lint deploy/*.yaml
 
 say "format and lints"
 cargo fmt --all -- --check

@@ -4,7 +4,6 @@
 use super::super::StoreError;
 use crate::domain::TaskRecord;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -18,10 +17,10 @@ pub(super) const SHARDS: u32 = 8;
 /// How long after its TTL DynamoDB's own expiry may delete a task.
 pub(super) const BACKSTOP_SECS: i64 = 24 * 60 * 60;
 
-/// A reservation in an owner's active set with no task item is only taken
-/// for a crash's leftover once it is this old (a create in flight writes
-/// its task right after reserving).
-pub(super) const STALE_RESERVATION: chrono::Duration = chrono::Duration::seconds(60);
+/// A listing entry with no task is only taken for a leftover (of a crash,
+/// or of a create refused on an engine without transactions) once it is
+/// this old: a create in flight writes its entry just before its task.
+pub(super) const STALE_ENTRY: chrono::Duration = chrono::Duration::seconds(60);
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
@@ -72,12 +71,31 @@ pub(super) fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-pub(super) fn task_key(id: &str) -> AttributeValue {
+/// The partition of an owner: its tasks, their listing entries and its
+/// counters.
+pub(super) fn owner_key(owner: &str) -> AttributeValue {
+    s(format!("o#{owner}"))
+}
+
+/// A task's sort key in its owner's partition.
+pub(super) fn task_sk(id: &str) -> AttributeValue {
     s(format!("t#{id}"))
 }
 
-pub(super) fn owner_key(owner: &str) -> AttributeValue {
-    s(format!("o#{owner}"))
+/// The sort key of the owner's counters item.
+pub(super) const COUNTERS_SK: &str = "n";
+
+/// The prefix of listing entries' sort keys (`l#` then [`sort_key`]).
+pub(super) const ENTRY_PREFIX: &str = "l#";
+
+/// A listing entry's sort key: tasks list in this order.
+pub(super) fn entry_sk(record: &TaskRecord) -> AttributeValue {
+    s(format!("{ENTRY_PREFIX}{}", sort_key(record)))
+}
+
+/// The key of an item in `owner`'s partition.
+pub(super) fn key(owner: &str, sk: AttributeValue) -> Item {
+    Item::from([("pk".to_owned(), owner_key(owner)), ("sk".to_owned(), sk)])
 }
 
 /// DynamoDB's bound on a partition key, in bytes.
@@ -89,8 +107,16 @@ pub(super) fn owner_fits(owner: &str) -> bool {
     owner.len() + 2 <= MAX_PARTITION_KEY_BYTES
 }
 
-/// The listing order: creation time (ms, fixed-width hex), then id. It is
-/// also the task's member in its owner's active set.
+/// DynamoDB's bound on a sort key, in bytes.
+const MAX_SORT_KEY_BYTES: usize = 1024;
+
+/// Whether a task of `owner` with `id` can be keyed: one that cannot does
+/// not exist.
+pub(super) fn key_fits(owner: &str, id: &str) -> bool {
+    owner_fits(owner) && id.len() + 2 + 16 + 3 <= MAX_SORT_KEY_BYTES
+}
+
+/// The listing order: creation time (ms, fixed-width hex), then id.
 pub(super) fn sort_key(record: &TaskRecord) -> String {
     format!(
         "{:016x}#{}",
@@ -99,7 +125,7 @@ pub(super) fn sort_key(record: &TaskRecord) -> String {
     )
 }
 
-/// When a member of an active set was created, and its task id.
+/// A listing position's creation time and task id.
 pub(super) fn parse_sort_key(sk: &str) -> Option<(DateTime<Utc>, &str)> {
     let (ms, id) = sk.split_once('#')?;
     if ms.len() != 16 || id.is_empty() {
@@ -161,15 +187,19 @@ pub(super) fn item_size(item: &Item) -> usize {
         .sum()
 }
 
-/// The item of a task record, refused before any write if DynamoDB would
-/// refuse it.
-pub(super) fn task_item(record: &TaskRecord) -> Result<Item, StoreError> {
+/// A task record's stored form: the item's attributes besides its key and
+/// the counted `cb`/`ca` (see [`Counted`]), refused before any write if
+/// DynamoDB would refuse the item.
+pub(super) struct TaskItem {
+    pub(super) attributes: Item,
+    /// The record's size as the owner's byte quota counts it.
+    pub(super) bytes: u64,
+}
+
+pub(super) fn task_item(record: &TaskRecord) -> Result<TaskItem, StoreError> {
     let json = serde_json::to_string(record).map_err(backend)?;
-    let bytes = json.len();
+    let bytes = json.len() as u64;
     let mut item = Item::from([
-        ("pk".to_owned(), task_key(&record.id)),
-        ("owner".to_owned(), s(&record.owner)),
-        ("sk".to_owned(), s(sort_key(record))),
         ("record".to_owned(), s(json)),
         ("version".to_owned(), n(record.version)),
         ("st".to_owned(), s(record.status.to_string())),
@@ -185,22 +215,49 @@ pub(super) fn task_item(record: &TaskRecord) -> Result<Item, StoreError> {
         item.insert("lease".into(), n(until.timestamp_millis()));
         item.insert("ls".into(), s(shard(&record.id)));
     }
-    let size = item_size(&item);
+    // The key and the counted attributes take at most this much.
+    let size = item_size(&item) + (4 + record.owner.len()) + (4 + record.id.len()) + 2 * (2 + 21);
     if size > MAX_ITEM_BYTES {
         return Err(StoreError::TooLarge {
             bytes: size,
             limit: MAX_ITEM_BYTES,
         });
     }
-    Ok(item)
+    Ok(TaskItem {
+        attributes: item,
+        bytes,
+    })
 }
 
-/// The item a failed conditional put returned, where the engine supports
-/// `ReturnValuesOnConditionCheckFailure`.
-pub(super) fn failed_item<R>(e: &SdkError<PutItemError, R>) -> Option<Item> {
-    match e.as_service_error()? {
-        PutItemError::ConditionalCheckFailedException(e) => e.item().cloned(),
-        _ => None,
+/// The attributes a task item may lack, removed when a write leaves them out.
+pub(super) const OPTIONAL_ATTRIBUTES: [&str; 5] = ["expires", "ttl", "xs", "lease", "ls"];
+
+/// What the owner's counters hold for one task: `cb` its bytes and `ca`
+/// whether it is unfinished (1 or 0), as last added to the counters. A
+/// task's write changes the record first and then settles the difference
+/// into the counters, so the counters always equal the sum of `cb`/`ca`
+/// over the owner's task items (and a recount can rebuild them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct Counted {
+    pub(super) bytes: i64,
+    pub(super) active: i64,
+}
+
+impl Counted {
+    /// What a task item says it counts (`cb`, `ca`).
+    pub(super) fn of(item: &Item) -> Counted {
+        Counted {
+            bytes: number(item, "cb").unwrap_or(0),
+            active: number(item, "ca").unwrap_or(0),
+        }
+    }
+
+    /// What a task item should count now (`bytes`, `st`).
+    pub(super) fn due(item: &Item) -> Counted {
+        Counted {
+            bytes: number(item, "bytes").unwrap_or(0),
+            active: i64::from(!text(item, "st").is_some_and(is_terminal_status)),
+        }
     }
 }
 

@@ -1,57 +1,70 @@
 //! The DynamoDB backend: tasks shared by many instances, or by Lambda
 //! invocations, with nothing to run yourself.
 //!
-//! One table, two kinds of item:
+//! One table keyed by `pk` and `sk`; everything of an owner lives in its
+//! partition `o#<owner>`, so another owner's task is not merely hidden but
+//! elsewhere:
 //!
-//! | `pk` | attributes |
-//! | --- | --- |
-//! | `t#<id>` (a task) | `owner`, `sk`, `record` (JSON), `bytes` (its length), `version`, `st` (status), `expires` (ms) and `ttl` (s), `xs`, `lease` (ms) and `ls` |
-//! | `o#<owner>` (an owner) | `active`: string set of the `sk` of the owner's unfinished tasks |
+//! | `sk` | item | attributes |
+//! | --- | --- | --- |
+//! | `t#<id>` | a task | `record` (JSON), `bytes` (its length), `version`, `st` (status), `expires` (ms) and `ttl` (s), `xs`, `lease` (ms) and `ls`, `cb`/`ca` (what the counters hold for it) |
+//! | `l#<created>#<id>` | its listing entry | none: the key is the listing order |
+//! | `n` | the owner's counters | `active`, `stored`, `bytes` |
 //!
-//! and three global secondary indexes:
+//! and two sparse global secondary indexes, sharded so no index partition
+//! takes every write:
 //!
 //! | index | key | holds |
 //! | --- | --- | --- |
-//! | `by_owner` | `owner`, `sk` (creation time, then id) | every task, for `tasks/list` pages |
-//! | `by_expiry` | `xs` (a shard), `expires` | tasks with a TTL, for the sweeper |
-//! | `by_lease` | `ls` (a shard), `lease` | unfinished leased tasks, for recovery |
+//! | `by_expiry` | `xs`, `expires` | tasks with a TTL, for the sweeper |
+//! | `by_lease` | `ls`, `lease` | unfinished leased tasks, for recovery |
 //!
-//! Every write of a task is one conditional `PutItem` (the version must
-//! still be the one read, the owner must match, the task must be alive);
-//! a failed condition is never retried but answered with the item as it is
-//! now (`ReturnValuesOnConditionCheckFailure`; engines without it cost one
-//! more consistent read). The per-owner active limit is a conditional add
-//! to the owner's `active` set before the task is written, released when
-//! the task ends; members left behind by a crash or by native TTL deletion
-//! are found stale and dropped when an owner hits the limit. The stored-task
-//! and stored-byte quotas are checked from the owner's index just before
-//! the write, so they are not atomic with it: concurrent creates of one
-//! owner can pass them together, and the index lags. DynamoDB's own
-//! TTL deletes items a day after they expired (a backstop: expiry is
-//! checked at every read, and the sweeper deletes them on time).
+//! A create is one transaction: the counters' conditional add (the owner's
+//! quotas, atomic with the write), the entry and the task. A task's write
+//! is one conditional `UpdateItem` (the version must still be the one read,
+//! the task must be alive); a failed condition is never retried but
+//! answered with the item as it is now (`ReturnValuesOnConditionCheckFailure`;
+//! engines without it cost one more consistent read). When a write changes
+//! a task's size or ends it, a second transaction settles the difference
+//! into the counters (see `owners.rs`); a purge deletes task, entry and
+//! counts together. Counters that drifted (DynamoDB's own TTL deletes items
+//! a day after they expired without telling the counters) are rebuilt from
+//! the task items when an owner hits a quota.
 //!
-//! Indexes are eventually consistent on DynamoDB: a task shows in
-//! `tasks/list` a moment after it is created. Reads by id are strongly
-//! consistent.
+//! Reads by id and listings are strongly consistent: listing is a `Query`
+//! of the owner's partition, so a task `get` returns is listed. Only the
+//! sweeper and crash recovery read the (eventually consistent) indexes.
+//!
+//! Engines without transactions (dynalite) get the same writes one by one,
+//! in an order that keeps listing consistent and the quotas exact (the
+//! counters' conditional add first); a crash between them leaves a count
+//! too high, and counters are not rebuilt there (a create in flight has
+//! counted a task it has not written yet).
 
 mod item;
+mod list;
 mod owners;
 mod table;
+mod write;
 
 use super::{OwnerQuota, OwnerUsage, StoreError, TaskPage, TaskStore};
 use crate::domain::TaskRecord;
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use item::*;
+use owners::{never_fits, Counters};
+use std::sync::Arc;
+use write::{failed_item, Transactions, Write, WriteError};
 
 /// Tasks kept in a DynamoDB table.
 #[derive(Clone)]
 pub struct DynamoDbStore {
     client: Client,
     table: String,
+    transactions: Arc<Transactions>,
 }
 
 impl std::fmt::Debug for DynamoDbStore {
@@ -70,6 +83,7 @@ impl DynamoDbStore {
         DynamoDbStore {
             client,
             table: table.into(),
+            transactions: Arc::default(),
         }
     }
 
@@ -85,13 +99,13 @@ impl DynamoDbStore {
 }
 
 impl DynamoDbStore {
-    /// The item under `pk` as stored now (strongly consistent), if any.
-    async fn read(&self, pk: AttributeValue) -> Result<Option<Item>, StoreError> {
+    /// The item under `key` as stored now (strongly consistent), if any.
+    async fn read(&self, key: Item) -> Result<Option<Item>, StoreError> {
         Ok(self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", pk)
+            .set_key(Some(key))
             .consistent_read(true)
             .send()
             .await
@@ -99,9 +113,9 @@ impl DynamoDbStore {
             .item)
     }
 
-    /// The task item as stored now, if any.
-    async fn current(&self, id: &str) -> Result<Option<Item>, StoreError> {
-        self.read(task_key(id)).await
+    /// The owner's task item as stored now, if any.
+    async fn current(&self, owner: &str, id: &str) -> Result<Option<Item>, StoreError> {
+        self.read(key(owner, task_sk(id))).await
     }
 
     /// Queries one shard of a time index for items due by `upto_ms`, up to
@@ -143,70 +157,156 @@ impl DynamoDbStore {
         }
     }
 }
+/// Why one attempt at creating a task did not land.
+enum Refused {
+    /// The owner's counters did not admit it.
+    Quota,
+    /// A task with its id exists (as returned, where the engine does).
+    Exists(Option<Item>),
+    Store(StoreError),
+}
+
+impl DynamoDbStore {
+    /// One attempt: the counters' reservation, the listing entry and the
+    /// task, together.
+    async fn try_create(
+        &self,
+        record: &TaskRecord,
+        task: &TaskItem,
+        quota: &OwnerQuota,
+        counted: Counted,
+    ) -> Result<(), Refused> {
+        let owner = &record.owner;
+        let mut item = key(owner, task_sk(&record.id));
+        item.extend(task.attributes.clone());
+        item.insert("cb".into(), n(counted.bytes));
+        item.insert("ca".into(), n(counted.active));
+        let put_task = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| Refused::Store(backend(e)))?;
+        let put_entry = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(key(owner, entry_sk(record))))
+            .build()
+            .map_err(|e| Refused::Store(backend(e)))?;
+        let reserve = self
+            .reserve(owner, quota, counted)
+            .map_err(Refused::Store)?;
+        let writes = vec![
+            Write::Update(reserve),
+            Write::Put(put_entry),
+            Write::Put(put_task),
+        ];
+        match self.write_all(writes).await {
+            Ok(()) => Ok(()),
+            Err(WriteError::Condition { index: 0, .. }) => Err(Refused::Quota),
+            Err(WriteError::Condition { item, .. }) => {
+                if !self.transactions.available() {
+                    // One by one, the reservation and the entry were
+                    // written: take them back.
+                    let undo = self
+                        .add_to_counters(owner, -1, -counted.active, -counted.bytes)
+                        .map_err(Refused::Store)?;
+                    let mut writes = vec![Write::Update(undo)];
+                    let theirs = item.as_ref().map(decode).transpose().ok().flatten();
+                    if theirs.is_none_or(|t| sort_key(&t) != sort_key(record)) {
+                        let entry = Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(owner, entry_sk(record))))
+                            .build()
+                            .map_err(|e| Refused::Store(backend(e)))?;
+                        writes.push(Write::Delete(entry));
+                    }
+                    if let Err(e) = self.write_all(writes).await {
+                        tracing::warn!(owner = %owner, error = ?e, "could not take back a refused create's reservation; a recount will");
+                    }
+                }
+                Err(Refused::Exists(item))
+            }
+            Err(WriteError::Store(e)) => Err(Refused::Store(e)),
+        }
+    }
+
+    /// The refusal of a create the owner's counters did not admit, with
+    /// what it holds; `None` if they admit it now.
+    fn over_quota(quota: &OwnerQuota, counters: Counters, counted: Counted) -> Option<StoreError> {
+        let mut usage = counters.usage();
+        if counted.active == 0 {
+            // A finished task takes no active slot.
+            usage.active = 0;
+        }
+        quota.check(usage, counted.bytes.unsigned_abs()).err()
+    }
+}
+
 #[async_trait]
 impl TaskStore for DynamoDbStore {
     async fn create(
         &self,
         mut record: TaskRecord,
         quota: OwnerQuota,
-        now: DateTime<Utc>,
+        _now: DateTime<Utc>,
     ) -> Result<TaskRecord, StoreError> {
         record.version = 1;
-        if !owner_fits(&record.owner) {
+        if !key_fits(&record.owner, &record.id) {
             return Err(backend(format!(
                 "an owner name of {} bytes is longer than DynamoDB can key ({} bytes at most)",
                 record.owner.len(),
                 MAX_PARTITION_KEY_BYTES - 2
             )));
         }
-        let item = task_item(&record)?;
-        let member = sort_key(&record);
-        let active = !record.status.is_terminal();
-        if quota.max_stored < usize::MAX || quota.max_stored_bytes < u64::MAX {
-            let bytes = number(&item, "bytes").unwrap_or(0).unsigned_abs();
-            let (stored, held) = self.stored(&record.owner, now).await?;
-            let usage = OwnerUsage {
-                active: 0,
-                stored,
-                bytes: held,
-            };
-            quota.check(usage, bytes)?;
-        }
-        if active {
-            self.reserve(&record.owner, &member, quota.max_active, now)
-                .await?;
-        }
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        let failure = match put {
-            Ok(_) => return Ok(record),
-            Err(e) => e,
+        let task = task_item(&record)?;
+        let counted = Counted {
+            bytes: i64::try_from(task.bytes).unwrap_or(i64::MAX),
+            active: i64::from(!record.status.is_terminal()),
         };
-        let answer = if is_condition_failure(&failure) {
-            // A retried request whose first attempt landed finds its own
-            // item: that is success, not a duplicate.
-            let existing = match failed_item(&failure) {
-                Some(item) => Some(item),
-                None => self.current(&record.id).await?,
-            };
-            match existing.as_ref().map(decode).transpose()? {
-                Some(stored) if stored == record => return Ok(record),
-                _ => Err(StoreError::Duplicate),
+        if never_fits(&quota, counted) {
+            let counters = self.counters(&record.owner).await?;
+            return Err(Self::over_quota(&quota, counters, counted)
+                .unwrap_or_else(|| backend("a quota of zero admits no task")));
+        }
+        let mut repaired = false;
+        for _ in 0..4 {
+            match self.try_create(&record, &task, &quota, counted).await {
+                Ok(()) => return Ok(record),
+                Err(Refused::Exists(item)) => {
+                    // A retried request whose first attempt landed finds its
+                    // own task: that is success, not a duplicate.
+                    let existing = match item {
+                        Some(item) => Some(item),
+                        None => self.current(&record.owner, &record.id).await?,
+                    };
+                    return match existing.as_ref().map(decode).transpose()? {
+                        Some(stored) if stored == record => Ok(record),
+                        _ => Err(StoreError::Duplicate),
+                    };
+                }
+                Err(Refused::Quota) => {
+                    // Counters that drifted (a task DynamoDB's TTL deleted)
+                    // are rebuilt once before the owner is refused. Without
+                    // transactions they cannot be: a create in flight has
+                    // counted its task before writing it, and a recount
+                    // would take that count back.
+                    let counters = if repaired || !self.transactions.confirmed() {
+                        self.counters(&record.owner).await?
+                    } else {
+                        repaired = true;
+                        self.repair(&record.owner).await?
+                    };
+                    if let Some(refusal) = Self::over_quota(&quota, counters, counted) {
+                        return Err(refusal);
+                    }
+                }
+                Err(Refused::Store(e)) => return Err(e),
             }
-        } else {
-            Err(sdk(failure))
-        };
-        if active {
-            self.release(&record.owner, member).await;
         }
-        answer
+        Err(backend(
+            "the owner's counters kept changing under this create; try again",
+        ))
     }
 
     async fn get(
@@ -215,25 +315,23 @@ impl TaskStore for DynamoDbStore {
         id: &str,
         now: DateTime<Utc>,
     ) -> Result<TaskRecord, StoreError> {
+        if !key_fits(owner, id) {
+            return Err(StoreError::NotFound);
+        }
         let item = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", task_key(id))
+            .set_key(Some(key(owner, task_sk(id))))
             .consistent_read(true)
-            .projection_expression("#o, expires, #r")
-            .expression_attribute_names("#o", "owner")
+            .projection_expression("expires, #r")
             .expression_attribute_names("#r", "record")
             .send()
             .await
             .map_err(sdk)?
             .item;
         match item {
-            Some(item)
-                if text(&item, "owner") == Some(owner) && alive(&item, now.timestamp_millis()) =>
-            {
-                decode(&item)
-            }
+            Some(item) if alive(&item, now.timestamp_millis()) => decode(&item),
             _ => Err(StoreError::NotFound),
         }
     }
@@ -243,68 +341,80 @@ impl TaskStore for DynamoDbStore {
         mut record: TaskRecord,
         now: DateTime<Utc>,
     ) -> Result<TaskRecord, StoreError> {
+        if !key_fits(&record.owner, &record.id) {
+            return Err(StoreError::NotFound);
+        }
         let expected = record.version;
         record.version += 1;
-        let item = task_item(&record)?;
+        let task = task_item(&record)?;
         let now_ms = now.timestamp_millis();
-        let put = self
+        let mut update = self
             .client
-            .put_item()
+            .update_item()
             .table_name(&self.table)
-            .set_item(Some(item))
+            .set_key(Some(key(&record.owner, task_sk(&record.id))))
             .condition_expression(
-                "#v = :v AND #o = :o AND (attribute_not_exists(expires) OR expires > :now)",
+                "attribute_exists(pk) AND #ver = :expected \
+                 AND (attribute_not_exists(#exp) OR #exp > :now)",
             )
-            .expression_attribute_names("#v", "version")
-            .expression_attribute_names("#o", "owner")
-            .expression_attribute_values(":v", n(expected))
-            .expression_attribute_values(":o", s(&record.owner))
+            .expression_attribute_names("#ver", "version")
+            .expression_attribute_names("#exp", "expires")
+            .expression_attribute_values(":expected", n(expected))
             .expression_attribute_values(":now", n(now_ms))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match put {
-            Ok(_) => {}
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        let mut sets = Vec::new();
+        for (i, (name, value)) in task.attributes.iter().enumerate() {
+            sets.push(format!("#s{i} = :s{i}"));
+            update = update
+                .expression_attribute_names(format!("#s{i}"), name)
+                .expression_attribute_values(format!(":s{i}"), value.clone());
+        }
+        let mut removes = Vec::new();
+        for (i, name) in OPTIONAL_ATTRIBUTES.iter().enumerate() {
+            if !task.attributes.contains_key(*name) {
+                removes.push(format!("#x{i}"));
+                update = update.expression_attribute_names(format!("#x{i}"), *name);
+            }
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        match update.update_expression(expression).send().await {
+            Ok(out) => {
+                let written = out.attributes.unwrap_or_default();
+                self.settle(&record.owner, &record.id, &written).await;
+                Ok(record)
+            }
             Err(e) if is_condition_failure(&e) => {
                 let current = match failed_item(&e) {
                     Some(item) => Some(item),
-                    None => self.current(&record.id).await?,
+                    None => self.current(&record.owner, &record.id).await?,
                 };
-                let Some(current) = current else {
+                let Some(current) = current.filter(|item| alive(item, now_ms)) else {
                     return Err(StoreError::NotFound);
                 };
-                if text(&current, "owner") != Some(record.owner.as_str())
-                    || !alive(&current, now_ms)
-                {
-                    return Err(StoreError::NotFound);
-                }
-                let current = decode(&current)?;
+                let stored = decode(&current)?;
                 // Our own write, landed by an earlier attempt of a retried
-                // request: success.
-                if current != record {
+                // request: success (settled if it was not yet).
+                if stored != record {
                     return Err(StoreError::Conflict {
-                        current: Box::new(current),
+                        current: Box::new(stored),
                     });
                 }
+                self.settle(&record.owner, &record.id, &current).await;
+                Ok(record)
             }
-            Err(e) => return Err(sdk(e)),
+            Err(e) => Err(sdk(e)),
         }
-        if record.status.is_terminal() {
-            self.release(&record.owner, sort_key(&record)).await;
-        }
-        Ok(record)
     }
 
-    async fn usage(&self, owner: &str, now: DateTime<Utc>) -> Result<OwnerUsage, StoreError> {
+    async fn usage(&self, owner: &str, _now: DateTime<Utc>) -> Result<OwnerUsage, StoreError> {
         if !owner_fits(owner) {
             return Ok(OwnerUsage::default());
         }
-        let (stored, bytes) = self.stored(owner, now).await?;
-        Ok(OwnerUsage {
-            active: self.active_count(owner).await?,
-            stored,
-            bytes,
-        })
+        Ok(self.counters(owner).await?.usage())
     }
 
     async fn list(
@@ -314,56 +424,7 @@ impl TaskStore for DynamoDbStore {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<TaskPage, StoreError> {
-        let from = match cursor {
-            None => None,
-            Some(c) => {
-                let sk = super::cursor::open('d', owner, c)?;
-                parse_sort_key(sk).ok_or(StoreError::InvalidCursor)?;
-                Some(sk.to_owned())
-            }
-        };
-        let limit = limit.max(1);
-        let now_ms = now.timestamp_millis();
-        let mut found: Vec<Item> = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("by_owner")
-                .expression_attribute_names("#o", "owner")
-                .expression_attribute_values(":o", s(owner))
-                .filter_expression("attribute_not_exists(expires) OR expires > :now")
-                .expression_attribute_values(":now", n(now_ms))
-                .limit(i32::try_from(limit + 1 - found.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start.take());
-            query = match &from {
-                Some(sk) => query
-                    .key_condition_expression("#o = :o AND sk >= :from")
-                    .expression_attribute_values(":from", s(sk)),
-                None => query.key_condition_expression("#o = :o"),
-            };
-            let page = query.send().await.map_err(sdk)?;
-            found.extend(page.items.unwrap_or_default());
-            match page.last_evaluated_key {
-                Some(key) if found.len() <= limit => start = Some(key),
-                _ => break,
-            }
-        }
-        let next_cursor = if found.len() > limit {
-            let next = found
-                .pop()
-                .and_then(|item| text(&item, "sk").map(str::to_owned));
-            let next = next.ok_or_else(|| backend("a task item has no sk"))?;
-            Some(super::cursor::seal('d', owner, &next))
-        } else {
-            None
-        };
-        Ok(TaskPage {
-            tasks: found.iter().map(decode).collect::<Result<_, _>>()?,
-            next_cursor,
-        })
+        self.list_page(owner, cursor, limit, now).await
     }
 
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
@@ -372,39 +433,19 @@ impl TaskStore for DynamoDbStore {
         for shard in 0..SHARDS {
             due.extend(self.due(&BY_EXPIRY, shard, now_ms, 1000).await?);
         }
-        let deleted =
-            futures::stream::iter(due.into_iter().filter_map(|item| item.get("pk").cloned()))
-                .map(|pk| async move {
-                    let out = self
-                        .client
-                        .delete_item()
-                        .table_name(&self.table)
-                        .key("pk", pk)
-                        .condition_expression("expires <= :now")
-                        .expression_attribute_values(":now", n(now_ms))
-                        .return_values(ReturnValue::AllOld)
-                        .send()
-                        .await;
-                    match out {
-                        Ok(out) => Ok(out.attributes),
-                        // Someone else's sweep deleted it first.
-                        Err(e) if is_condition_failure(&e) => Ok(None),
-                        Err(e) => Err(sdk(e)),
-                    }
-                })
-                .buffer_unordered(16)
-                .collect::<Vec<_>>()
-                .await;
-        let mut ids = Vec::new();
-        for old in deleted {
-            let Some(old) = old? else { continue };
-            let record = decode(&old)?;
-            if !record.status.is_terminal() {
-                self.release(&record.owner, sort_key(&record)).await;
-            }
-            ids.push(record.id);
-        }
-        Ok(ids)
+        let purged = futures::stream::iter(due)
+            .map(|found| async move {
+                let (Some(pk), Some(sk)) = (found.get("pk"), found.get("sk")) else {
+                    return Ok(None);
+                };
+                let key =
+                    Item::from([("pk".to_owned(), pk.clone()), ("sk".to_owned(), sk.clone())]);
+                self.purge_one(key, now_ms).await
+            })
+            .buffer_unordered(16)
+            .collect::<Vec<_>>()
+            .await;
+        purged.into_iter().filter_map(Result::transpose).collect()
     }
 
     async fn expired_leases(
@@ -421,5 +462,45 @@ impl TaskStore for DynamoDbStore {
         }
         lapsed.sort_by_key(|(lease, _)| *lease);
         Ok(lapsed.into_iter().take(limit).map(|(_, r)| r).collect())
+    }
+}
+
+impl DynamoDbStore {
+    /// Deletes the expired task under `key`, its listing entry, and its
+    /// share of the owner's counters, together; the id if it was deleted
+    /// here (not by another instance's sweep, and not changed meanwhile).
+    async fn purge_one(&self, key: Item, now_ms: i64) -> Result<Option<String>, StoreError> {
+        let Some(stored) = self.read(key.clone()).await? else {
+            return Ok(None);
+        };
+        if alive(&stored, now_ms) {
+            return Ok(None);
+        }
+        let record = decode(&stored)?;
+        let counted = Counted::of(&stored);
+        let task = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression("#ver = :v")
+            .expression_attribute_names("#ver", "version")
+            .expression_attribute_values(":v", n(number(&stored, "version").unwrap_or(0)))
+            .build()
+            .map_err(backend)?;
+        let entry = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(item::key(&record.owner, entry_sk(&record))))
+            .build()
+            .map_err(backend)?;
+        let counters = self.add_to_counters(&record.owner, -1, -counted.active, -counted.bytes)?;
+        let writes = vec![
+            Write::Delete(task),
+            Write::Delete(entry),
+            Write::Update(counters),
+        ];
+        match self.write_all(writes).await {
+            Ok(()) => Ok(Some(record.id)),
+            Err(WriteError::Condition { .. }) => Ok(None),
+            Err(WriteError::Store(e)) => Err(e),
+        }
     }
 }

@@ -1,228 +1,235 @@
-//! What an owner holds: its active set (a slot reserved before a task is
-//! written, released when it ends, and stale slots dropped when an owner is
-//! full), and its stored tasks and bytes, counted from the owner index.
+//! What an owner holds, kept in one small counters item in its partition
+//! (`active`, `stored`, `bytes`): added to by a task's create in the same
+//! transaction that checks the quotas, settled when a task's size or status
+//! changes, given back by its purge, and rebuilt from the task items when a
+//! quota check finds it out of step (after DynamoDB's own TTL deleted a
+//! task, say).
 
 use super::item::*;
+use super::write::{Write, WriteError};
 use super::DynamoDbStore;
-use crate::store::{QuotaKind, StoreError};
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
-use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use crate::store::{OwnerQuota, OwnerUsage, StoreError};
+use aws_sdk_dynamodb::types::{Put, Update};
+
+/// The owner's counters item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) struct Counters {
+    pub(super) active: i64,
+    pub(super) stored: i64,
+    pub(super) bytes: i64,
+}
+
+impl Counters {
+    pub(super) fn of(item: &Item) -> Counters {
+        Counters {
+            active: number(item, "active").unwrap_or(0),
+            stored: number(item, "stored").unwrap_or(0),
+            bytes: number(item, "bytes").unwrap_or(0),
+        }
+    }
+
+    pub(super) fn usage(self) -> OwnerUsage {
+        OwnerUsage {
+            active: usize::try_from(self.active).unwrap_or(0),
+            stored: usize::try_from(self.stored).unwrap_or(0),
+            bytes: u64::try_from(self.bytes).unwrap_or(0),
+        }
+    }
+}
+
+/// Whether a quota can never admit a task of `bytes`, however empty the
+/// owner is.
+pub(super) fn never_fits(quota: &OwnerQuota, counted: Counted) -> bool {
+    (counted.active > 0 && quota.max_active == 0)
+        || quota.max_stored == 0
+        || u64::try_from(counted.bytes).is_ok_and(|b| b > quota.max_stored_bytes)
+}
 
 impl DynamoDbStore {
-    /// Adds `member` to the owner's active set unless it already holds
-    /// `max_active` members; when full, drops stale members once and tries
-    /// again.
-    pub(super) async fn reserve(
-        &self,
-        owner: &str,
-        member: &str,
-        max_active: usize,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        if self.try_reserve(owner, member, max_active).await? {
-            return Ok(());
-        }
-        let active = self.drop_stale(owner, now).await?;
-        if active < max_active {
-            if self.try_reserve(owner, member, max_active).await? {
-                return Ok(());
-            }
-            // Another create took the freed slot: report the count now.
-            return Err(over_active(self.drop_stale(owner, now).await?, max_active));
-        }
-        Err(over_active(active, max_active))
-    }
-
-    /// How many members the owner's active set has (stale ones included).
-    pub(super) async fn active_count(&self, owner: &str) -> Result<usize, StoreError> {
+    /// The owner's counters as stored now.
+    pub(super) async fn counters(&self, owner: &str) -> Result<Counters, StoreError> {
         Ok(self
-            .read(owner_key(owner))
+            .read(key(owner, s(COUNTERS_SK)))
             .await?
-            .and_then(|mut item| item.remove("active"))
-            .and_then(|v| v.as_ss().ok().map(Vec::len))
-            .unwrap_or(0))
+            .map(|item| Counters::of(&item))
+            .unwrap_or_default())
     }
 
-    /// The owner's live tasks and the bytes of their records, from the
-    /// owner index (eventually consistent): only the `bytes` attribute is
-    /// read, page by page.
-    pub(super) async fn stored(
+    /// The counters' part of a create: adds the task, on the condition that
+    /// the owner stays within `quota`.
+    pub(super) fn reserve(
         &self,
         owner: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(usize, u64), StoreError> {
-        let (mut count, mut bytes) = (0usize, 0u64);
+        quota: &OwnerQuota,
+        counted: Counted,
+    ) -> Result<Update, StoreError> {
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(owner, s(COUNTERS_SK))))
+            .update_expression("ADD #a :a, #s :one, #b :b")
+            .expression_attribute_names("#a", "active")
+            .expression_attribute_names("#s", "stored")
+            .expression_attribute_names("#b", "bytes")
+            .expression_attribute_values(":a", n(counted.active))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":b", n(counted.bytes));
+        let mut conditions = Vec::new();
+        if counted.active > 0 && quota.max_active < usize::MAX {
+            conditions.push("(attribute_not_exists(#a) OR #a < :max_a)");
+            update = update.expression_attribute_values(":max_a", n(quota.max_active));
+        }
+        if quota.max_stored < usize::MAX {
+            conditions.push("(attribute_not_exists(#s) OR #s < :max_s)");
+            update = update.expression_attribute_values(":max_s", n(quota.max_stored));
+        }
+        if quota.max_stored_bytes < u64::MAX {
+            let room = quota
+                .max_stored_bytes
+                .saturating_sub(counted.bytes.unsigned_abs());
+            conditions.push("(attribute_not_exists(#b) OR #b <= :room)");
+            update = update.expression_attribute_values(":room", n(room));
+        }
+        if !conditions.is_empty() {
+            update = update.condition_expression(conditions.join(" AND "));
+        }
+        update.build().map_err(backend)
+    }
+
+    /// Brings the counters in step with a task item just written: adds what
+    /// it should count now (`bytes`, `st`) minus what it counts (`cb`,
+    /// `ca`), and records the new count on the item, as one transaction
+    /// conditional on the item not having changed since. If it has, the
+    /// later write settles instead. A failure is logged, not returned: the
+    /// difference stays on the item and the next write or purge of the task
+    /// (or a recount) settles it.
+    pub(super) async fn settle(&self, owner: &str, id: &str, item: &Item) {
+        let (due, counted) = (Counted::due(item), Counted::of(item));
+        if due == counted {
+            return;
+        }
+        let version = number(item, "version").unwrap_or(0);
+        let built = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(owner, task_sk(id))))
+            .update_expression("SET cb = :cb, ca = :ca")
+            .condition_expression("version = :v AND cb = :was_cb AND ca = :was_ca")
+            .expression_attribute_values(":cb", n(due.bytes))
+            .expression_attribute_values(":ca", n(due.active))
+            .expression_attribute_values(":v", n(version))
+            .expression_attribute_values(":was_cb", n(counted.bytes))
+            .expression_attribute_values(":was_ca", n(counted.active))
+            .build()
+            .map_err(backend)
+            .and_then(|mark| {
+                let add = self.add_to_counters(
+                    owner,
+                    0,
+                    due.active - counted.active,
+                    due.bytes - counted.bytes,
+                )?;
+                Ok(vec![Write::Update(mark), Write::Update(add)])
+            });
+        let outcome = match built {
+            Ok(writes) => self.write_all(writes).await,
+            Err(e) => Err(WriteError::Store(e)),
+        };
+        match outcome {
+            Ok(()) | Err(WriteError::Condition { .. }) => {}
+            Err(WriteError::Store(e)) => {
+                tracing::warn!(owner = %owner, task = %id, error = %e,
+                    "could not settle a task's change into its owner's counters; the next write settles it")
+            }
+        }
+    }
+
+    /// An unconditional addition to the owner's counters.
+    pub(super) fn add_to_counters(
+        &self,
+        owner: &str,
+        stored: i64,
+        active: i64,
+        bytes: i64,
+    ) -> Result<Update, StoreError> {
+        Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(owner, s(COUNTERS_SK))))
+            .update_expression("ADD #a :a, #s :s, #b :b")
+            .expression_attribute_names("#a", "active")
+            .expression_attribute_names("#s", "stored")
+            .expression_attribute_names("#b", "bytes")
+            .expression_attribute_values(":a", n(active))
+            .expression_attribute_values(":s", n(stored))
+            .expression_attribute_values(":b", n(bytes))
+            .build()
+            .map_err(backend)
+    }
+
+    /// What the owner's task items count (the sum of their `cb`/`ca`),
+    /// read consistently.
+    async fn recount(&self, owner: &str) -> Result<Counters, StoreError> {
+        let mut total = Counters::default();
         let mut start = None;
         loop {
             let page = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name("by_owner")
-                .key_condition_expression("#o = :o")
-                .filter_expression("attribute_not_exists(expires) OR expires > :now")
-                .projection_expression("#b")
-                .expression_attribute_names("#o", "owner")
-                .expression_attribute_names("#b", "bytes")
-                .expression_attribute_values(":o", s(owner))
-                .expression_attribute_values(":now", n(now.timestamp_millis()))
+                .consistent_read(true)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :t)")
+                .projection_expression("cb, ca")
+                .expression_attribute_values(":pk", owner_key(owner))
+                .expression_attribute_values(":t", s("t#"))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
                 .map_err(sdk)?;
             for item in page.items.unwrap_or_default() {
-                count += 1;
-                bytes += number(&item, "bytes").unwrap_or(0).unsigned_abs();
+                let counted = Counted::of(&item);
+                total.stored += 1;
+                total.bytes += counted.bytes;
+                total.active += counted.active;
             }
             match page.last_evaluated_key {
                 Some(key) => start = Some(key),
-                None => return Ok((count, bytes)),
+                None => return Ok(total),
             }
         }
     }
 
-    /// One conditional add of `member` to the owner's active set; `false`
-    /// if the set is full.
-    pub(super) async fn try_reserve(
-        &self,
-        owner: &str,
-        member: &str,
-        max_active: usize,
-    ) -> Result<bool, StoreError> {
-        let added = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", owner_key(owner))
-            .update_expression("ADD #a :m")
-            .condition_expression(
-                "(attribute_not_exists(#a) AND :max > :zero) OR size(#a) < :max OR contains(#a, :s)",
-            )
-            .expression_attribute_names("#a", "active")
-            .expression_attribute_values(":m", AttributeValue::Ss(vec![member.to_owned()]))
-            .expression_attribute_values(":s", s(member))
-            .expression_attribute_values(":max", n(max_active))
-            .expression_attribute_values(":zero", n(0))
-            .send()
-            .await;
-        match added {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(sdk(e)),
+    /// Rebuilds the owner's counters from its task items if they are out of
+    /// step (a task deleted by DynamoDB's own TTL, a crash on an engine
+    /// without transactions). The rewrite is conditional on the counters
+    /// being as read, so a create or settle that lands meanwhile wins and
+    /// nothing is counted twice. Returns the counters as they now are.
+    pub(super) async fn repair(&self, owner: &str) -> Result<Counters, StoreError> {
+        let seen = self.counters(owner).await?;
+        let actual = self.recount(owner).await?;
+        if actual == seen {
+            return Ok(seen);
         }
-    }
-
-    /// Removes `member` from the owner's active set (the task ended). A
-    /// failure only leaves a stale member behind, which the limit check
-    /// drops later, so it is logged rather than returned.
-    pub(super) async fn release(&self, owner: &str, member: String) {
-        if let Err(e) = self.remove_active(owner, vec![member]).await {
-            tracing::warn!(owner = %owner, error = %e,
-                "could not release an ended task's slot; it is dropped at the next limit check");
-        }
-    }
-
-    /// Removes `members` from the owner's active set.
-    pub(super) async fn remove_active(
-        &self,
-        owner: &str,
-        members: Vec<String>,
-    ) -> Result<(), StoreError> {
-        self.client
-            .update_item()
+        let mut item = key(owner, s(COUNTERS_SK));
+        item.insert("active".into(), n(actual.active));
+        item.insert("stored".into(), n(actual.stored));
+        item.insert("bytes".into(), n(actual.bytes));
+        let put = Put::builder()
             .table_name(&self.table)
-            .key("pk", owner_key(owner))
-            .update_expression("DELETE #a :m")
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR (#a = :a AND #s = :s AND #b = :b)")
             .expression_attribute_names("#a", "active")
-            .expression_attribute_values(":m", AttributeValue::Ss(members))
-            .send()
-            .await
-            .map_err(sdk)?;
-        Ok(())
-    }
-
-    /// Drops the members of the owner's active set whose task ended,
-    /// expired, or (after a grace period) does not exist; returns how many
-    /// remain.
-    pub(super) async fn drop_stale(
-        &self,
-        owner: &str,
-        now: DateTime<Utc>,
-    ) -> Result<usize, StoreError> {
-        let members: Vec<String> = self
-            .read(owner_key(owner))
-            .await?
-            .and_then(|mut item| item.remove("active"))
-            .and_then(|v| v.as_ss().ok().cloned())
-            .unwrap_or_default();
-        let mut found: HashMap<String, Item> = HashMap::new();
-        for chunk in members.chunks(100) {
-            let mut keys: Vec<Item> = chunk
-                .iter()
-                .filter_map(|m| parse_sort_key(m))
-                .map(|(_, id)| Item::from([("pk".to_owned(), task_key(id))]))
-                .collect();
-            while !keys.is_empty() {
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .projection_expression("pk, #o, st, expires")
-                    .expression_attribute_names("#o", "owner")
-                    .build()
-                    .map_err(backend)?;
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(sdk)?;
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    if let Some(pk) = text(&item, "pk") {
-                        found.insert(pk.to_owned(), item);
-                    }
-                }
-                keys = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .map(|k| k.keys)
-                    .unwrap_or_default();
+            .expression_attribute_names("#s", "stored")
+            .expression_attribute_names("#b", "bytes")
+            .expression_attribute_values(":a", n(seen.active))
+            .expression_attribute_values(":s", n(seen.stored))
+            .expression_attribute_values(":b", n(seen.bytes))
+            .build()
+            .map_err(backend)?;
+        match self.write_all(vec![Write::Put(put)]).await {
+            Ok(_) => {
+                tracing::info!(owner = %owner, was = ?seen, now = ?actual, "rebuilt an owner's counters from its tasks");
+                Ok(actual)
             }
+            Err(WriteError::Condition { .. }) => self.counters(owner).await,
+            Err(WriteError::Store(e)) => Err(e),
         }
-        let now_ms = now.timestamp_millis();
-        let stale: Vec<String> = members
-            .iter()
-            .filter(|m| match parse_sort_key(m) {
-                None => true,
-                Some((created, id)) => match found.get(&format!("t#{id}")) {
-                    None => now - created > STALE_RESERVATION,
-                    Some(item) => {
-                        text(item, "owner") != Some(owner)
-                            || !alive(item, now_ms)
-                            || text(item, "st").is_some_and(is_terminal_status)
-                    }
-                },
-            })
-            .cloned()
-            .collect();
-        let remaining = members.len() - stale.len();
-        if !stale.is_empty() {
-            tracing::info!(owner = %owner, stale = stale.len(), "dropping stale active-task reservations");
-            self.remove_active(owner, stale).await?;
-        }
-        Ok(remaining)
-    }
-}
-
-fn over_active(active: usize, max_active: usize) -> StoreError {
-    StoreError::LimitExceeded {
-        quota: QuotaKind::ActiveTasks,
-        used: active as u64,
-        limit: max_active as u64,
     }
 }

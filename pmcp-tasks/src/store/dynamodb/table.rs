@@ -5,8 +5,9 @@ use super::DynamoDbStore;
 use crate::store::StoreError;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+    PointInTimeRecoverySpecification, Projection, ProjectionType, ScalarAttributeType,
+    SseSpecification, TableStatus, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 use std::time::Duration;
@@ -19,6 +20,11 @@ impl DynamoDbStore {
     /// does not exist, and fails if it cannot be reached now.
     pub async fn connect(table: &str, endpoint: Option<&str>) -> Result<Self, StoreError> {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            // Throttling and transient errors are retried with backoff. Every
+            // write is conditional (or a transaction with an idempotency
+            // token), so a retried write cannot apply twice; a failed
+            // condition is an answer, never retried.
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(5))
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(3))
@@ -62,6 +68,27 @@ impl DynamoDbStore {
             }
             Err(e) => return Err(sdk(e)),
         };
+        let keys: Vec<(&str, KeyType)> = table
+            .as_ref()
+            .map(|t| t.key_schema())
+            .unwrap_or_default()
+            .iter()
+            .map(|k| (k.attribute_name(), k.key_type().clone()))
+            .collect();
+        let layout = "see deploy/dynamodb-table.yaml or DynamoDbStore::create_table for the layout";
+        if keys != [("pk", KeyType::Hash), ("sk", KeyType::Range)] {
+            let hint = if keys == [("pk", KeyType::Hash)] {
+                " (it has the one-key layout of earlier pmcp-tasks releases: create a new \
+                 table; tasks are short-lived, so there is nothing to migrate once the old \
+                 table's tasks have expired)"
+            } else {
+                ""
+            };
+            return Err(backend(format!(
+                "table {} is not keyed by pk and sk: it was not made for this pmcp-tasks{hint}; {layout}",
+                self.table
+            )));
+        }
         let indexes: Vec<&str> = table
             .as_ref()
             .map(|t| t.global_secondary_indexes())
@@ -69,11 +96,10 @@ impl DynamoDbStore {
             .iter()
             .filter_map(|i| i.index_name())
             .collect();
-        for wanted in ["by_owner", "by_expiry", "by_lease"] {
+        for wanted in ["by_expiry", "by_lease"] {
             if !indexes.contains(&wanted) {
                 return Err(backend(format!(
-                    "table {} has no index {wanted}: it was not made for pmcp-tasks \
-                     (see DynamoDbStore::create_table for the layout)",
+                    "table {} has no index {wanted}: it was not made for pmcp-tasks; {layout}",
                     self.table
                 )));
             }
@@ -81,9 +107,11 @@ impl DynamoDbStore {
         Ok(false)
     }
 
-    /// Creates the table (on-demand billing) with its three indexes, waits
-    /// until it is active, and turns on DynamoDB's TTL on `ttl` (an engine
-    /// without TTL gets a warning: the sweeper deletes expired tasks anyway).
+    /// Creates the table as `deploy/dynamodb-table.yaml` describes it
+    /// (on-demand billing, encryption at rest, the two indexes), waits until
+    /// it is active, and turns on DynamoDB's TTL on `ttl` and point-in-time
+    /// recovery (an engine without them gets a warning: the sweeper deletes
+    /// expired tasks anyway).
     pub async fn create_table(&self) -> Result<(), StoreError> {
         let attr = |name: &str, kind: ScalarAttributeType| {
             AttributeDefinition::builder()
@@ -114,14 +142,13 @@ impl DynamoDbStore {
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
             .key_schema(key("pk", KeyType::Hash)?)
+            .key_schema(key("sk", KeyType::Range)?)
             .attribute_definitions(attr("pk", ScalarAttributeType::S)?)
-            .attribute_definitions(attr("owner", ScalarAttributeType::S)?)
             .attribute_definitions(attr("sk", ScalarAttributeType::S)?)
             .attribute_definitions(attr("xs", ScalarAttributeType::S)?)
             .attribute_definitions(attr("expires", ScalarAttributeType::N)?)
             .attribute_definitions(attr("ls", ScalarAttributeType::S)?)
             .attribute_definitions(attr("lease", ScalarAttributeType::N)?)
-            .global_secondary_indexes(index("by_owner", "owner", "sk", ProjectionType::All)?)
             .global_secondary_indexes(index(
                 "by_expiry",
                 "xs",
@@ -129,6 +156,7 @@ impl DynamoDbStore {
                 ProjectionType::KeysOnly,
             )?)
             .global_secondary_indexes(index("by_lease", "ls", "lease", ProjectionType::All)?)
+            .sse_specification(SseSpecification::builder().enabled(true).build())
             .send()
             .await;
         match created {
@@ -174,6 +202,22 @@ impl DynamoDbStore {
         if let Err(e) = ttl {
             tracing::warn!(table = %self.table, error = %DisplayErrorContext(&e),
                 "could not turn on DynamoDB TTL; the sweeper still deletes expired tasks");
+        }
+        let recovery = self
+            .client
+            .update_continuous_backups()
+            .table_name(&self.table)
+            .point_in_time_recovery_specification(
+                PointInTimeRecoverySpecification::builder()
+                    .point_in_time_recovery_enabled(true)
+                    .build()
+                    .map_err(backend)?,
+            )
+            .send()
+            .await;
+        if let Err(e) = recovery {
+            tracing::warn!(table = %self.table, error = %DisplayErrorContext(&e),
+                "could not turn on point-in-time recovery for the tasks table");
         }
         tracing::info!(table = %self.table, "created the DynamoDB table for tasks");
         Ok(())
