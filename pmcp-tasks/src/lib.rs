@@ -69,7 +69,9 @@ pub mod workflow;
 
 pub use domain::{Era, Limits, TaskStatus, STATUS_MESSAGE_MAX_CHARS};
 pub use error::{TaskError, ToolError};
-pub use execution::{ElicitAnswer, Elicited, ProgressUpdate, TaskContext, TaskRuntime};
+pub use execution::{
+    Dispatch, Dispatched, ElicitAnswer, Elicited, ProgressUpdate, TaskContext, TaskRuntime,
+};
 pub use protocol::wire::VARIABLES_META_KEY;
 pub use server::{
     shutdown_signal, BuildError, TaskServer, TaskServerBuilder, SUPPORTED_PROTOCOL_VERSIONS,

@@ -6,6 +6,7 @@ mod events;
 mod progress;
 mod runtime;
 mod table;
+mod takeover;
 
 pub(crate) use context::{is_form_elicitation, AskClient, CallHooks, ProgressSink};
 pub use context::{ElicitAnswer, TaskContext};
@@ -13,6 +14,7 @@ pub use elicit::Elicited;
 pub use progress::ProgressUpdate;
 pub use runtime::{StartError, TaskBody, TaskRuntime, CRASH_MESSAGE, SHUTDOWN_MESSAGE};
 pub(crate) use table::Follower;
+pub use takeover::{Dispatch, Dispatched};
 
 #[cfg(test)]
 mod tests;

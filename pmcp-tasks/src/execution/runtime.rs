@@ -55,12 +55,19 @@ pub(crate) struct Shared {
     /// This runtime's name in task leases.
     pub(crate) instance: String,
     /// Rebuilds the body of a task taken over after a crash.
-    resumer: std::sync::OnceLock<Box<Resumer>>,
+    pub(super) resumer: std::sync::OnceLock<Box<Resumer>>,
+    /// Builds the body of a task from its record, for any tool: how a
+    /// worker starts a task another process created and dispatched.
+    pub(super) starter: std::sync::OnceLock<Box<Resumer>>,
+    /// Where new tasks' bodies go instead of running here.
+    pub(super) dispatcher: std::sync::OnceLock<Arc<dyn super::Dispatch>>,
+    /// Woken whenever the last body running here ends.
+    pub(super) idle: tokio::sync::Notify,
     /// One permit per body allowed to run at once.
     slots: Arc<tokio::sync::Semaphore>,
 }
 
-type Resumer = dyn Fn(&TaskRecord) -> Option<TaskBody> + Send + Sync;
+pub(super) type Resumer = dyn Fn(&TaskRecord) -> Option<TaskBody> + Send + Sync;
 
 impl std::fmt::Debug for TaskRuntime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -98,6 +105,9 @@ impl TaskRuntime {
                 closing: CancellationToken::new(),
                 instance: uuid::Uuid::new_v4().to_string(),
                 resumer: std::sync::OnceLock::new(),
+                starter: std::sync::OnceLock::new(),
+                dispatcher: std::sync::OnceLock::new(),
+                idle: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -131,17 +141,28 @@ impl TaskRuntime {
             .len()
     }
 
-    /// Creates a task and starts its body in the background. The task is
+    /// Creates a task and starts its body in the background (or, with a
+    /// [`Dispatch`](super::Dispatch), hands it to a worker). The task is
     /// stored before this returns, so a `tasks/get` for it resolves at once.
     pub async fn start(&self, new: NewTask, body: TaskBody) -> Result<TaskRecord, StartError> {
         let now = self.shared.table.now();
         let mut record = TaskRecord::new(new, now);
+        let dispatcher = self.shared.dispatcher.get().cloned();
+        let holder = match dispatcher {
+            Some(_) => super::takeover::QUEUED,
+            None => self.shared.instance.as_str(),
+        };
         record
-            .hold_lease(&self.shared.instance, self.lease_until(now))
+            .hold_lease(holder, self.lease_until(now))
             .map_err(|e| StoreError::Backend(e.to_string()))?;
         let created = self.create(record).await?;
-        self.spawn_body(&created, body);
-        Ok(created)
+        match dispatcher {
+            Some(dispatcher) => Ok(self.dispatch(dispatcher.as_ref(), created).await),
+            None => {
+                self.spawn_body(&created, body);
+                Ok(created)
+            }
+        }
     }
 
     /// Stores a new task, unless the runtime is shutting down or the owner
@@ -158,7 +179,10 @@ impl TaskRuntime {
     }
 
     /// When a lease taken or renewed at `now` lapses.
-    fn lease_until(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    pub(super) fn lease_until(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> chrono::DateTime<chrono::Utc> {
         let ttl = chrono::Duration::from_std(self.limits().lease_ttl)
             .unwrap_or(chrono::Duration::seconds(30));
         now.checked_add_signed(ttl)
@@ -166,8 +190,13 @@ impl TaskRuntime {
     }
 
     /// Runs `body` for `record` (whose lease this instance holds) on the
-    /// tracker, watching for an end written elsewhere and renewing the lease.
-    fn spawn_body(&self, record: &TaskRecord, body: TaskBody) {
+    /// tracker, watching for an end written elsewhere and renewing the lease;
+    /// the handle resolves when the body and its final write are done.
+    pub(super) fn spawn_body(
+        &self,
+        record: &TaskRecord,
+        body: TaskBody,
+    ) -> tokio::task::JoinHandle<()> {
         let token = CancellationToken::new();
         self.shared
             .running
@@ -191,25 +220,30 @@ impl TaskRuntime {
                     None
                 }
             };
-            shared
-                .running
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&id);
+            let now_idle = {
+                let mut running = shared.running.lock().unwrap_or_else(|p| p.into_inner());
+                running.remove(&id);
+                running.is_empty()
+            };
             // `None`: whoever cancelled the token (tasks/cancel, expiry,
             // shutdown) has already written the task's final state.
             let outcome = match ended {
-                None => return,
-                Some(Ok(outcome)) => outcome,
-                Some(Err(panic)) => TaskOutcome::Error {
+                None => None,
+                Some(Ok(outcome)) => Some(outcome),
+                Some(Err(panic)) => Some(TaskOutcome::Error {
                     error: RpcError::internal(format!(
                         "the tool panicked: {}",
                         panic_message(&panic)
                     )),
-                },
+                }),
             };
-            finish(&shared, &owner, &id, outcome).await;
-        });
+            if let Some(outcome) = outcome {
+                finish(&shared, &owner, &id, outcome).await;
+            }
+            if now_idle {
+                shared.idle.notify_waiters();
+            }
+        })
     }
 
     /// A place among the bodies allowed to run at once. Waiting for one,
@@ -280,62 +314,6 @@ impl TaskRuntime {
                 }
             }
         }
-    }
-
-    /// Takes over up to 100 tasks whose instance died (lease ran out): a
-    /// resumable tool's body runs again here (replaying its checkpoints),
-    /// any other task is marked `failed`. Returns how many were taken.
-    pub async fn recover_lapsed(&self) -> Result<usize, StoreError> {
-        if self.is_closing() {
-            return Ok(0);
-        }
-        let now = self.shared.table.now();
-        let lapsed = self.store().expired_leases(now, 100).await?;
-        let mut taken = 0;
-        for record in lapsed {
-            let me = self.shared.instance.clone();
-            let until = self.lease_until(now);
-            let claim = self
-                .update(&record.owner, &record.id, |t, _| {
-                    match t.lease_deadline() {
-                        Some(at) if at <= now => t.hold_lease(&me, until),
-                        // Renewed or finished meanwhile: not ours to take.
-                        _ => Err(DomainError::LeaseHeldElsewhere),
-                    }
-                })
-                .await;
-            let Ok((claimed, ())) = claim else { continue };
-            taken += 1;
-            let resumed = self
-                .shared
-                .resumer
-                .get()
-                .and_then(|resume| resume(&claimed));
-            match resumed {
-                Some(body) => {
-                    tracing::warn!(task = %claimed.id, tool = %claimed.tool, "resuming a task whose server stopped");
-                    self.spawn_body(&claimed, body);
-                }
-                None => {
-                    tracing::warn!(task = %claimed.id, tool = %claimed.tool, "failing a task whose server stopped");
-                    let _ = self
-                        .update(&claimed.owner, &claimed.id, |t, now| {
-                            t.fail(CRASH_MESSAGE, now)
-                        })
-                        .await;
-                }
-            }
-        }
-        Ok(taken)
-    }
-
-    /// How a lapsed task is resumed: given its record, the body to run again
-    /// (`None`: it cannot be resumed and is failed). Set once, by the server.
-    pub fn set_resumer(
-        &self,
-        resumer: impl Fn(&TaskRecord) -> Option<TaskBody> + Send + Sync + 'static,
-    ) {
-        let _ = self.shared.resumer.set(Box::new(resumer));
     }
 
     /// The owner's task, unless missing, foreign or expired.

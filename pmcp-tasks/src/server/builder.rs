@@ -89,6 +89,7 @@ pub struct TaskServerBuilder {
     states: States,
     detach_after: Option<Duration>,
     companions: CompanionNames,
+    dispatcher: Option<Arc<dyn crate::execution::Dispatch>>,
 }
 
 impl std::fmt::Debug for TaskServerBuilder {
@@ -118,7 +119,18 @@ impl TaskServerBuilder {
             states: States::default(),
             detach_after: None,
             companions: CompanionNames::default(),
+            dispatcher: None,
         }
+    }
+
+    /// Hands every new task's body to a worker through `dispatcher` instead
+    /// of running it in this process: the serverless model, where the
+    /// process that answers a request may be frozen as soon as it has
+    /// answered. The worker, built with the same tools and store, calls
+    /// [`TaskRuntime::run_dispatched`]. See `pmcp-tasks-lambda`.
+    pub fn dispatch(mut self, dispatcher: Arc<dyn crate::execution::Dispatch>) -> Self {
+        self.dispatcher = Some(dispatcher);
+        self
     }
 
     /// For every `support = "optional"` task tool without its own
@@ -336,6 +348,14 @@ impl TaskServerBuilder {
             let tool = resumable.get(&record.tool)?;
             tool.prepare(record.arguments.clone()).ok()
         });
+        let every: BTreeMap<String, TaskTool> = tools.clone();
+        runtime.set_starter(move |record| {
+            let tool = every.get(&record.tool)?;
+            tool.prepare(record.arguments.clone()).ok()
+        });
+        if let Some(dispatcher) = self.dispatcher {
+            runtime.set_dispatcher(dispatcher);
+        }
         runtime.spawn_sweeper(self.sweep_every);
         runtime.spawn_change_feed();
         let detaching = tools.values().any(|t| t.detach_after.is_some());
