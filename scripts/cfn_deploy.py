@@ -3,10 +3,12 @@ server) and prints, as one JSON line, the stack's outputs and the
 properties the template gives each resource.
 
 The DynamoDB tests use it to build their table from deploy/dynamodb-table.yaml
-instead of DynamoDbStore::create_table, and to compare the two.
+instead of DynamoDbStore::create_table, and to compare the two; without
+--endpoint it only prints the template's resources.
 
     python scripts/cfn_deploy.py --endpoint http://127.0.0.1:5000 \
         --template deploy/dynamodb-table.yaml --stack tasks TableName=tasks
+    python scripts/cfn_deploy.py --template deploy/lambda.yaml
 """
 
 import argparse
@@ -20,9 +22,9 @@ from cfnlint.decode import decode_str
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--endpoint", help="deploy there; without it, only print")
     parser.add_argument("--template", required=True)
-    parser.add_argument("--stack", required=True)
+    parser.add_argument("--stack", default="pmcp-tasks")
     parser.add_argument("parameters", nargs="*", help="Name=Value")
     args = parser.parse_args()
 
@@ -31,6 +33,13 @@ def main() -> int:
     if problems:
         print(f"{args.template} does not parse: {problems}", file=sys.stderr)
         return 1
+    resources = {
+        name: {"type": r["Type"], "properties": r.get("Properties", {})}
+        for name, r in template["Resources"].items()
+    }
+    if not args.endpoint:
+        print(json.dumps({"resources": resources}, default=str))
+        return 0
     client = boto3.client(
         "cloudformation",
         endpoint_url=args.endpoint,
@@ -56,10 +65,6 @@ def main() -> int:
         print(f"stack {args.stack} was not created in time", file=sys.stderr)
         return 1
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    resources = {
-        name: {"type": r["Type"], "properties": r.get("Properties", {})}
-        for name, r in template["Resources"].items()
-    }
     print(json.dumps({"outputs": outputs, "resources": resources}, default=str))
     return 0
 

@@ -182,8 +182,11 @@ impl TaskRuntime {
     /// here, a resumable tool's body runs again here (replaying its
     /// checkpoints), any other task is marked `failed`. Returns how many
     /// were taken.
+    ///
+    /// A runtime that dispatches its tasks takes none over: it may be frozen
+    /// once it has answered, so recovery is its workers' job.
     pub async fn recover_lapsed(&self) -> Result<usize, StoreError> {
-        if self.is_closing() {
+        if self.is_closing() || self.shared.dispatcher.get().is_some() {
             return Ok(0);
         }
         let now = self.clock().now();
