@@ -31,7 +31,9 @@ struct SlowJobVars {
     steps_done: u64,
 }
 
-/// Works for `seconds`, reporting progress every second.
+/// Works for `seconds`, reporting progress every second. Its result is kept
+/// ten minutes after it ends (the TTL counts from the end; the task is kept
+/// for as long as the job works, up to the hour it accepts).
 #[task_tool(
     support = "optional",
     ttl = "10m",

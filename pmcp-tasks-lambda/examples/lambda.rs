@@ -62,7 +62,10 @@ async fn main() -> Result<(), pmcp_tasks_lambda::Error> {
     let store = DynamoDbStore::connect(&var("PMCP_TASKS_TABLE")?, endpoint.as_deref()).await?;
     let builder = TaskServer::builder("lambda-reports", env!("CARGO_PKG_VERSION"))
         .store(Arc::new(store))
-        .registered_tools();
+        .registered_tools()
+        // Sweeping and recovery run in the worker's scheduled round, which
+        // waits for what it starts; never in a frozen background.
+        .without_sweeper();
     match var("PMCP_TASKS_ROLE")?.as_str() {
         "http" => {
             let queue =

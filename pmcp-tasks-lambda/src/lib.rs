@@ -17,8 +17,9 @@
 //!   ([`handle_schedule`]).
 //!
 //! Both are built from the same tools: `pmcp_tasks::TaskServer::builder`,
-//! `.store(..)`, `.registered_tools()`, plus `.dispatch(..)` for the
-//! endpoint. The 2026-07-28 era suits Lambda (stateless requests); a
+//! `.store(..)`, `.registered_tools()` and `.without_sweeper()` (a frozen
+//! environment must not take tasks over in the background: the schedule
+//! does it, and waits for them), plus `.dispatch(..)` for the endpoint. The 2026-07-28 era suits Lambda (stateless requests); a
 //! 2025-11-25 session lives in one environment's memory and does not
 //! survive across invocations. See `docs/deployment.md` and
 //! `deploy/lambda.yaml`.

@@ -76,6 +76,8 @@ pub async fn handle_messages(server: &TaskServer, event: SqsEvent) -> SqsBatchRe
     for failed in futures::future::join_all(runs).await.into_iter().flatten() {
         response.add_failure(failed);
     }
+    // Nothing may run on once the invocation returns (it is frozen).
+    server.runtime().idle().await;
     response
 }
 

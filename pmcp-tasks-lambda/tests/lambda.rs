@@ -71,26 +71,43 @@ struct Sections {
     sections: u32,
 }
 
-/// How often each section's work ran, over every worker.
-static SECTION_RUNS: [AtomicUsize; 3] = [const { AtomicUsize::new(0) }; 3];
-/// While set, the second section waits forever (for the crash test).
-static HOLD_SECOND: AtomicBool = AtomicBool::new(false);
+/// What one test's report tool did, over every worker: how often each
+/// section's work ran, and whether the second section waits forever.
+#[derive(Default)]
+struct Work {
+    runs: [AtomicUsize; 3],
+    hold_second: AtomicBool,
+}
 
-async fn report(args: Sections, ctx: TaskContext) -> Result<String, ToolError> {
-    let mut done = Vec::new();
-    for n in 0..args.sections.min(3) {
-        let section = ctx
-            .step(&format!("section-{n}"), async move {
-                SECTION_RUNS[n as usize].fetch_add(1, Ordering::SeqCst);
-                if n == 1 && HOLD_SECOND.load(Ordering::SeqCst) {
-                    std::future::pending::<()>().await;
-                }
-                Ok(format!("s{n}"))
-            })
-            .await?;
-        done.push(section);
+impl Work {
+    fn runs(&self) -> Vec<usize> {
+        self.runs.iter().map(|r| r.load(Ordering::SeqCst)).collect()
     }
-    Ok(done.join(","))
+}
+
+/// A resumable tool of up to three checkpointed sections.
+fn report_tool(work: Arc<Work>) -> TaskTool {
+    TaskTool::new("report", move |args: Sections, ctx: TaskContext| {
+        let work = work.clone();
+        async move {
+            let mut done = Vec::new();
+            for n in 0..args.sections.min(3) {
+                let work = work.clone();
+                let section = ctx
+                    .step(&format!("section-{n}"), async move {
+                        work.runs[n as usize].fetch_add(1, Ordering::SeqCst);
+                        if n == 1 && work.hold_second.load(Ordering::SeqCst) {
+                            std::future::pending::<()>().await;
+                        }
+                        Ok(format!("s{n}"))
+                    })
+                    .await?;
+                done.push(section);
+            }
+            Ok::<_, ToolError>(done.join(","))
+        }
+    })
+    .resumable()
 }
 
 struct Aws {
@@ -142,17 +159,32 @@ fn limits() -> Limits {
     }
 }
 
-/// The HTTP function's server (dispatching) or the worker's.
-async fn server(aws: &Aws, front: bool) -> TaskServer {
-    let store = DynamoDbStore::connect(&aws.table, Some(&aws.endpoint))
-        .await
-        .unwrap();
+/// The HTTP function's server (dispatching) or the worker's, built as the
+/// example builds them.
+async fn server(aws: &Aws, front: bool, work: &Arc<Work>) -> TaskServer {
+    worker_on(
+        &aws.table,
+        &aws.endpoint,
+        front.then_some(&aws.queue_url),
+        work,
+    )
+    .await
+}
+
+async fn worker_on(
+    table: &str,
+    endpoint: &str,
+    queue_url: Option<&String>,
+    work: &Arc<Work>,
+) -> TaskServer {
+    let store = DynamoDbStore::connect(table, Some(endpoint)).await.unwrap();
     let mut builder = TaskServer::builder("lambda", "1")
         .store(Arc::new(store))
         .limits(limits())
-        .tool(TaskTool::new("report", report).resumable());
-    if front {
-        let queue = SqsDispatch::connect(&aws.queue_url, Some(&aws.endpoint)).await;
+        .without_sweeper()
+        .tool(report_tool(work.clone()));
+    if let Some(queue_url) = queue_url {
+        let queue = SqsDispatch::connect(queue_url, Some(endpoint)).await;
         builder = builder.dispatch(Arc::new(queue));
     }
     builder.build().unwrap()
@@ -249,8 +281,9 @@ fn sqs_event(event: Value) -> aws_lambda_events::event::sqs::SqsEvent {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_created_over_http_runs_once_on_the_worker_from_the_queue() {
     let aws = aws().await;
-    let front = server(&aws, true).await;
-    let worker = server(&aws, false).await;
+    let work = Arc::new(Work::default());
+    let front = server(&aws, true, &work).await;
+    let worker = server(&aws, false, &work).await;
 
     let created = rpc(
         &front,
@@ -274,11 +307,7 @@ async fn a_task_created_over_http_runs_once_on_the_worker_from_the_queue() {
     // SQS delivers at least once: the same message again runs nothing.
     let again = handle_messages(&worker, sqs_event(event)).await;
     assert!(again.batch_item_failures.is_empty());
-    let runs: Vec<usize> = SECTION_RUNS
-        .iter()
-        .map(|r| r.load(Ordering::SeqCst))
-        .collect();
-    assert_eq!(runs, vec![1, 1, 1]);
+    assert_eq!(work.runs(), vec![1, 1, 1]);
     // A scheduled event is told apart from a queue's, and finds nothing to do.
     assert!(matches!(
         WorkerEvent::from_value(json!({"source": "aws.events", "detail-type": "Scheduled Event"}))
@@ -291,7 +320,8 @@ async fn a_task_created_over_http_runs_once_on_the_worker_from_the_queue() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_that_dies_mid_task_is_replaced_by_the_scheduled_round() {
     let aws = aws().await;
-    let front = server(&aws, true).await;
+    let work = Arc::new(Work::default());
+    let front = server(&aws, true, &work).await;
     let created = rpc(
         &front,
         "tools/call",
@@ -303,10 +333,10 @@ async fn a_worker_that_dies_mid_task_is_replaced_by_the_scheduled_round() {
 
     // The first worker runs on its own runtime, which is dropped mid-task:
     // its body and its lease renewals stop at once, as in a crash.
-    HOLD_SECOND.store(true, Ordering::SeqCst);
+    work.hold_second.store(true, Ordering::SeqCst);
     let (crash, crashed) = std::sync::mpsc::channel::<()>();
     let first = {
-        let (table, endpoint) = (aws.table.clone(), aws.endpoint.clone());
+        let (table, endpoint, work) = (aws.table.clone(), aws.endpoint.clone(), work.clone());
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
@@ -314,15 +344,7 @@ async fn a_worker_that_dies_mid_task_is_replaced_by_the_scheduled_round() {
                 .build()
                 .unwrap();
             runtime.spawn(async move {
-                let store = DynamoDbStore::connect(&table, Some(&endpoint))
-                    .await
-                    .unwrap();
-                let worker = TaskServer::builder("lambda", "1")
-                    .store(Arc::new(store))
-                    .limits(limits())
-                    .tool(TaskTool::new("report", report).resumable())
-                    .build()
-                    .unwrap();
+                let worker = worker_on(&table, &endpoint, None, &work).await;
                 handle_messages(&worker, sqs_event(event)).await;
             });
             crashed.recv().unwrap();
@@ -335,22 +357,18 @@ async fn a_worker_that_dies_mid_task_is_replaced_by_the_scheduled_round() {
         .unwrap();
     let owner = "stateless";
     for _ in 0..500 {
-        if SECTION_RUNS[1].load(Ordering::SeqCst) > 0 {
+        if work.runs()[1] > 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(
-        SECTION_RUNS[1].load(Ordering::SeqCst),
-        1,
-        "the first worker reached section 1"
-    );
+    assert_eq!(work.runs()[1], 1, "the first worker reached section 1");
     crash.send(()).unwrap();
     first.join().unwrap();
-    HOLD_SECOND.store(false, Ordering::SeqCst);
+    work.hold_second.store(false, Ordering::SeqCst);
 
     // Its lease lapses (the task stays working meanwhile).
-    let worker = server(&aws, false).await;
+    let worker = server(&aws, false, &work).await;
     loop {
         let record = store.get(owner, &id, chrono::Utc::now()).await.unwrap();
         assert_eq!(record.status, TaskStatus::Working);
@@ -369,11 +387,7 @@ async fn a_worker_that_dies_mid_task_is_replaced_by_the_scheduled_round() {
     assert_eq!(done["result"]["content"][0]["text"], "s0,s1,s2");
     // Section 0 was checkpointed and not run again; section 1 ran twice
     // (its first run never finished).
-    let runs: Vec<usize> = SECTION_RUNS
-        .iter()
-        .map(|r| r.load(Ordering::SeqCst))
-        .collect();
-    assert_eq!(runs, vec![1, 2, 1]);
+    assert_eq!(work.runs(), vec![1, 2, 1]);
 }
 
 /// The resources of a template of `deploy/`, as `scripts/cfn_deploy.py`

@@ -25,12 +25,16 @@ struct Job {
     n: u64,
 }
 
-static RUNS: AtomicUsize = AtomicUsize::new(0);
-
-async fn double(args: Job, ctx: TaskContext) -> Result<u64, ToolError> {
-    RUNS.fetch_add(1, Ordering::SeqCst);
-    ctx.progress("doubling").await?;
-    Ok(args.n * 2)
+/// A tool doubling its number, counting its runs in `runs`.
+fn double(runs: Arc<AtomicUsize>) -> TaskTool {
+    TaskTool::new("double", move |args: Job, ctx: TaskContext| {
+        let runs = runs.clone();
+        async move {
+            runs.fetch_add(1, Ordering::SeqCst);
+            ctx.progress("doubling").await?;
+            Ok::<_, ToolError>(args.n * 2)
+        }
+    })
 }
 
 /// Hands tasks over a channel, as a queue would.
@@ -62,11 +66,19 @@ fn limits() -> Limits {
 }
 
 fn server(store: &Arc<MemoryStore>, dispatch: Option<Arc<dyn Dispatch>>) -> TaskServer {
+    served(store, dispatch, Arc::default())
+}
+
+fn served(
+    store: &Arc<MemoryStore>,
+    dispatch: Option<Arc<dyn Dispatch>>,
+    runs: Arc<AtomicUsize>,
+) -> TaskServer {
     let mut builder = TaskServer::builder("dispatch", "1")
         .store(store.clone() as Arc<dyn TaskStore>)
         .limits(limits())
         .clock(Arc::new(TokioClock::new()))
-        .tool(TaskTool::new("double", double));
+        .tool(double(runs));
     if let Some(dispatch) = dispatch {
         builder = builder.dispatch(dispatch);
     }
@@ -95,9 +107,9 @@ async fn create(server: &TaskServer, n: u64) -> String {
 async fn a_dispatched_task_runs_once_on_the_worker() {
     let store = Arc::new(MemoryStore::new());
     let (tx, mut queue) = mpsc::unbounded_channel();
-    let front = server(&store, Some(Arc::new(Channel(tx))));
-    let worker = server(&store, None);
-    let runs = RUNS.load(Ordering::SeqCst);
+    let runs = Arc::new(AtomicUsize::new(0));
+    let front = served(&store, Some(Arc::new(Channel(tx))), runs.clone());
+    let worker = served(&store, None, runs.clone());
 
     let id = create(&front, 21).await;
     // Recorded, not run: the front runs no body and the task waits, queued.
@@ -116,7 +128,7 @@ async fn a_dispatched_task_runs_once_on_the_worker() {
         worker.runtime().run_dispatched(&owner, &id).await.unwrap(),
         Dispatched::Ended
     );
-    assert_eq!(RUNS.load(Ordering::SeqCst), runs + 1);
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
     // Ids that are not the owner's are as good as ended.
     assert_eq!(
         worker.runtime().run_dispatched("bob", &id).await.unwrap(),
@@ -182,7 +194,7 @@ async fn a_worker_without_the_tool_fails_the_task_saying_so() {
         ok(&got)["statusMessage"]
             .as_str()
             .unwrap()
-            .contains("no tool 'double'"),
+            .contains("serves no tool 'double'"),
         "{got}"
     );
 }

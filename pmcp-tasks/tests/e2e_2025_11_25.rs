@@ -150,8 +150,11 @@ async fn list_pages_with_an_opaque_cursor() {
 
 #[tokio::test(start_paused = true)]
 async fn requested_ttl_is_clamped_and_expired_tasks_disappear() {
+    // A lease shorter than the TTL: the TTL reported is the one granted
+    // (a working body's lease past it would extend it).
     let limits = Limits {
         max_ttl: Some(Duration::from_millis(300)),
+        lease_ttl: Duration::from_millis(100),
         ..fast_limits()
     };
     let (_server, client) = connected(limits).await;

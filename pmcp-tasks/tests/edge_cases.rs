@@ -149,7 +149,12 @@ async fn create_with_ttl(server: &TaskServer, ttl: Value) -> Value {
 
 #[tokio::test(start_paused = true)]
 async fn odd_ttls_are_clamped_or_refused_never_unreadable() {
-    let limits = fast_limits();
+    // Leases shorter than the shortest TTL, so the TTL reported is the one
+    // granted.
+    let limits = Limits {
+        lease_ttl: std::time::Duration::from_secs(1),
+        ..fast_limits()
+    };
     let (min, max) = (
         limits.min_ttl.as_millis() as u64,
         limits.max_ttl.unwrap().as_millis() as u64,

@@ -19,8 +19,12 @@ pub struct Limits {
     /// go over it is refused; results written later are bounded by
     /// [`max_result_bytes`](Self::max_result_bytes) instead.
     pub max_stored_bytes_per_owner: u64,
-    /// The longest time a task is kept after its creation. A client's
-    /// requested TTL is clamped to this; `None` allows unlimited tasks.
+    /// The longest TTL a task gets. A client's requested TTL is clamped to
+    /// this; `None` allows unlimited tasks. A task's TTL counts from its
+    /// creation while nothing runs it, is extended while its body holds its
+    /// lease (a task is never deleted under a working body), and counts
+    /// again from its end once it has ended (see
+    /// [`retention`](Self::retention) and `docs/architecture.md`).
     pub max_ttl: Option<Duration>,
     /// The shortest TTL a task gets: a client asking for less (down to 0)
     /// gets this, so that a task it was told about can still be read. The
@@ -59,6 +63,10 @@ pub struct Limits {
     /// evenly); more are refused with `-32005` and a retry hint. `None`
     /// lifts the limit.
     pub max_creates_per_minute: Option<std::num::NonZeroU32>,
+    /// How long a task is kept once it has ended (completed, failed or
+    /// cancelled), counted from its end. `None` (the default): its TTL, the
+    /// one the client asked for or [`default_ttl`](Self::default_ttl).
+    pub retention: Option<Duration>,
     /// How long a running body's claim on its task lasts unless renewed
     /// (it is renewed every third of this). When an instance dies, its tasks
     /// are taken over this long after its last renewal.
@@ -80,6 +88,7 @@ impl Default for Limits {
             external_cancel_poll: Duration::from_millis(500),
             watch_poll: Duration::from_millis(500),
             lease_ttl: Duration::from_secs(30),
+            retention: None,
             max_argument_bytes: 1024 * 1024,
             max_result_bytes: 1024 * 1024,
             max_running_bodies: 256,

@@ -3,6 +3,7 @@
 //! Nothing here knows about storage, execution or the wire.
 
 mod era;
+mod lifetime;
 mod limits;
 mod record;
 mod rpc;

@@ -106,9 +106,13 @@ pub struct TaskRecord {
     pub created_at: DateTime<Utc>,
     /// Time of the last change.
     pub updated_at: DateTime<Utc>,
-    /// Lifetime from creation; `None` is unlimited.
+    /// The task's TTL; `None` is unlimited. See
+    /// [`expires_at`](Self::expires_at) for how it counts.
     #[serde(default, with = "opt_millis")]
     pub ttl: Option<Duration>,
+    /// How long the task is kept once it has ended; `None`: its `ttl`.
+    #[serde(default, with = "opt_millis", skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Duration>,
     /// The polling interval suggested to clients.
     #[serde(default, with = "opt_millis")]
     pub poll_interval: Option<Duration>,
@@ -239,6 +243,7 @@ impl TaskRecord {
             created_at: now,
             updated_at: now,
             ttl: new.ttl,
+            retention: None,
             poll_interval: new.poll_interval,
             variables: new.variables,
             client_elicits: new.client_elicits,
@@ -249,17 +254,6 @@ impl TaskRecord {
             lease: None,
             version: 0,
         }
-    }
-
-    /// When the task may be deleted; `None` if never.
-    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
-        let ttl = chrono::Duration::from_std(self.ttl?).ok()?;
-        self.created_at.checked_add_signed(ttl)
-    }
-
-    /// Whether the TTL has run out at `now`.
-    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
-        self.expires_at().is_some_and(|at| now >= at)
     }
 
     fn move_to(&mut self, next: TaskStatus, now: DateTime<Utc>) -> Result<(), DomainError> {

@@ -169,10 +169,11 @@ impl TaskRuntime {
     /// is at one of its quotas. Nothing runs it: [`start`](Self::start) adds a body
     /// (and a lease); a workflow prompt's task is moved on by requests, and
     /// without a lease recovery leaves it alone.
-    pub(crate) async fn create(&self, record: TaskRecord) -> Result<TaskRecord, StartError> {
+    pub(crate) async fn create(&self, mut record: TaskRecord) -> Result<TaskRecord, StartError> {
         if self.is_closing() {
             return Err(StartError::ShuttingDown);
         }
+        record.retention = self.limits().retention;
         let created = self.shared.table.create(record).await?;
         tracing::info!(task = %created.id, owner = %created.owner, tool = %created.tool, "task created");
         Ok(created)
@@ -220,11 +221,6 @@ impl TaskRuntime {
                     None
                 }
             };
-            let now_idle = {
-                let mut running = shared.running.lock().unwrap_or_else(|p| p.into_inner());
-                running.remove(&id);
-                running.is_empty()
-            };
             // `None`: whoever cancelled the token (tasks/cancel, expiry,
             // shutdown) has already written the task's final state.
             let outcome = match ended {
@@ -240,6 +236,13 @@ impl TaskRuntime {
             if let Some(outcome) = outcome {
                 finish(&shared, &owner, &id, outcome).await;
             }
+            // Counted as running until its end is written: a worker waiting
+            // for `idle` must not return before that.
+            let now_idle = {
+                let mut running = shared.running.lock().unwrap_or_else(|p| p.into_inner());
+                running.remove(&id);
+                running.is_empty()
+            };
             if now_idle {
                 shared.idle.notify_waiters();
             }

@@ -96,7 +96,7 @@ impl TaskRuntime {
     /// beginning (queued) or resumes it from its checkpoints (lapsed), and
     /// waits for the end, renewing the lease meanwhile.
     pub async fn run_dispatched(&self, owner: &str, id: &str) -> Result<Dispatched, StoreError> {
-        let (claimed, fresh) = match self.claim(owner, id, true).await {
+        let (claimed, fresh) = match self.claim(owner, id).await {
             Ok(claimed) => claimed,
             Err(UpdateError::Domain(DomainError::LeaseHeldElsewhere)) => {
                 return Ok(Dispatched::Elsewhere)
@@ -110,18 +110,17 @@ impl TaskRuntime {
             return Ok(Dispatched::Failed);
         };
         let _ = self.spawn_body(&claimed, body).await;
-        let end = self.get(owner, id).await?;
-        Ok(Dispatched::Ran(end.status))
+        match self.get(owner, id).await {
+            Ok(end) => Ok(Dispatched::Ran(end.status)),
+            // Ended and already gone (a retention of zero): nothing to redo.
+            Err(StoreError::NotFound) => Ok(Dispatched::Ended),
+            Err(e) => Err(e),
+        }
     }
 
     /// Takes the task's lease for this instance if it is queued (`fresh`:
-    /// never started) or, with `lapsed`, if its holder's lease ran out.
-    async fn claim(
-        &self,
-        owner: &str,
-        id: &str,
-        lapsed: bool,
-    ) -> Result<(TaskRecord, bool), UpdateError> {
+    /// never started) or its holder's lease ran out.
+    async fn claim(&self, owner: &str, id: &str) -> Result<(TaskRecord, bool), UpdateError> {
         let me = self.shared.instance.clone();
         let mut fresh = false;
         let (claimed, ()) = self
@@ -132,7 +131,7 @@ impl TaskRuntime {
                 let until = self.lease_until(now);
                 match &t.lease {
                     Some(lease) if lease.holder == QUEUED => fresh = true,
-                    Some(lease) if lapsed && lease.until <= now => fresh = false,
+                    Some(lease) if lease.until <= now => fresh = false,
                     // Held (or renewed meanwhile) by a live instance, or never
                     // leased (a workflow prompt's task): not ours to take.
                     _ => return Err(DomainError::LeaseHeldElsewhere),
@@ -162,7 +161,8 @@ impl TaskRuntime {
         }
         let message = if fresh {
             format!(
-                "This server has no tool '{}' to run the task with; it was handed to the wrong worker.",
+                "This worker cannot start the task: it serves no tool '{}' that accepts the \
+                 task's arguments (was it handed to a worker of another server?).",
                 claimed.tool
             )
         } else {
@@ -193,7 +193,7 @@ impl TaskRuntime {
         let lapsed = self.store().expired_leases(now, 100).await?;
         let mut taken = 0;
         for record in lapsed {
-            let Ok((claimed, fresh)) = self.claim(&record.owner, &record.id, true).await else {
+            let Ok((claimed, fresh)) = self.claim(&record.owner, &record.id).await else {
                 continue;
             };
             taken += 1;

@@ -1,5 +1,6 @@
 //! The driver's promises: bodies run in the background, cancel reaches
-//! them, panics and shutdowns end tasks `failed`, expiry stops them.
+//! them, panics and shutdowns end tasks `failed`, a working body keeps its
+//! task and an ended one is kept its TTL after its end.
 //!
 //! Every test runs on tokio's paused time with a [`TokioClock`]: grace
 //! periods, TTLs and leases pass in virtual time, deterministically.
@@ -200,15 +201,37 @@ async fn shutdown_waits_for_quick_bodies_and_fails_slow_ones() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn expiry_deletes_the_task_and_stops_its_body() {
+async fn a_working_body_keeps_its_task_and_an_ended_one_is_kept_its_ttl_after_the_end() {
     let rt = runtime();
+    let (finish, finished) = tokio::sync::oneshot::channel::<()>();
     let t = rt
         .start(
             new_task(Duration::from_millis(30)),
-            body(|_ctx| Box::pin(async { std::future::pending().await })),
+            body(|_ctx| {
+                Box::pin(async move {
+                    let _ = finished.await;
+                    ok()
+                })
+            }),
         )
         .await
         .unwrap();
+    // Five minutes on a 30 ms TTL: the body renews its lease, so its task
+    // stays, and the TTL it reports has grown past the time it has run.
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    assert_eq!(
+        rt.sweep_expired().await.unwrap(),
+        0,
+        "a working task is kept"
+    );
+    let running = rt.get("alice", &t.id).await.unwrap();
+    assert_eq!(running.status, TaskStatus::Working);
+    assert!(running.reported_ttl().unwrap() > Duration::from_secs(300));
+    // Once it ends, it is kept its TTL counted from the end.
+    finish.send(()).unwrap();
+    settle().await;
+    let ended = rt.get("alice", &t.id).await.unwrap();
+    assert_eq!(ended.status, TaskStatus::Completed);
     tokio::time::advance(Duration::from_millis(29)).await;
     assert_eq!(rt.sweep_expired().await.unwrap(), 0, "not expired yet");
     assert!(rt.get("alice", &t.id).await.is_ok());
@@ -218,8 +241,35 @@ async fn expiry_deletes_the_task_and_stops_its_body() {
         Err(StoreError::NotFound)
     ));
     assert_eq!(rt.sweep_expired().await.unwrap(), 1);
-    settle().await;
     assert_eq!(rt.running_count(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_whose_lease_nobody_renews_expires_when_both_ran_out() {
+    // Its process died holding a lease until 200 ms, on a 30 ms TTL.
+    let store: Arc<dyn crate::store::TaskStore> = Arc::new(MemoryStore::new());
+    let rt = paused(store.clone(), Limits::default());
+    let now = rt.clock().now();
+    let mut record = crate::domain::TaskRecord::new(new_task(Duration::from_millis(30)), now);
+    record
+        .hold_lease("dead", now + chrono::Duration::milliseconds(200))
+        .unwrap();
+    let t = store
+        .create(record, crate::store::OwnerQuota::active(10), now)
+        .await
+        .unwrap();
+    tokio::time::advance(Duration::from_millis(199)).await;
+    assert_eq!(
+        rt.sweep_expired().await.unwrap(),
+        0,
+        "the lease still holds it"
+    );
+    tokio::time::advance(Duration::from_millis(1)).await;
+    assert!(matches!(
+        rt.get("alice", &t.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(rt.sweep_expired().await.unwrap(), 1);
 }
 
 #[tokio::test(start_paused = true)]

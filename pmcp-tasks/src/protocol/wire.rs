@@ -75,7 +75,7 @@ pub(crate) fn meta_mut(object: &mut Map<String, Value>) -> &mut Map<String, Valu
 pub(crate) fn task_2025(record: &TaskRecord) -> Map<String, Value> {
     let mut task = Task::new(record.id.clone(), wire_status(record.status))
         .with_timestamps(timestamp(record.created_at), timestamp(record.updated_at));
-    task.ttl = record.ttl.map(millis);
+    task.ttl = record.reported_ttl().map(millis);
     task.poll_interval = record.poll_interval.map(millis);
     task.status_message = record.status_message.clone();
     let mut object = to_object(&task);
@@ -91,7 +91,7 @@ pub(crate) fn task_2026(record: &TaskRecord) -> Map<String, Value> {
         wire_status(record.status),
         timestamp(record.created_at),
         timestamp(record.updated_at),
-        record.ttl.map(millis),
+        record.reported_ttl().map(millis),
     );
     task.poll_interval_ms = record.poll_interval.map(millis);
     task.status_message = record.status_message.clone();

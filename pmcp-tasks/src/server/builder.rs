@@ -79,7 +79,8 @@ pub struct TaskServerBuilder {
     store: Option<Arc<dyn TaskStore>>,
     limits: Limits,
     anonymous: AnonymousPolicy,
-    sweep_every: Duration,
+    /// `None`: no background sweeper (the host sweeps, as on Lambda).
+    sweep_every: Option<Duration>,
     auth_provider: Option<Arc<dyn AuthProvider>>,
     /// Each workflow prompt with where it came from.
     workflows: Vec<(SequentialWorkflow, String)>,
@@ -110,7 +111,7 @@ impl TaskServerBuilder {
             store: None,
             limits: Limits::default(),
             anonymous: AnonymousPolicy::default(),
-            sweep_every: Duration::from_secs(5),
+            sweep_every: Some(Duration::from_secs(5)),
             auth_provider: None,
             workflows: Vec::new(),
             clock: None,
@@ -259,9 +260,20 @@ impl TaskServerBuilder {
         self
     }
 
-    /// How often expired tasks are deleted (default 5 s).
+    /// How often expired tasks are deleted and tasks of stopped servers
+    /// taken over, in the background (default 5 s).
     pub fn sweep_every(mut self, every: Duration) -> Self {
-        self.sweep_every = every;
+        self.sweep_every = Some(every);
+        self
+    }
+
+    /// No background sweeper: the host calls
+    /// [`TaskRuntime::sweep_expired`] and [`TaskRuntime::recover_lapsed`]
+    /// itself, when it can wait for what recovery starts. For a process
+    /// that may be frozen between requests (AWS Lambda), where a body taken
+    /// over in the background would freeze half-run.
+    pub fn without_sweeper(mut self) -> Self {
+        self.sweep_every = None;
         self
     }
 
@@ -339,24 +351,16 @@ impl TaskServerBuilder {
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let runtime = TaskRuntime::with_clock(store, self.limits, clock);
-        let resumable: BTreeMap<String, TaskTool> = tools
-            .iter()
-            .filter(|(_, t)| t.resumable)
-            .map(|(n, t)| (n.clone(), t.clone()))
-            .collect();
-        runtime.set_resumer(move |record| {
-            let tool = resumable.get(&record.tool)?;
-            tool.prepare(record.arguments.clone()).ok()
-        });
-        let every: BTreeMap<String, TaskTool> = tools.clone();
-        runtime.set_starter(move |record| {
-            let tool = every.get(&record.tool)?;
-            tool.prepare(record.arguments.clone()).ok()
-        });
+        // A task taken over after a crash runs again only if its tool is
+        // resumable; a dispatched one that never started, whatever its tool.
+        runtime.set_resumer(bodies(tools.values().filter(|t| t.resumable)));
+        runtime.set_starter(bodies(tools.values()));
         if let Some(dispatcher) = self.dispatcher {
             runtime.set_dispatcher(dispatcher);
         }
-        runtime.spawn_sweeper(self.sweep_every);
+        if let Some(every) = self.sweep_every {
+            runtime.spawn_sweeper(every);
+        }
         runtime.spawn_change_feed();
         let detaching = tools.values().any(|t| t.detach_after.is_some());
         if detaching {
@@ -388,5 +392,17 @@ impl TaskServerBuilder {
                 transport_limits: self.transport_limits,
             }),
         })
+    }
+}
+
+/// Builds a task's body from its record, for the tools given.
+fn bodies<'a>(
+    tools: impl Iterator<Item = &'a TaskTool>,
+) -> impl Fn(&crate::domain::TaskRecord) -> Option<crate::execution::TaskBody> + Send + Sync + 'static
+{
+    let tools: BTreeMap<String, TaskTool> = tools.map(|t| (t.name.clone(), t.clone())).collect();
+    move |record| {
+        let tool = tools.get(&record.tool)?;
+        tool.prepare(record.arguments.clone()).ok()
     }
 }

@@ -10,6 +10,7 @@ use crate::store::{cursor, StoreError, TaskPage};
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
+use std::time::Duration;
 
 impl DynamoDbStore {
     pub(super) async fn list_page(
@@ -90,6 +91,7 @@ impl DynamoDbStore {
         now: DateTime<Utc>,
     ) -> Result<Vec<(String, TaskRecord)>, StoreError> {
         let mut tasks: HashMap<String, Item> = HashMap::new();
+        let mut backoff = Duration::from_millis(10);
         for chunk in entries.chunks(100) {
             let mut keys: Vec<Item> = chunk
                 .iter()
@@ -125,6 +127,11 @@ impl DynamoDbStore {
                     .and_then(|mut u| u.remove(&self.table))
                     .map(|k| k.keys)
                     .unwrap_or_default();
+                if !keys.is_empty() {
+                    // Throttled: give the table a moment before the rest.
+                    backoff = (backoff * 2).min(Duration::from_millis(500));
+                    tokio::time::sleep(backoff).await;
+                }
             }
         }
         let now_ms = now.timestamp_millis();

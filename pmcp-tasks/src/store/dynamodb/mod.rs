@@ -24,10 +24,10 @@
 //! is one conditional `UpdateItem` (the version must still be the one read,
 //! the task must be alive); a failed condition is never retried but
 //! answered with the item as it is now (`ReturnValuesOnConditionCheckFailure`;
-//! engines without it cost one more consistent read). When a write changes
-//! a task's size or ends it, a second transaction settles the difference
-//! into the counters (see `owners.rs`); a purge deletes task, entry and
-//! counts together. Counters that drifted (DynamoDB's own TTL deletes items
+//! engines without it cost one more consistent read). When a write ends a
+//! task, a second transaction settles its count and final size into the
+//! counters (see `owners.rs`; a running task counts the bytes it was created
+//! with); a purge deletes task, entry and counts together. Counters that drifted (DynamoDB's own TTL deletes items
 //! a day after they expired without telling the counters) are rebuilt from
 //! the task items when an owner hits a quota.
 //!

@@ -95,14 +95,25 @@ impl DynamoDbStore {
         update.build().map_err(backend)
     }
 
-    /// Brings the counters in step with a task item just written: adds what
-    /// it should count now (`bytes`, `st`) minus what it counts (`cb`,
-    /// `ca`), and records the new count on the item, as one transaction
-    /// conditional on the item not having changed since. If it has, the
-    /// later write settles instead. A failure is logged, not returned: the
-    /// difference stays on the item and the next write or purge of the task
-    /// (or a recount) settles it.
+    /// Brings the counters in step with a task item just written, when it
+    /// has ended: adds what it should count now (`bytes`, `st`) minus what
+    /// it counts (`cb`, `ca`), and records the new count on the item, as one
+    /// transaction conditional on the item not having changed since. A
+    /// running task's writes (progress, checkpoints, lease renewals) are not
+    /// settled one by one, which would make every write of an owner's tasks
+    /// contend for its one counters item: its bytes are counted as created
+    /// until it ends. A failure is logged, not returned: the difference
+    /// stays on the item, and the purge or a repair settles it.
     pub(super) async fn settle(&self, owner: &str, id: &str, item: &Item) {
+        let (due, counted) = (Counted::due(item), Counted::of(item));
+        if due.active == counted.active {
+            return;
+        }
+        self.settle_now(owner, id, item).await;
+    }
+
+    /// Settles the item's difference, whatever it is (see [`settle`](Self::settle)).
+    async fn settle_now(&self, owner: &str, id: &str, item: &Item) {
         let (due, counted) = (Counted::due(item), Counted::of(item));
         if due == counted {
             return;
@@ -164,10 +175,9 @@ impl DynamoDbStore {
             .map_err(backend)
     }
 
-    /// What the owner's task items count (the sum of their `cb`/`ca`),
-    /// read consistently.
-    async fn recount(&self, owner: &str) -> Result<Counters, StoreError> {
-        let mut total = Counters::default();
+    /// The owner's task items' counting attributes, read consistently.
+    async fn task_counts(&self, owner: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
         let mut start = None;
         loop {
             let page = self
@@ -176,24 +186,45 @@ impl DynamoDbStore {
                 .table_name(&self.table)
                 .consistent_read(true)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :t)")
-                .projection_expression("cb, ca")
+                .projection_expression("sk, cb, ca, #b, st, version")
+                .expression_attribute_names("#b", "bytes")
                 .expression_attribute_values(":pk", owner_key(owner))
                 .expression_attribute_values(":t", s("t#"))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
                 .map_err(sdk)?;
-            for item in page.items.unwrap_or_default() {
-                let counted = Counted::of(&item);
-                total.stored += 1;
-                total.bytes += counted.bytes;
-                total.active += counted.active;
-            }
+            items.extend(page.items.unwrap_or_default());
             match page.last_evaluated_key {
                 Some(key) => start = Some(key),
-                None => return Ok(total),
+                None => return Ok(items),
             }
         }
+    }
+
+    /// Settles every difference left on the owner's task items (a settle
+    /// that failed, a worker killed between a write and its settle).
+    async fn settle_all(&self, owner: &str) -> Result<(), StoreError> {
+        for item in self.task_counts(owner).await? {
+            if Counted::due(&item) != Counted::of(&item) {
+                if let Some(id) = text(&item, "sk").and_then(|sk| sk.strip_prefix("t#")) {
+                    self.settle_now(owner, id, &item).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What the owner's task items count: the sum of their `cb`/`ca`.
+    async fn recount(&self, owner: &str) -> Result<Counters, StoreError> {
+        let mut total = Counters::default();
+        for item in self.task_counts(owner).await? {
+            let counted = Counted::of(&item);
+            total.stored += 1;
+            total.bytes += counted.bytes;
+            total.active += counted.active;
+        }
+        Ok(total)
     }
 
     /// Rebuilds the owner's counters from its task items if they are out of
@@ -202,6 +233,9 @@ impl DynamoDbStore {
     /// being as read, so a create or settle that lands meanwhile wins and
     /// nothing is counted twice. Returns the counters as they now are.
     pub(super) async fn repair(&self, owner: &str) -> Result<Counters, StoreError> {
+        self.settle_all(owner).await?;
+        // The counters first, then the items: a create or settle landing
+        // in between changes the counters, so the rewrite below fails.
         let seen = self.counters(owner).await?;
         let actual = self.recount(owner).await?;
         if actual == seen {

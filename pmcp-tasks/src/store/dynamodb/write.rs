@@ -107,6 +107,10 @@ impl DynamoDbStore {
             let reasons = match &e {
                 SdkError::ServiceError(service) => match service.err() {
                     TransactWriteItemsError::TransactionCanceledException(c) => {
+                        // A cancelled transaction proves the engine has them.
+                        self.transactions
+                            .0
+                            .store(Transactions::YES, Ordering::Relaxed);
                         c.cancellation_reasons().to_vec()
                     }
                     _ => Vec::new(),
