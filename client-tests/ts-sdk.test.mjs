@@ -137,6 +137,25 @@ for (const [kind, connect] of Object.entries(transports)) {
       return task;
     }
 
+    test('a tools/call retried with its idempotency key gets the same task; other arguments are refused', async () => {
+      const key = `retry-${kind}-${process.pid}`;
+      const call = (args) =>
+        client.request(
+          {
+            method: 'tools/call',
+            params: { name: 'slow_job', arguments: args, _meta: { 'pmcp-tasks/idempotency-key': key } },
+          },
+          CreateTaskResultSchema,
+          { task: { ttl: 60_000 } },
+        );
+      // Two at once, as a client retrying a call whose answer was slow.
+      const [first, racing] = await Promise.all([call({ seconds: 0.2 }), call({ seconds: 0.2 })]);
+      assert.equal(racing.task.taskId, first.task.taskId);
+      const later = await call({ seconds: 0.2 });
+      assert.equal(later.task.taskId, first.task.taskId);
+      await rejectsWith(call({ seconds: 5 }), -32602, /other arguments/);
+    });
+
     test('initialize advertises the 2025-11-25 tasks capability', () => {
       const init = outbound.find((m) => m.method === 'initialize');
       const answer = inbound.find((m) => m.id === init.id);

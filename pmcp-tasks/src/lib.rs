@@ -72,7 +72,7 @@ pub use error::{TaskError, ToolError};
 pub use execution::{
     Dispatch, Dispatched, ElicitAnswer, Elicited, ProgressUpdate, TaskContext, TaskRuntime,
 };
-pub use protocol::wire::VARIABLES_META_KEY;
+pub use protocol::wire::{IDEMPOTENCY_KEY_META_KEY, VARIABLES_META_KEY};
 pub use server::{
     shutdown_signal, BuildError, TaskServer, TaskServerBuilder, SUPPORTED_PROTOCOL_VERSIONS,
 };

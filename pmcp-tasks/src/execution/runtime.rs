@@ -145,8 +145,23 @@ impl TaskRuntime {
     /// [`Dispatch`](super::Dispatch), hands it to a worker). The task is
     /// stored before this returns, so a `tasks/get` for it resolves at once.
     pub async fn start(&self, new: NewTask, body: TaskBody) -> Result<TaskRecord, StartError> {
+        self.start_as(None, new, body).await
+    }
+
+    /// [`start`](Self::start), with the task's id given (an idempotent
+    /// create's) instead of a random one. A task with that id already
+    /// stored answers `StoreError::Duplicate`, and nothing runs.
+    pub(crate) async fn start_as(
+        &self,
+        id: Option<String>,
+        new: NewTask,
+        body: TaskBody,
+    ) -> Result<TaskRecord, StartError> {
         let now = self.shared.table.now();
         let mut record = TaskRecord::new(new, now);
+        if let Some(id) = id {
+            record.id = id;
+        }
         let dispatcher = self.shared.dispatcher.get().cloned();
         let holder = match dispatcher {
             Some(_) => super::takeover::QUEUED,

@@ -158,9 +158,11 @@ fn service_error(e: &ServiceError) -> RpcError {
             format!("Task '{id}' was cancelled before it finished, so it has no result")
         }
         E::Storage(why) => format!("Task storage failed: {why}"),
-        E::InvalidArguments { .. } | E::Refused(_) | E::Workflow(_) | E::CannotAsk { .. } => {
-            e.to_string()
-        }
+        E::InvalidArguments { .. }
+        | E::Refused(_)
+        | E::Workflow(_)
+        | E::CannotAsk { .. }
+        | E::IdempotencyKey(_) => e.to_string(),
         E::Failed(error) => return error.clone(),
     };
     match e {
@@ -176,6 +178,7 @@ fn service_error(e: &ServiceError) -> RpcError {
         | E::Ended { .. }
         | E::Refused(_)
         | E::CannotAsk { .. }
+        | E::IdempotencyKey(_)
         | E::Workflow(_) => RpcError::invalid_params(message),
         E::OverQuota { quota, used, limit } => {
             let (reason, held) = match quota {
@@ -275,6 +278,10 @@ mod tests {
                 code::INVALID_PARAMS,
             ),
             (ServiceError::Workflow("w".into()), code::INVALID_PARAMS),
+            (
+                ServiceError::IdempotencyKey("k".into()),
+                code::INVALID_PARAMS,
+            ),
             (
                 ServiceError::OverQuota {
                     quota: QuotaKind::ActiveTasks,

@@ -3,8 +3,8 @@
 
 use super::error::Error;
 use super::wire::{
-    CLIENT_CAPABILITIES_KEY, PROTOCOL_VERSION_KEY, RELATED_TASK_KEY, TASKS_EXTENSION,
-    VARIABLES_META_KEY,
+    CLIENT_CAPABILITIES_KEY, IDEMPOTENCY_KEY_META_KEY, MAX_IDEMPOTENCY_KEY_BYTES,
+    PROTOCOL_VERSION_KEY, RELATED_TASK_KEY, TASKS_EXTENSION, VARIABLES_META_KEY,
 };
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
@@ -47,6 +47,8 @@ pub(crate) struct RequestMeta {
     /// `pmcp:variables`: task variables the client writes (merged: a key
     /// takes its value, `null` removes it).
     pub(crate) variables: Option<Map<String, Value>>,
+    /// `pmcp-tasks/idempotency-key`: a task-creating call's retry key.
+    pub(crate) idempotency_key: Option<String>,
 }
 
 impl RequestMeta {
@@ -85,9 +87,24 @@ impl RequestMeta {
             .get(CLIENT_CAPABILITIES_KEY)
             .filter(|c| c.is_object())
             .map(answers_forms);
+        let idempotency_key = match meta.get(IDEMPOTENCY_KEY_META_KEY) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(key))
+                if !key.is_empty() && key.len() <= MAX_IDEMPOTENCY_KEY_BYTES =>
+            {
+                Some(key.clone())
+            }
+            Some(_) => {
+                return Err(Error::InvalidParams(format!(
+                    "_meta[\"{IDEMPOTENCY_KEY_META_KEY}\"] must be a non-empty string of at \
+                     most {MAX_IDEMPOTENCY_KEY_BYTES} bytes (a UUID does well)"
+                )))
+            }
+        };
         Ok(RequestMeta {
             client_elicits,
             variables,
+            idempotency_key,
             protocol_version: meta.get(PROTOCOL_VERSION_KEY).cloned(),
             tasks_extension,
             related_task,

@@ -23,6 +23,7 @@ pub(super) async fn tools_call(x: &Exchange<'_>) -> Result<Value, Error> {
             answers_first: None,
             variables: x.meta().variables.clone(),
             client_elicits: x.session().client_elicits(),
+            idempotency_key: x.meta().idempotency_key.clone(),
         }),
         None => CallMode::Inline,
     };

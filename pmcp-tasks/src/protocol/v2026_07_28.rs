@@ -36,6 +36,7 @@ pub(super) async fn tools_call(x: &Exchange<'_>) -> Result<Value, Error> {
             answers_first: Some(answers.input_responses.unwrap_or_default()),
             variables: x.meta().variables.clone(),
             client_elicits: x.meta().client_elicits,
+            idempotency_key: x.meta().idempotency_key.clone(),
         })
     } else {
         CallMode::Inline

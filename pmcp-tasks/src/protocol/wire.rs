@@ -21,6 +21,12 @@ pub(crate) const RELATED_TASK_KEY: &str = pmcp::types::tasks::RELATED_TASK_META_
 pub(crate) const IMMEDIATE_RESPONSE_KEY: &str = "io.modelcontextprotocol/model-immediate-response";
 /// `_meta` key under which task variables are shown to the client.
 pub const VARIABLES_META_KEY: &str = "pmcp:variables";
+/// `_meta` key of a task-creating `tools/call`'s idempotency key: a retry
+/// with the same key gets the task the first call created (SEP-3182 has no
+/// settled key yet; this one is ours).
+pub const IDEMPOTENCY_KEY_META_KEY: &str = "pmcp-tasks/idempotency-key";
+/// The longest idempotency key accepted, in bytes.
+pub(crate) const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
 
 fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)

@@ -54,6 +54,9 @@ pub(crate) struct TaskRequest {
     pub(crate) variables: Option<Map<String, Value>>,
     /// Whether the caller can answer form elicitations (`None`: unknown).
     pub(crate) client_elicits: Option<bool>,
+    /// The caller's retry key: the same owner, tool and key get the same
+    /// task while it is kept (see [`TaskService::create_task`]).
+    pub(crate) idempotency_key: Option<String>,
 }
 
 /// How a call ended.
@@ -198,19 +201,43 @@ impl TaskService {
     ) -> Result<TaskRecord, ServiceError> {
         let limits = self.runtime().limits();
         let variables = seed_variables(request.variables, limits.max_variable_bytes)?;
+        let keyed = match &request.idempotency_key {
+            Some(key) => Some((
+                key.clone(),
+                super::idempotency::task_id(owner, &tool.name, key)?,
+            )),
+            None => None,
+        };
+        if let Some((key, id)) = &keyed {
+            // A retry that finds its task needs no room of its own.
+            if let Some(existing) = self.replay(owner, tool, key, id, &arguments).await? {
+                return Ok(existing);
+            }
+        }
         self.admit_creation(owner)?;
         let new = NewTask {
             owner: owner.as_str().to_owned(),
             era,
             tool: tool.name.clone(),
-            arguments,
+            arguments: arguments.clone(),
             ttl: limits.effective_ttl(request.ttl.or(tool.ttl)),
             poll_interval: Some(tool.poll_interval.unwrap_or(limits.poll_interval)),
             input_responses: answered,
             variables,
             client_elicits: request.client_elicits,
         };
-        Ok(self.runtime().start(new, body).await?)
+        let Some((key, id)) = keyed else {
+            return Ok(self.runtime().start(new, body).await?);
+        };
+        match self.runtime().start_as(Some(id.clone()), new, body).await {
+            Ok(created) => Ok(created),
+            // Another call with the key created it just now.
+            Err(crate::execution::StartError::Store(crate::store::StoreError::Duplicate)) => self
+                .replay(owner, tool, &key, &id, &arguments)
+                .await?
+                .ok_or_else(|| super::idempotency::expired(&key)),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// What tool `name`, a task tool or pmcp's, answers to `arguments`, run

@@ -107,6 +107,10 @@ pub(crate) enum ServiceError {
     /// A request a workflow cannot take (a wrong step, a finished run).
     #[error("{0}")]
     Workflow(String),
+    /// An idempotency key that cannot be honoured (used with other
+    /// arguments, its task expired, or a caller with no identity).
+    #[error("{0}")]
+    IdempotencyKey(String),
     /// The store failed.
     #[error("task storage failed: {0}")]
     Storage(String),

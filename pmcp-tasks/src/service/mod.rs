@@ -12,6 +12,7 @@ mod companion;
 mod detach;
 mod error;
 pub(crate) mod host;
+mod idempotency;
 mod owner;
 
 pub(crate) use call::{CallMode, CallOutcome, TaskRequest, ToolCall};

@@ -10,7 +10,7 @@ mod quotas;
 pub use isolation::owners_in_random_interleavings_never_leak;
 pub use quotas::{
     active_limit_counts_only_unfinished_tasks, concurrent_creates_never_pass_the_quotas,
-    stored_tasks_and_bytes_are_counted_and_capped,
+    creates_racing_with_one_id_store_one_task, stored_tasks_and_bytes_are_counted_and_capped,
 };
 
 use super::*;
@@ -518,7 +518,7 @@ impl<S: TaskStore> TaskStore for Guarded<S> {
 #[macro_export]
 macro_rules! store_conformance_tests {
     ($make:expr) => {
-        $crate::store_conformance_tests!(@tests $make, stored_tasks_and_bytes_are_counted_and_capped, concurrent_creates_never_pass_the_quotas, create_then_get_round_trips, owners_sharing_a_prefix_never_see_each_other, compare_and_set_refuses_a_stale_version_and_shows_the_current, completion_and_result_land_together, active_limit_counts_only_unfinished_tasks, expired_tasks_vanish_and_are_purged, pagination_walks_every_task_once_in_creation_order, cancel_racing_complete_ends_in_exactly_one_terminal_state, leases_that_ran_out_are_found_and_only_those, variables_up_to_the_limit_are_kept_and_over_it_change_nothing, changes_are_fed_when_the_backend_can, owners_in_random_interleavings_never_leak);
+        $crate::store_conformance_tests!(@tests $make, stored_tasks_and_bytes_are_counted_and_capped, concurrent_creates_never_pass_the_quotas, creates_racing_with_one_id_store_one_task, create_then_get_round_trips, owners_sharing_a_prefix_never_see_each_other, compare_and_set_refuses_a_stale_version_and_shows_the_current, completion_and_result_land_together, active_limit_counts_only_unfinished_tasks, expired_tasks_vanish_and_are_purged, pagination_walks_every_task_once_in_creation_order, cancel_racing_complete_ends_in_exactly_one_terminal_state, leases_that_ran_out_are_found_and_only_those, variables_up_to_the_limit_are_kept_and_over_it_change_nothing, changes_are_fed_when_the_backend_can, owners_in_random_interleavings_never_leak);
     };
     (@tests $make:expr, $($check:ident),*) => {
         $(

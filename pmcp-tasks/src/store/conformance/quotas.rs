@@ -165,3 +165,34 @@ pub async fn concurrent_creates_never_pass_the_quotas(store: Arc<dyn TaskStore>)
     );
     assert_eq!(store.usage("alice", now).await.unwrap().stored, 5);
 }
+
+/// See the module docs: creates racing with one id (an idempotent create's
+/// retries) store one task, counted once.
+pub async fn creates_racing_with_one_id_store_one_task(store: Arc<dyn TaskStore>) {
+    let now = Utc::now();
+    let first = record("alice", None, now);
+    let creates = (0..16).map(|n| {
+        let store = store.clone();
+        let mut attempt = first.clone();
+        // Each racer's record differs, so none is mistaken for a retry of
+        // another's write.
+        attempt.arguments = json!({"n": n});
+        tokio::spawn(async move { store.create(attempt, OwnerQuota::active(100), now).await })
+    });
+    let mut stored = Vec::new();
+    for outcome in futures::future::join_all(creates).await {
+        match outcome.unwrap() {
+            Ok(created) => stored.push(created),
+            Err(StoreError::Duplicate) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert_eq!(stored.len(), 1, "exactly one create with an id wins");
+    assert_eq!(
+        store.get("alice", &first.id, now).await.unwrap(),
+        stored[0],
+        "the winner is what is stored"
+    );
+    let usage = store.usage("alice", now).await.unwrap();
+    assert_eq!((usage.active, usage.stored), (1, 1), "counted once");
+}
