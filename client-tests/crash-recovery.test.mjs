@@ -68,7 +68,7 @@ for (const name of ['SQLite', 'Redis', 'DynamoDB', 'DynamoDB on moto']) {
         plainTask = await b.experimental.tasks.getTask(plain.taskId);
       } while (plainTask.status === 'working' && Date.now() < deadline);
       assert.equal(plainTask.status, 'failed', JSON.stringify(plainTask));
-      assert.match(plainTask.statusMessage, /stopped \(it crashed or was killed\)/);
+      assert.match(plainTask.statusMessage, /stopped renewing its claim on it before the task finished \(it crashed, was killed/);
 
       const result = await b.experimental.tasks.getTaskResult(resumable.taskId, CallToolResultSchema, { timeout: 30_000 });
       const runs = result.structuredContent.steps;

@@ -21,6 +21,9 @@ pub mod code {
     /// The caller is over a limit (pmcp's `RATE_LIMITED`): too many
     /// unfinished tasks.
     pub const LIMIT_EXCEEDED: i32 = -32005;
+    /// The task store cannot be reached right now; retrying shortly can
+    /// succeed, and nothing was changed.
+    pub const STORE_UNAVAILABLE: i32 = -32006;
     /// A 2026-07-28 routing header contradicts the body.
     pub const HEADER_MISMATCH: i32 = -32020;
     /// The request needs a capability the client did not declare.

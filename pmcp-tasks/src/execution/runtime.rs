@@ -21,7 +21,7 @@ use tokio_util::task::TaskTracker;
 pub type TaskBody = Box<dyn FnOnce(TaskContext) -> BoxFuture<'static, TaskOutcome> + Send>;
 
 /// The message of a task whose server died and whose tool cannot resume.
-pub const CRASH_MESSAGE: &str = "The server running this task stopped (it crashed or was killed) before the task finished; call the tool again to retry.";
+pub const CRASH_MESSAGE: &str = "The server running this task stopped renewing its claim on it before the task finished (it crashed, was killed, or lost the task store for longer than its lease); call the tool again to retry.";
 
 /// The message of a task still running when its server stopped.
 pub const SHUTDOWN_MESSAGE: &str =
@@ -513,8 +513,10 @@ impl TaskRuntime {
 async fn finish(shared: &Arc<Shared>, owner: &str, id: &str, outcome: TaskOutcome) {
     let mut outcome = within_result_limit(outcome, shared.table.limits().max_result_bytes);
     let mut delay = Duration::from_millis(50);
-    for attempt in 1..=5 {
-        match shared
+    let started = tokio::time::Instant::now();
+    let mut failures = 0;
+    loop {
+        let error = match shared
             .table
             .update(owner, id, |t, now| t.finish(outcome.clone(), now))
             .await
@@ -537,19 +539,29 @@ async fn finish(shared: &Arc<Shared>, owner: &str, id: &str, outcome: TaskOutcom
                          and return a link"
                     )),
                 };
+                continue;
             }
-            Err(e) if attempt == 5 => {
-                tracing::error!(task = %id, error = %e, "could not store a task's outcome");
-            }
-            Err(e) => {
-                tracing::warn!(task = %id, error = %e, attempt, "storing a task's outcome failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
+            Err(e) => e,
+        };
+        failures += 1;
+        // A store that is away (a Redis restart) is waited for, up to
+        // STORE_OUTAGE_PATIENCE: the result is kept and written when it is
+        // back. Any other failure is tried five times.
+        let away = matches!(error, UpdateError::Store(StoreError::Unavailable(_)));
+        let patient = away && started.elapsed() < STORE_OUTAGE_PATIENCE;
+        if !patient && failures >= 5 {
+            tracing::error!(task = %id, error = %error, "could not store a task's outcome");
+            break;
         }
+        tracing::warn!(task = %id, error = %error, failures, "storing a task's outcome failed; retrying");
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(2));
     }
     shared.table.notify(id);
 }
+
+/// How long a finished body's outcome waits for a store that is away.
+const STORE_OUTAGE_PATIENCE: Duration = Duration::from_secs(600);
 
 /// The outcome to store: `outcome` if it fits in `max` bytes, else a
 /// failure saying how large it was (an oversized error keeps the start of

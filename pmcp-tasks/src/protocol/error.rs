@@ -158,6 +158,10 @@ fn service_error(e: &ServiceError) -> RpcError {
             format!("Task '{id}' was cancelled before it finished, so it has no result")
         }
         E::Storage(why) => format!("Task storage failed: {why}"),
+        E::StoreUnavailable(why) => format!(
+            "The task store is unavailable right now ({why}); nothing was changed, retry in a \
+             few seconds"
+        ),
         E::InvalidArguments { .. }
         | E::Refused(_)
         | E::Workflow(_)
@@ -189,6 +193,8 @@ fn service_error(e: &ServiceError) -> RpcError {
             RpcError::new(code::LIMIT_EXCEEDED, message)
                 .with_data(json!({"reason": reason, held: used, "limit": limit}))
         }
+        E::StoreUnavailable(_) => RpcError::new(code::STORE_UNAVAILABLE, message)
+            .with_data(json!({"reason": "storeUnavailable"})),
         E::RateLimited { retry_after, .. } => RpcError::new(code::LIMIT_EXCEEDED, message).with_data(
             json!({"reason": "rateLimited", "retryAfterMs": retry_after.as_millis().max(1) as u64}),
         ),
@@ -308,6 +314,10 @@ mod tests {
             (ServiceError::ShuttingDown, code::INTERNAL_ERROR),
             (ServiceError::NoResult("x".into()), code::INTERNAL_ERROR),
             (ServiceError::Storage("s".into()), code::INTERNAL_ERROR),
+            (
+                ServiceError::StoreUnavailable("s".into()),
+                code::STORE_UNAVAILABLE,
+            ),
             (
                 ServiceError::Ended {
                     id: "x".into(),

@@ -111,6 +111,9 @@ pub(crate) enum ServiceError {
     /// arguments, its task expired, or a caller with no identity).
     #[error("{0}")]
     IdempotencyKey(String),
+    /// The store cannot be reached now (a Redis restart, say).
+    #[error("the task store is unavailable: {0}")]
+    StoreUnavailable(String),
     /// The store failed.
     #[error("task storage failed: {0}")]
     Storage(String),
@@ -125,6 +128,7 @@ impl ServiceError {
             StoreError::LimitExceeded { quota, used, limit } => {
                 ServiceError::OverQuota { quota, used, limit }
             }
+            StoreError::Unavailable(why) => ServiceError::StoreUnavailable(why),
             other => ServiceError::Storage(other.to_string()),
         }
     }

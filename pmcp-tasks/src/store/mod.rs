@@ -19,7 +19,7 @@ pub mod url;
 #[cfg(feature = "dynamodb")]
 pub use self::dynamodb::DynamoDbStore;
 #[cfg(feature = "redis")]
-pub use self::redis::RedisStore;
+pub use self::redis::{Persistence, RedisStore};
 pub use memory::MemoryStore;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
@@ -68,6 +68,10 @@ pub enum StoreError {
     /// A task with this id exists already.
     #[error("a task with this id exists already")]
     Duplicate,
+    /// The storage engine cannot be reached now (down, restarting, or the
+    /// network to it): worth retrying shortly, and nothing was written.
+    #[error("the task store is unavailable: {0}")]
+    Unavailable(String),
     /// The storage engine failed.
     #[error("task storage failed: {0}")]
     Backend(String),

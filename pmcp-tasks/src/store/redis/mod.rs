@@ -19,6 +19,10 @@
 //! every index, and each task key also carries a Redis expiry a day after
 //! its TTL as a backstop.
 
+mod persistence;
+
+pub use persistence::Persistence;
+
 use super::{ChangeFeed, OwnerQuota, OwnerUsage, QuotaKind, StoreError, TaskPage, TaskStore};
 use crate::domain::TaskRecord;
 use async_trait::async_trait;
@@ -189,6 +193,16 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("redis: {e}"))
 }
 
+/// A failed Redis call: the server out of reach (refused, dropped, timed
+/// out) is [`StoreError::Unavailable`], anything else a backend error.
+fn failed(e: redis::RedisError) -> StoreError {
+    if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout() {
+        StoreError::Unavailable(format!("redis: {e}"))
+    } else {
+        backend(e)
+    }
+}
+
 fn encode(record: &TaskRecord) -> Result<String, StoreError> {
     serde_json::to_string(record).map_err(backend)
 }
@@ -258,7 +272,7 @@ impl RedisStore {
         let conn = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(|e| backend(format!("cannot reach {url}: {e}")))?;
-        Ok(RedisStore {
+        let store = RedisStore {
             conn,
             client,
             prefix: format!("{{{prefix}}}:"),
@@ -270,7 +284,9 @@ impl RedisStore {
                 purge: Script::new(PURGE),
                 expired_leases: Script::new(EXPIRED_LEASES),
             }),
-        })
+        };
+        store.persistence().await.warn_if_lossy(url);
+        Ok(store)
     }
 
     /// Follows the `changes` channel on a pub/sub connection of its own
@@ -285,7 +301,7 @@ impl RedisStore {
         };
         let mut messages = subscribe(client.clone(), channel.clone())
             .await
-            .map_err(backend)?;
+            .map_err(failed)?;
         let (tx, rx) = tokio::sync::mpsc::channel::<String>(1024);
         tokio::spawn(async move {
             let mut delay = std::time::Duration::from_millis(100);
@@ -381,7 +397,7 @@ impl TaskStore for RedisStore {
             .arg(quota.max_stored_bytes)
             .invoke_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(failed)?;
         match reply(answer)? {
             (s, _) if s == "ok" => Ok(record),
             (s, _) if s == "duplicate" => Err(StoreError::Duplicate),
@@ -419,7 +435,7 @@ impl TaskStore for RedisStore {
             .arg(now.timestamp_millis())
             .invoke_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(failed)?;
         match reply(answer)? {
             (s, rest) if s == "ok" => {
                 decode(&bytes(rest.first().ok_or_else(|| backend("no record"))?)?)
@@ -457,7 +473,7 @@ impl TaskStore for RedisStore {
             .arg(self.global("changes"))
             .invoke_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(failed)?;
         match reply(answer)? {
             (s, _) if s == "ok" => Ok(record),
             (s, rest) if s == "conflict" => Err(StoreError::Conflict {
@@ -483,7 +499,7 @@ impl TaskStore for RedisStore {
             .arg(owner)
             .query_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(failed)?;
         Ok(OwnerUsage {
             active,
             stored,
@@ -510,7 +526,7 @@ impl TaskStore for RedisStore {
             .arg(now.timestamp_millis())
             .invoke_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(failed)?;
         let RedisValue::Array(items) = answer else {
             return Err(backend("unexpected list answer"));
         };
@@ -544,7 +560,7 @@ impl TaskStore for RedisStore {
             .arg(now.timestamp_millis())
             .invoke_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(failed)?;
         Ok(ids)
     }
 
@@ -563,7 +579,7 @@ impl TaskStore for RedisStore {
             .arg(limit)
             .invoke_async(&mut conn)
             .await
-            .map_err(backend)?;
+            .map_err(failed)?;
         records.iter().map(|r| decode(r)).collect()
     }
 }
