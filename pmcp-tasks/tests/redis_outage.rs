@@ -1,9 +1,11 @@
 //! A Redis outage under two instances: `redis-server` (append-only
 //! persistence, as `docs/deployment.md` asks) is killed with SIGKILL while
-//! tasks run on both, and restarted on the same port and directory. Nothing
-//! is lost: finished results are still there, the running bodies finish
-//! and their results are stored when Redis is back (none is reported as a
-//! crashed server), the instances reconnect by themselves, and a request
+//! tasks run on both, and restarted on the same port and directory, the
+//! outage longer than the leases. Nothing is lost: finished results are
+//! still there, the running bodies (whose progress writes wait for Redis)
+//! finish and their results are stored when
+//! Redis is back (none is taken over or reported as a crashed server), the
+//! instances reconnect by themselves, and a request
 //! during the outage gets a clear `-32006` at once rather than a hang or an
 //! internal error.
 #![cfg(feature = "redis")]
@@ -56,16 +58,25 @@ async fn redis(port: u16, dir: &Path) -> LocalServer {
 async fn instance(url: &str) -> TaskServer {
     let store = RedisStore::connect(url).await.unwrap();
     assert_eq!(store.persistence().await, Persistence::AppendOnly);
+    // Leases of 2 s, so the 5 s outage outlasts them, and a sweeper that
+    // looks for lapsed leases twice a second: a body whose renewals failed
+    // must not be taken over (or failed) by its own instance or the other.
     TaskServer::builder("outage", "1")
         .store(Arc::new(store))
         .limits(Limits {
             poll_interval: Duration::from_millis(50),
+            lease_ttl: Duration::from_secs(2),
             ..Limits::default()
         })
+        .sweep_every(Duration::from_millis(500))
         .tool(TaskTool::new(
             "job",
-            |args: Job, _ctx: TaskContext| async move {
-                tokio::time::sleep(Duration::from_millis(args.ms)).await;
+            // It reports progress all along, so its writes meet the outage.
+            |args: Job, ctx: TaskContext| async move {
+                for step in 1..=5 {
+                    tokio::time::sleep(Duration::from_millis(args.ms / 5)).await;
+                    ctx.progress(format!("step {step} of 5")).await?;
+                }
                 Ok::<_, ToolError>(args.ms)
             },
         ))

@@ -238,7 +238,7 @@ impl TaskContext {
         let ProgressUpdate { message, mark } = update.into();
         match self.table() {
             Some(rt) => {
-                rt.update(&self.inner.owner, &self.inner.id, |t, now| {
+                rt.update_waiting(&self.inner.owner, &self.inner.id, |t, now| {
                     t.report(mark, message.clone(), now)
                 })
                 .await
@@ -272,7 +272,10 @@ impl TaskContext {
     /// All variables, as JSON.
     pub async fn variables(&self) -> Result<Map<String, Value>, TaskError> {
         match &self.inner.backing {
-            Backing::Task(rt) => Ok(rt.get(&self.inner.owner, &self.inner.id).await?.variables),
+            Backing::Task(rt) => Ok(rt
+                .get_waiting(&self.inner.owner, &self.inner.id)
+                .await?
+                .variables),
             Backing::Detached(vars) => Ok(vars.lock().unwrap_or_else(|p| p.into_inner()).clone()),
         }
     }
@@ -325,7 +328,7 @@ impl TaskContext {
         match &self.inner.backing {
             Backing::Task(rt) => {
                 let max = rt.limits().max_variable_bytes;
-                rt.update(&self.inner.owner, &self.inner.id, |t, now| {
+                rt.update_waiting(&self.inner.owner, &self.inner.id, |t, now| {
                     t.merge_variables(&patch, max, now)
                 })
                 .await
@@ -408,7 +411,7 @@ impl TaskContext {
             return work.await;
         };
         let (owner, id) = (&self.inner.owner, &self.inner.id);
-        let record = rt.get(owner, id).await.map_err(TaskError::from)?;
+        let record = rt.get_waiting(owner, id).await.map_err(TaskError::from)?;
         if let Some(stored) = record.checkpoints.get(name) {
             return serde_json::from_value(stored.clone()).map_err(|source| {
                 ToolError::from(TaskError::Variable {
@@ -424,7 +427,7 @@ impl TaskContext {
                 source,
             })
         })?;
-        rt.update(owner, id, |t, now| t.checkpoint(name, value.clone(), now))
+        rt.update_waiting(owner, id, |t, now| t.checkpoint(name, value.clone(), now))
             .await
             .map_err(|e| ToolError::from(self.cancelled_or(e.into())))?;
         Ok(output)
@@ -486,7 +489,7 @@ impl TaskContext {
         };
         let (owner, id) = (&self.inner.owner, &self.inner.id);
         if is_form_elicitation(&request) {
-            let current = rt.get(owner, id).await.map_err(TaskError::from)?;
+            let current = rt.get_waiting(owner, id).await.map_err(TaskError::from)?;
             if current.client_elicits == Some(false) && !current.input_responses.contains_key(key) {
                 return Err(TaskError::ClientCannotAnswer {
                     key: key.to_owned(),
@@ -494,7 +497,7 @@ impl TaskContext {
             }
         }
         let (record, ()) = match rt
-            .update(owner, id, |t, now| {
+            .update_waiting(owner, id, |t, now| {
                 if t.input_responses.contains_key(key) {
                     return Ok(());
                 }

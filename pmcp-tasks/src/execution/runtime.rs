@@ -49,7 +49,7 @@ pub(crate) struct Shared {
     pub(crate) table: Arc<TaskTable>,
     tracker: TaskTracker,
     /// Bodies running in this process, by task id, with their owner.
-    running: Mutex<HashMap<String, (String, CancellationToken)>>,
+    pub(super) running: Mutex<HashMap<String, (String, CancellationToken)>>,
     /// Cancelled when shutdown begins.
     closing: CancellationToken,
     /// This runtime's name in task leases.
@@ -63,6 +63,10 @@ pub(crate) struct Shared {
     pub(super) dispatcher: std::sync::OnceLock<Arc<dyn super::Dispatch>>,
     /// Woken whenever the last body running here ends.
     pub(super) idle: tokio::sync::Notify,
+    /// When this process last found the store out of reach: for a lease
+    /// TTL after that, recovery takes no task over, so that bodies whose
+    /// renewals failed in the outage renew first.
+    pub(super) outage_seen: Mutex<Option<tokio::time::Instant>>,
     /// One permit per body allowed to run at once.
     slots: Arc<tokio::sync::Semaphore>,
 }
@@ -108,6 +112,7 @@ impl TaskRuntime {
                 starter: std::sync::OnceLock::new(),
                 dispatcher: std::sync::OnceLock::new(),
                 idle: tokio::sync::Notify::new(),
+                outage_seen: Mutex::new(None),
             }),
         }
     }
@@ -304,7 +309,10 @@ impl TaskRuntime {
             let record = match self.shared.table.get(owner, id).await {
                 Ok(record) => record,
                 Err(StoreError::NotFound) => return "the task expired",
-                Err(_) => continue,
+                Err(e) => {
+                    self.saw_store_error(&e);
+                    continue;
+                }
             };
             if record.status.is_terminal() {
                 return "the task ended elsewhere (cancelled through another instance)";
@@ -327,8 +335,10 @@ impl TaskRuntime {
                         t.hold_lease(&me, until)
                     })
                     .await;
-                if renewal.is_ok() {
-                    renewed = tokio::time::Instant::now();
+                match renewal {
+                    Ok(_) => renewed = tokio::time::Instant::now(),
+                    Err(UpdateError::Store(e)) => self.saw_store_error(&e),
+                    Err(_) => {}
                 }
             }
         }
@@ -548,7 +558,7 @@ async fn finish(shared: &Arc<Shared>, owner: &str, id: &str, outcome: TaskOutcom
         // STORE_OUTAGE_PATIENCE: the result is kept and written when it is
         // back. Any other failure is tried five times.
         let away = matches!(error, UpdateError::Store(StoreError::Unavailable(_)));
-        let patient = away && started.elapsed() < STORE_OUTAGE_PATIENCE;
+        let patient = away && started.elapsed() < super::table::STORE_OUTAGE_PATIENCE;
         if !patient && failures >= 5 {
             tracing::error!(task = %id, error = %error, "could not store a task's outcome");
             break;
@@ -559,9 +569,6 @@ async fn finish(shared: &Arc<Shared>, owner: &str, id: &str, outcome: TaskOutcom
     }
     shared.table.notify(id);
 }
-
-/// How long a finished body's outcome waits for a store that is away.
-const STORE_OUTAGE_PATIENCE: Duration = Duration::from_secs(600);
 
 /// The outcome to store: `outcome` if it fits in `max` bytes, else a
 /// failure saying how large it was (an oversized error keeps the start of

@@ -114,6 +114,40 @@ impl TaskTable {
         Ok(out)
     }
 
+    /// [`get`](Self::get), waiting out a store that is out of reach (see
+    /// [`OutageWait`]): how a running body reads its task.
+    pub(crate) async fn get_waiting(
+        &self,
+        owner: &str,
+        id: &str,
+    ) -> Result<TaskRecord, StoreError> {
+        let mut wait = OutageWait::new();
+        loop {
+            match self.get(owner, id).await {
+                Err(StoreError::Unavailable(_)) if wait.again().await => {}
+                other => return other,
+            }
+        }
+    }
+
+    /// [`update`](Self::update), waiting out a store that is out of reach:
+    /// how a running body writes (progress, variables, checkpoints), so it
+    /// carries on across a store restart instead of failing.
+    pub(crate) async fn update_waiting<T>(
+        &self,
+        owner: &str,
+        id: &str,
+        mut change: impl FnMut(&mut TaskRecord, DateTime<Utc>) -> Result<T, DomainError>,
+    ) -> Result<(TaskRecord, T), UpdateError> {
+        let mut wait = OutageWait::new();
+        loop {
+            match self.update(owner, id, &mut change).await {
+                Err(UpdateError::Store(StoreError::Unavailable(_))) if wait.again().await => {}
+                other => return other,
+            }
+        }
+    }
+
     /// Wakes everything waiting on task `id` (it changed, or vanished).
     pub(crate) fn notify(&self, id: &str) {
         self.events.notify(id);
@@ -209,5 +243,35 @@ impl Follower {
             let record = follower.next().await?;
             Some((record, follower))
         }))
+    }
+}
+
+/// How long a running body waits for a store that is out of reach before
+/// its write fails (and a finished body's result waits to be stored).
+pub(crate) const STORE_OUTAGE_PATIENCE: Duration = Duration::from_secs(600);
+
+/// Waiting for a store that is out of reach: backs off up to 2 s between
+/// tries, for up to [`STORE_OUTAGE_PATIENCE`].
+pub(crate) struct OutageWait {
+    started: tokio::time::Instant,
+    delay: Duration,
+}
+
+impl OutageWait {
+    pub(crate) fn new() -> Self {
+        OutageWait {
+            started: tokio::time::Instant::now(),
+            delay: Duration::from_millis(100),
+        }
+    }
+
+    /// Sleeps before the next try; `false` (at once) once patience ran out.
+    pub(crate) async fn again(&mut self) -> bool {
+        if self.started.elapsed() >= STORE_OUTAGE_PATIENCE {
+            return false;
+        }
+        tokio::time::sleep(self.delay).await;
+        self.delay = (self.delay * 2).min(Duration::from_secs(2));
+        true
     }
 }

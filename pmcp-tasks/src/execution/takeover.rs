@@ -190,9 +190,28 @@ impl TaskRuntime {
             return Ok(0);
         }
         let now = self.clock().now();
-        let lapsed = self.store().expired_leases(now, 100).await?;
+        let lapsed = match self.store().expired_leases(now, 100).await {
+            Ok(lapsed) => lapsed,
+            Err(e) => {
+                self.saw_store_error(&e);
+                return Err(e);
+            }
+        };
+        // Right after an outage every lease may have lapsed, the living
+        // included: their holders renew first.
+        let after_outage = self
+            .shared
+            .outage_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|at| at.elapsed() < self.limits().lease_ttl);
         let mut taken = 0;
         for record in lapsed {
+            // A body running here whose renewals failed (the store was
+            // away) is alive: it renews its own lease, never taken over.
+            if after_outage || self.runs_here(&record.id) {
+                continue;
+            }
             let Ok((claimed, fresh)) = self.claim(&record.owner, &record.id).await else {
                 continue;
             };
@@ -202,6 +221,27 @@ impl TaskRuntime {
             }
         }
         Ok(taken)
+    }
+
+    /// Notes a store failure: one that says the store is out of reach
+    /// starts the grace period after an outage (see `recover_lapsed`).
+    pub(super) fn saw_store_error(&self, e: &StoreError) {
+        if matches!(e, StoreError::Unavailable(_)) {
+            *self
+                .shared
+                .outage_seen
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(tokio::time::Instant::now());
+        }
+    }
+
+    /// Whether this task's body runs in this process.
+    fn runs_here(&self, id: &str) -> bool {
+        self.shared
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(id)
     }
 
     /// Resolves once no body runs in this process (at once if none does):
