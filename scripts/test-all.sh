@@ -75,5 +75,8 @@ cargo build --example quickstart --example conformance --example workflow --exam
 (cd client-tests && npm test)
 client-tests/python/.venv/bin/python -m pytest client-tests/python -q
 
+say "chaos run: an instance and redis-server killed with SIGKILL mid-run (./scripts/chaos.sh)"
+python3 scripts/chaos.py --tasks 8 --quickstart target/debug/examples/quickstart
+
 say "official MCP conformance suite: tasks-* scenarios"
 (cd conformance && npm test)
