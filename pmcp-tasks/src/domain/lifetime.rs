@@ -6,14 +6,20 @@ use super::record::TaskRecord;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
+/// How long an unfinished task outlives the end of its lease, so that
+/// recovery can take it over (resume it, or fail it saying why) before it
+/// may be deleted.
+pub const RECOVERY_GRACE: chrono::Duration = chrono::Duration::hours(1);
+
 impl TaskRecord {
     /// When the task may be deleted; `None` if never (no TTL):
     ///
     /// - ended: its retention (else its TTL) after it ended;
-    /// - unfinished: its TTL after creation, or later while its lease runs:
-    ///   a body that renews its lease keeps its task (renewals move this
-    ///   on), so a task is never deleted under a working body, while one
-    ///   nobody runs any more still expires.
+    /// - unfinished: its TTL after creation, or [`RECOVERY_GRACE`] after its
+    ///   lease ends if that is later: a body that renews its lease keeps its
+    ///   task (renewals move this on), so a task is never deleted under a
+    ///   working body, and one whose holder died is taken over (resumed or
+    ///   failed) before it may be deleted.
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {
         let ttl = chrono::Duration::from_std(self.ttl?).ok()?;
         if self.status.is_terminal() {
@@ -27,7 +33,10 @@ impl TaskRecord {
         }
         let from_creation = self.created_at.checked_add_signed(ttl)?;
         Some(match &self.lease {
-            Some(lease) => from_creation.max(lease.until),
+            // A lapsed lease is kept long enough for recovery (any instance's
+            // sweeper) to resume or fail the task first, so that a crashed
+            // holder's task ends with an answer instead of vanishing.
+            Some(lease) => from_creation.max(lease.until + RECOVERY_GRACE),
             None => from_creation,
         })
     }
@@ -39,7 +48,16 @@ impl TaskRecord {
     /// shorter than `Limits::lease_ttl`, or work that outlives its TTL,
     /// which renewals carry on), and counts from the end once it ended.
     pub fn reported_ttl(&self) -> Option<Duration> {
-        (self.expires_at()? - self.created_at).to_std().ok()
+        let ttl = self.ttl?;
+        if self.status.is_terminal() {
+            return (self.expires_at()? - self.created_at).to_std().ok();
+        }
+        // The grace for recovery is not promised: the lease is.
+        let leased = match &self.lease {
+            Some(lease) => (lease.until - self.created_at).to_std().unwrap_or_default(),
+            None => Duration::ZERO,
+        };
+        Some(ttl.max(leased))
     }
 
     /// Whether the TTL has run out at `now`.
@@ -88,19 +106,26 @@ mod tests {
     fn a_held_lease_keeps_a_working_task_past_its_ttl() {
         let mut t = task(60);
         t.hold_lease("me", at(30)).unwrap();
+        let grace = super::RECOVERY_GRACE.num_seconds();
         assert_eq!(
             t.expires_at(),
-            Some(at(60)),
-            "a lease inside the TTL changes nothing"
+            Some(at(30 + grace)),
+            "deletion waits for recovery"
+        );
+        assert_eq!(
+            t.reported_ttl(),
+            Some(Duration::from_secs(60)),
+            "the TTL reported is the one granted"
         );
         // Renewed past the TTL: alive as long as the lease, and the TTL
         // reported grows with it.
         t.hold_lease("me", at(600)).unwrap();
-        assert_eq!(t.expires_at(), Some(at(600)));
+        assert_eq!(t.expires_at(), Some(at(600 + grace)));
         assert_eq!(t.reported_ttl(), Some(Duration::from_secs(600)));
-        assert!(!t.is_expired(at(599)));
-        // Once the body stops renewing, the task expires with the lease.
-        assert!(t.is_expired(at(600)));
+        // Once the body stops renewing, recovery has the grace to take the
+        // task over; only then may it be deleted.
+        assert!(!t.is_expired(at(600 + grace - 1)));
+        assert!(t.is_expired(at(600 + grace)));
     }
 
     #[test]

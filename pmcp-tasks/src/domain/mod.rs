@@ -10,6 +10,7 @@ mod rpc;
 mod status;
 
 pub use era::Era;
+pub use lifetime::RECOVERY_GRACE;
 pub use limits::Limits;
 pub(crate) use record::{first_text, is_error_result, merge_patch};
 pub use record::{Lease, NewTask, ProgressMark, TaskOutcome, TaskRecord, STATUS_MESSAGE_MAX_CHARS};

@@ -22,7 +22,7 @@ pub mod code {
     /// unfinished tasks.
     pub const LIMIT_EXCEEDED: i32 = -32005;
     /// The task store cannot be reached right now; retrying shortly can
-    /// succeed, and nothing was changed.
+    /// succeed (the request may or may not have been applied).
     pub const STORE_UNAVAILABLE: i32 = -32006;
     /// A 2026-07-28 routing header contradicts the body.
     pub const HEADER_MISMATCH: i32 = -32020;

@@ -370,7 +370,7 @@ impl TaskContext {
         let (owner, id) = (&self.inner.owner, &self.inner.id);
         let poll = rt.limits().poll_interval;
         let record = tokio::select! {
-            r = rt.wait_until(owner, id, poll, |t| ready(&t.variables) || t.status.is_terminal()) => r?,
+            r = rt.wait_until_waiting(owner, id, poll, |t| ready(&t.variables) || t.status.is_terminal()) => r?,
             _ = self.inner.token.cancelled() => return Err(TaskError::Cancelled),
         };
         if record.status.is_terminal() {
@@ -513,7 +513,7 @@ impl TaskContext {
         }
         let poll = rt.limits().poll_interval;
         let waited = tokio::select! {
-            r = rt.wait_until(owner, id, poll, |t| t.input_responses.contains_key(key) || t.status.is_terminal()) => r,
+            r = rt.wait_until_waiting(owner, id, poll, |t| t.input_responses.contains_key(key) || t.status.is_terminal()) => r,
             _ = self.inner.token.cancelled() => return Err(TaskError::Cancelled),
         };
         let record = waited?;

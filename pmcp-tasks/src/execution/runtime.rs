@@ -317,6 +317,24 @@ impl TaskRuntime {
             if record.status.is_terminal() {
                 return "the task ended elsewhere (cancelled through another instance)";
             }
+            // Renewals keep a working task alive past its TTL, but not past
+            // the longest TTL the server grants: a body that runs (or waits)
+            // that long is stopped, and its task failed saying so.
+            if let Some(max) = limits
+                .max_ttl
+                .and_then(|m| chrono::Duration::from_std(m).ok())
+            {
+                if self.shared.table.now() - record.created_at >= max {
+                    let message = format!(
+                        "The task ran longer than this server allows ({}); it was stopped.",
+                        humantime::format_duration(limits.max_ttl.unwrap_or_default())
+                    );
+                    let _ = self
+                        .update(owner, id, |t, now| t.fail(message.clone(), now))
+                        .await;
+                    return "it ran longer than the longest TTL";
+                }
+            }
             if record
                 .lease
                 .as_ref()
@@ -563,9 +581,15 @@ async fn finish(shared: &Arc<Shared>, owner: &str, id: &str, outcome: TaskOutcom
             tracing::error!(task = %id, error = %error, "could not store a task's outcome");
             break;
         }
+        if away && shared.closing.is_cancelled() {
+            tracing::error!(task = %id, error = %error, "shutting down with the store away: a task's outcome is lost");
+            break;
+        }
         tracing::warn!(task = %id, error = %error, failures, "storing a task's outcome failed; retrying");
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(2));
+        // Short waits: once the store is back the outcome lands at once,
+        // before another instance could take the task over.
+        delay = (delay * 2).min(Duration::from_millis(250));
     }
     shared.table.notify(id);
 }

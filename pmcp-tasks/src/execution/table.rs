@@ -161,14 +161,41 @@ impl TaskTable {
         owner: &str,
         id: &str,
         poll: Duration,
+        ready: impl FnMut(&TaskRecord) -> bool,
+    ) -> Result<TaskRecord, StoreError> {
+        self.wait_for(owner, id, poll, ready, false).await
+    }
+
+    /// [`wait_until`](Self::wait_until) for a running body: a store out of
+    /// reach is waited out (see [`OutageWait`]) rather than failing it.
+    pub(crate) async fn wait_until_waiting(
+        &self,
+        owner: &str,
+        id: &str,
+        poll: Duration,
+        ready: impl FnMut(&TaskRecord) -> bool,
+    ) -> Result<TaskRecord, StoreError> {
+        self.wait_for(owner, id, poll, ready, true).await
+    }
+
+    async fn wait_for(
+        &self,
+        owner: &str,
+        id: &str,
+        poll: Duration,
         mut ready: impl FnMut(&TaskRecord) -> bool,
+        patient: bool,
     ) -> Result<TaskRecord, StoreError> {
         let notify = self.events.subscribe(id);
         loop {
             let notified = notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let record = self.get(owner, id).await?;
+            let record = if patient {
+                self.get_waiting(owner, id).await?
+            } else {
+                self.get(owner, id).await?
+            };
             if ready(&record) {
                 return Ok(record);
             }

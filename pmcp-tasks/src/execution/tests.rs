@@ -245,7 +245,7 @@ async fn a_working_body_keeps_its_task_and_an_ended_one_is_kept_its_ttl_after_th
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_task_whose_lease_nobody_renews_expires_when_both_ran_out() {
+async fn a_task_whose_holder_died_past_its_ttl_is_failed_by_recovery_not_deleted() {
     // Its process died holding a lease until 200 ms, on a 30 ms TTL.
     let store: Arc<dyn crate::store::TaskStore> = Arc::new(MemoryStore::new());
     let rt = paused(store.clone(), Limits::default());
@@ -258,17 +258,16 @@ async fn a_task_whose_lease_nobody_renews_expires_when_both_ran_out() {
         .create(record, crate::store::OwnerQuota::active(10), now)
         .await
         .unwrap();
-    tokio::time::advance(Duration::from_millis(199)).await;
-    assert_eq!(
-        rt.sweep_expired().await.unwrap(),
-        0,
-        "the lease still holds it"
-    );
-    tokio::time::advance(Duration::from_millis(1)).await;
-    assert!(matches!(
-        rt.get("alice", &t.id).await,
-        Err(StoreError::NotFound)
-    ));
+    tokio::time::advance(Duration::from_millis(250)).await;
+    // Past both its TTL and its lease, it is still there for recovery,
+    // which fails it saying why (it is not resumable)...
+    assert_eq!(rt.sweep_expired().await.unwrap(), 0);
+    assert_eq!(rt.recover_lapsed().await.unwrap(), 1);
+    let failed = rt.get("alice", &t.id).await.unwrap();
+    assert_eq!(failed.status, TaskStatus::Failed);
+    assert_eq!(failed.status_message.as_deref(), Some(CRASH_MESSAGE));
+    // ...and it is then kept its TTL after that end.
+    tokio::time::advance(Duration::from_millis(30)).await;
     assert_eq!(rt.sweep_expired().await.unwrap(), 1);
 }
 

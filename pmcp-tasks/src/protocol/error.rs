@@ -159,8 +159,9 @@ fn service_error(e: &ServiceError) -> RpcError {
         }
         E::Storage(why) => format!("Task storage failed: {why}"),
         E::StoreUnavailable(why) => format!(
-            "The task store is unavailable right now ({why}); nothing was changed, retry in a \
-             few seconds"
+            "The task store is unavailable right now ({why}); the request may not have been \
+             applied: retry in a few seconds (a task-creating call with an idempotency key, to \
+             be sure of getting one task)"
         ),
         E::InvalidArguments { .. }
         | E::Refused(_)

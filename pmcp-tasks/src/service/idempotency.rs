@@ -26,7 +26,15 @@ pub(super) fn task_id(owner: &Owner, tool: &str, key: &str) -> Result<String, Se
                 .into(),
         ));
     }
-    let name = format!("{}\0{tool}\0{key}", owner.as_str());
+    // Each part length-prefixed, so no owner, tool or key can shift into
+    // another (an owner may contain any character).
+    let owner = owner.as_str();
+    let name = format!(
+        "{}:{owner}{}:{tool}{}:{key}",
+        owner.len(),
+        tool.len(),
+        key.len()
+    );
     Ok(uuid::Uuid::new_v5(&KEYED_TASKS, name.as_bytes()).to_string())
 }
 

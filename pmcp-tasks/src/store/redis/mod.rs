@@ -196,7 +196,21 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 /// A failed Redis call: the server out of reach (refused, dropped, timed
 /// out) is [`StoreError::Unavailable`], anything else a backend error.
 fn failed(e: redis::RedisError) -> StoreError {
-    if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() || e.is_timeout() {
+    use redis::{ErrorKind, ServerErrorKind as S};
+    // Loading its data after a restart, or failing over, Redis answers
+    // but cannot serve yet: as good as away.
+    let not_serving = matches!(
+        e.kind(),
+        ErrorKind::Server(
+            S::BusyLoading | S::TryAgain | S::ClusterDown | S::MasterDown | S::ReadOnly
+        )
+    );
+    if not_serving
+        || e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+    {
         StoreError::Unavailable(format!("redis: {e}"))
     } else {
         backend(e)
