@@ -4,8 +4,7 @@
 
 mod common;
 
-use common::{err_code, fast_limits, ok};
-use pmcp::server::auth::AuthContext;
+use common::{call_as, err_code, fast_limits, ok};
 use pmcp_tasks::{TaskContext, TaskServer, TaskSupport, TaskTool, ToolError};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -27,6 +26,16 @@ async fn nap(args: Nap, ctx: TaskContext) -> Result<String, ToolError> {
 #[derive(Deserialize, JsonSchema)]
 struct Empty {}
 
+/// Five reports back to back, then the answer: nothing in between for a
+/// follower of the store to see them one by one.
+async fn burst(_: Empty, ctx: TaskContext) -> Result<String, ToolError> {
+    for n in 1..=5 {
+        let report = pmcp_tasks::ProgressUpdate::of(n as f64, 5.0);
+        ctx.progress(report.message(format!("{n} of 5"))).await?;
+    }
+    Ok("burst done".into())
+}
+
 #[derive(Deserialize, JsonSchema)]
 struct Name {
     name: String,
@@ -42,6 +51,7 @@ async fn ask(_: Empty, ctx: TaskContext) -> Result<String, ToolError> {
 fn server() -> TaskServer {
     TaskServer::builder("detach", "1")
         .tool(TaskTool::new("nap", nap))
+        .tool(TaskTool::new("burst", burst))
         .tool(
             TaskTool::new("ask", ask)
                 .support(TaskSupport::Required)
@@ -52,14 +62,6 @@ fn server() -> TaskServer {
         .limits(fast_limits())
         .clock(Arc::new(pmcp_tasks::clock::TokioClock::new()))
         .build()
-        .unwrap()
-}
-
-async fn call_as(server: &TaskServer, who: &str, method: &str, params: Value) -> Value {
-    let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    server
-        .handle(request, Some(AuthContext::new(who)))
-        .await
         .unwrap()
 }
 
@@ -232,4 +234,27 @@ async fn a_detaching_call_asks_a_client_that_answers_forms_directly() {
         "input_required",
         "{detached}"
     );
+}
+
+#[tokio::test]
+async fn a_waiting_plain_call_gets_every_progress_report_before_its_answer() {
+    let server = server();
+    let mut client = common::LineClient::connect(&server, |_| json!({}));
+    ok(&client.initialize().await);
+    let params = json!({"name": "burst", "arguments": {}, "_meta": {"progressToken": "p"}});
+    let answer = client.call("tools/call", params).await;
+    assert_eq!(text(&answer), "burst done", "{answer}");
+    // Everything the server wrote before the answer is read by now.
+    let mut reports = Vec::new();
+    while let Ok(note) = client.notifications.try_recv() {
+        if note["method"] == "notifications/progress" {
+            assert_eq!(note["params"]["progressToken"], "p");
+            reports.push((
+                note["params"]["progress"].as_f64().unwrap(),
+                note["params"]["message"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    let expected: Vec<_> = (1..=5).map(|n| (n as f64, format!("{n} of 5"))).collect();
+    assert_eq!(reports, expected);
 }

@@ -6,15 +6,14 @@
 
 mod common;
 
-use common::{fast_limits, ok};
-use pmcp::server::auth::AuthContext;
+use common::{call, fast_limits, ok, task_id};
 use pmcp_tasks::clock::TokioClock;
 use pmcp_tasks::domain::{Limits, TaskRecord, TaskStatus};
 use pmcp_tasks::store::{MemoryStore, TaskStore};
 use pmcp_tasks::{Dispatch, Dispatched, TaskContext, TaskServer, TaskTool, ToolError};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,14 +84,6 @@ fn served(
     builder.build().unwrap()
 }
 
-async fn call(server: &TaskServer, method: &str, params: Value) -> Value {
-    let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    server
-        .handle(request, Some(AuthContext::new("ana")))
-        .await
-        .unwrap()
-}
-
 async fn create(server: &TaskServer, n: u64) -> String {
     let created = call(
         server,
@@ -100,7 +91,7 @@ async fn create(server: &TaskServer, n: u64) -> String {
         json!({"name": "double", "arguments": {"n": n}, "task": {"ttl": 600000}}),
     )
     .await;
-    ok(&created)["task"]["taskId"].as_str().unwrap().to_owned()
+    task_id(&created)
 }
 
 #[tokio::test(start_paused = true)]

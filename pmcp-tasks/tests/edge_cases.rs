@@ -4,7 +4,6 @@
 mod common;
 
 use common::*;
-use pmcp::server::auth::AuthContext;
 use pmcp_tasks::{Limits, TaskServer};
 use serde_json::{json, Value};
 
@@ -32,18 +31,6 @@ fn mixed_server(limits: Limits) -> TaskServer {
         ))
         .build()
         .unwrap()
-}
-
-async fn call_as(server: &TaskServer, who: &str, method: &str, params: Value) -> Value {
-    let request = json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params});
-    server
-        .handle(request, Some(AuthContext::new(who)))
-        .await
-        .expect("a request gets a response")
-}
-
-async fn call(server: &TaskServer, method: &str, params: Value) -> Value {
-    call_as(server, "ana", method, params).await
 }
 
 fn message(response: &Value) -> &str {

@@ -6,8 +6,7 @@
 
 mod common;
 
-use common::{err_code, ok, v2026};
-use pmcp::server::auth::AuthContext;
+use common::{call_as, err_code, ok, task_id, v2026};
 use pmcp_tasks::clock::TokioClock;
 use pmcp_tasks::{Limits, TaskContext, TaskServer, TaskTool, ToolError};
 use schemars::JsonSchema;
@@ -47,12 +46,8 @@ fn server(runs: Arc<AtomicUsize>) -> TaskServer {
         .unwrap()
 }
 
-async fn call_as(server: &TaskServer, who: &str, params: Value) -> Value {
-    let request = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
-    server
-        .handle(request, Some(AuthContext::new(who)))
-        .await
-        .unwrap()
+async fn call_tool(server: &TaskServer, who: &str, params: Value) -> Value {
+    call_as(server, who, "tools/call", params).await
 }
 
 fn keyed(tool: &str, n: u64, key: Value) -> Value {
@@ -60,16 +55,12 @@ fn keyed(tool: &str, n: u64, key: Value) -> Value {
            "_meta": {"pmcp-tasks/idempotency-key": key}})
 }
 
-fn task_id(created: &Value) -> String {
-    ok(created)["task"]["taskId"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test(start_paused = true)]
 async fn one_key_one_task_one_run() {
     let runs = Arc::new(AtomicUsize::new(0));
     let server = server(runs.clone());
     // Eight at once: one task.
-    let racing = (0..8).map(|_| call_as(&server, "ana", keyed("job", 7, json!("k-1"))));
+    let racing = (0..8).map(|_| call_tool(&server, "ana", keyed("job", 7, json!("k-1"))));
     let ids: Vec<String> = futures::future::join_all(racing)
         .await
         .iter()
@@ -78,19 +69,19 @@ async fn one_key_one_task_one_run() {
     assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
     // Later, finished: the same task, with its result; the body ran once.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let again = call_as(&server, "ana", keyed("job", 7, json!("k-1"))).await;
+    let again = call_tool(&server, "ana", keyed("job", 7, json!("k-1"))).await;
     assert_eq!(task_id(&again), ids[0]);
     assert_eq!(ok(&again)["task"]["status"], "completed");
     assert_eq!(runs.load(Ordering::SeqCst), 1);
 
     // The key is the owner's and the tool's: others get their own task.
-    let bob = call_as(&server, "bob", keyed("job", 7, json!("k-1"))).await;
+    let bob = call_tool(&server, "bob", keyed("job", 7, json!("k-1"))).await;
     assert_ne!(task_id(&bob), ids[0]);
-    let other_tool = call_as(&server, "ana", keyed("other", 7, json!("k-1"))).await;
+    let other_tool = call_tool(&server, "ana", keyed("other", 7, json!("k-1"))).await;
     assert_ne!(task_id(&other_tool), ids[0]);
 
     // The same key with other arguments is refused, and runs nothing.
-    let refused = call_as(&server, "ana", keyed("job", 8, json!("k-1"))).await;
+    let refused = call_tool(&server, "ana", keyed("job", 8, json!("k-1"))).await;
     assert_eq!(err_code(&refused), -32602, "{refused}");
     assert!(refused.to_string().contains("other arguments"), "{refused}");
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -99,7 +90,7 @@ async fn one_key_one_task_one_run() {
     // Once its task expired and was purged, the key starts a new one.
     tokio::time::sleep(Duration::from_secs(3)).await;
     server.runtime().sweep_expired().await.unwrap();
-    let anew = call_as(&server, "ana", keyed("job", 9, json!("k-1"))).await;
+    let anew = call_tool(&server, "ana", keyed("job", 9, json!("k-1"))).await;
     assert_eq!(ok(&anew)["task"]["status"], "working", "{anew}");
 }
 
@@ -108,7 +99,7 @@ async fn malformed_keys_are_refused_before_anything_is_made() {
     let runs = Arc::new(AtomicUsize::new(0));
     let server = server(runs.clone());
     for key in [json!(""), json!(12), json!("x".repeat(256)), json!({})] {
-        let refused = call_as(&server, "ana", keyed("job", 1, key.clone())).await;
+        let refused = call_tool(&server, "ana", keyed("job", 1, key.clone())).await;
         assert_eq!(err_code(&refused), -32602, "{key}: {refused}");
         assert!(
             refused.to_string().contains("pmcp-tasks/idempotency-key"),
@@ -128,8 +119,8 @@ async fn the_2026_era_takes_the_key_too() {
         params["_meta"]["pmcp-tasks/idempotency-key"] = json!("k-2026");
         params
     };
-    let first = call_as(&server, "ana", params()).await;
-    let second = call_as(&server, "ana", params()).await;
+    let first = call_tool(&server, "ana", params()).await;
+    let second = call_tool(&server, "ana", params()).await;
     assert_eq!(ok(&first)["resultType"], "task");
     assert_eq!(ok(&first)["taskId"], ok(&second)["taskId"]);
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -3,8 +3,9 @@
 
 mod common;
 
+use common::call_as;
+
 use common::*;
-use pmcp::server::auth::AuthContext;
 use pmcp_tasks::{Limits, TaskContext, TaskServer, TaskTool, ToolError, STATUS_MESSAGE_MAX_CHARS};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -33,14 +34,6 @@ fn limited(limits: Limits) -> TaskServer {
         .limits(limits)
         .clock(Arc::new(pmcp_tasks::clock::TokioClock::new()))
         .build()
-        .unwrap()
-}
-
-async fn call_as(server: &TaskServer, who: &str, method: &str, params: Value) -> Value {
-    let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    server
-        .handle(request, Some(AuthContext::new(who)))
-        .await
         .unwrap()
 }
 

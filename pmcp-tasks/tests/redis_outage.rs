@@ -13,9 +13,8 @@
 mod common;
 mod local_server;
 
-use common::ok;
+use common::{call, ok, task_id};
 use local_server::{free_port, LocalServer};
-use pmcp::server::auth::AuthContext;
 use pmcp_tasks::store::{Persistence, RedisStore};
 use pmcp_tasks::{Limits, TaskContext, TaskServer, TaskTool, ToolError};
 use schemars::JsonSchema;
@@ -84,14 +83,6 @@ async fn instance(url: &str) -> TaskServer {
         .unwrap()
 }
 
-async fn call(server: &TaskServer, method: &str, params: Value) -> Value {
-    let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    server
-        .handle(request, Some(AuthContext::new("ana")))
-        .await
-        .unwrap()
-}
-
 async fn create(server: &TaskServer, ms: u64) -> String {
     let created = call(
         server,
@@ -99,7 +90,7 @@ async fn create(server: &TaskServer, ms: u64) -> String {
         json!({"name": "job", "arguments": {"ms": ms}, "task": {"ttl": 600000}}),
     )
     .await;
-    ok(&created)["task"]["taskId"].as_str().unwrap().to_owned()
+    task_id(&created)
 }
 
 /// Waits (up to `patience`) until every task in `ids` has ended on `server`;

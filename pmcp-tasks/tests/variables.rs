@@ -4,8 +4,7 @@
 
 mod common;
 
-use common::{err_code, fast_limits, meta_2026, ok};
-use pmcp::server::auth::AuthContext;
+use common::{call_as, err_code, fast_limits, meta_2026, ok};
 use pmcp_tasks::{Limits, TaskContext, TaskServer, TaskTool, ToolError, VARIABLES_META_KEY};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -32,14 +31,6 @@ fn server(limits: Limits) -> TaskServer {
         .limits(limits)
         .clock(Arc::new(pmcp_tasks::clock::TokioClock::new()))
         .build()
-        .unwrap()
-}
-
-async fn call_as(server: &TaskServer, who: &str, method: &str, params: Value) -> Value {
-    let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    server
-        .handle(request, Some(AuthContext::new(who)))
-        .await
         .unwrap()
 }
 

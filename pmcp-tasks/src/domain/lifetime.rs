@@ -12,7 +12,8 @@ use std::time::Duration;
 pub const RECOVERY_GRACE: chrono::Duration = chrono::Duration::hours(1);
 
 impl TaskRecord {
-    /// When the task may be deleted; `None` if never (no TTL):
+    /// When the task may be deleted; `None` if never (no TTL, or a lease
+    /// without end):
     ///
     /// - ended: its retention (else its TTL) after it ended;
     /// - unfinished: its TTL after creation, or [`RECOVERY_GRACE`] after its
@@ -36,7 +37,8 @@ impl TaskRecord {
             // A lapsed lease is kept long enough for recovery (any instance's
             // sweeper) to resume or fail the task first, so that a crashed
             // holder's task ends with an answer instead of vanishing.
-            Some(lease) => from_creation.max(lease.until + RECOVERY_GRACE),
+            // A lease that ends past the calendar's end never lapses.
+            Some(lease) => from_creation.max(lease.until.checked_add_signed(RECOVERY_GRACE)?),
             None => from_creation,
         })
     }
@@ -92,6 +94,14 @@ mod tests {
             },
             at(0),
         )
+    }
+
+    #[test]
+    fn a_lease_held_to_the_end_of_time_never_expires_and_does_not_panic() {
+        let mut t = task(60);
+        t.hold_lease("me", DateTime::<Utc>::MAX_UTC).unwrap();
+        assert_eq!(t.expires_at(), None);
+        assert!(!t.is_expired(at(1_000_000)));
     }
 
     #[test]

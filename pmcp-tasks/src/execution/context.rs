@@ -68,7 +68,8 @@ struct Inner {
     era: Option<Era>,
     token: CancellationToken,
     backing: Backing,
-    /// A plain call's progress reporter.
+    /// A plain call's progress reporter (also a task's, while the plain
+    /// call that started it waits in this process).
     sink: Option<ProgressSink>,
     /// A plain call's way to ask its client.
     ask: Option<AskClient>,
@@ -127,6 +128,20 @@ impl TaskContext {
             }),
             states: States::default(),
         }
+    }
+
+    /// The same context, whose progress also goes straight to `sink`: a
+    /// task started by a plain call that waits for it here. Straight, not
+    /// through the store, so that no report is coalesced away and each one
+    /// reaches the client before the call's answer.
+    pub(crate) fn relaying_progress(mut self, sink: ProgressSink) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.sink = Some(sink),
+            None => {
+                tracing::debug!(task = %self.inner.id, "progress relay not attached: context shared")
+            }
+        }
+        self
     }
 
     /// A context for a call that runs without a task (and for unit tests of
@@ -243,6 +258,9 @@ impl TaskContext {
                 })
                 .await
                 .map_err(|e| self.cancelled_or(e.into()))?;
+                if let Some(sink) = &self.inner.sink {
+                    sink(mark, message.as_deref());
+                }
             }
             None => match &self.inner.sink {
                 Some(sink) => sink(mark, message.as_deref()),

@@ -3,6 +3,7 @@
 mod context;
 mod elicit;
 mod events;
+mod finish;
 mod progress;
 mod runtime;
 mod table;

@@ -277,28 +277,45 @@ impl Follower {
 /// its write fails (and a finished body's result waits to be stored).
 pub(crate) const STORE_OUTAGE_PATIENCE: Duration = Duration::from_secs(600);
 
-/// Waiting for a store that is out of reach: backs off up to 2 s between
-/// tries, for up to [`STORE_OUTAGE_PATIENCE`].
+/// Waiting for a store that is out of reach: backs off (by default from
+/// 100 ms up to 2 s) between tries, for up to [`STORE_OUTAGE_PATIENCE`].
 pub(crate) struct OutageWait {
     started: tokio::time::Instant,
     delay: Duration,
+    most: Duration,
 }
 
 impl OutageWait {
     pub(crate) fn new() -> Self {
+        Self::backing_off(Duration::from_millis(100), Duration::from_secs(2))
+    }
+
+    /// Waits from `first` doubling up to `most` between tries.
+    pub(crate) fn backing_off(first: Duration, most: Duration) -> Self {
         OutageWait {
             started: tokio::time::Instant::now(),
-            delay: Duration::from_millis(100),
+            delay: first,
+            most,
         }
+    }
+
+    /// Whether patience has not run out yet.
+    pub(crate) fn patient(&self) -> bool {
+        self.started.elapsed() < STORE_OUTAGE_PATIENCE
+    }
+
+    /// Sleeps before the next try.
+    pub(crate) async fn pause(&mut self) {
+        tokio::time::sleep(self.delay).await;
+        self.delay = (self.delay * 2).min(self.most);
     }
 
     /// Sleeps before the next try; `false` (at once) once patience ran out.
     pub(crate) async fn again(&mut self) -> bool {
-        if self.started.elapsed() >= STORE_OUTAGE_PATIENCE {
+        if !self.patient() {
             return false;
         }
-        tokio::time::sleep(self.delay).await;
-        self.delay = (self.delay * 2).min(Duration::from_secs(2));
+        self.pause().await;
         true
     }
 }

@@ -6,10 +6,12 @@
 use super::call::{CallOutcome, TaskRequest};
 use super::{outcome, Owner, ServiceError, TaskService};
 use crate::domain::{Era, TaskRecord};
-use crate::execution::{AskClient, CallHooks};
+use crate::execution::{AskClient, CallHooks, ProgressSink};
 use crate::tool::TaskTool;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 impl TaskService {
     /// Runs a plain call of `tool` as a task; answers its result if it ends
@@ -30,13 +32,23 @@ impl TaskService {
         // that declared it is asked while the call waits (`hooks.ask`); the
         // rest wait for the answer companion.
         let request = TaskRequest::default();
+        // The body's progress goes straight to the waiting call while it
+        // runs here (none is lost to the follower's coalescing, and all of
+        // it precedes the answer); the relay closes when the call answers.
+        let relay = hooks.progress.clone().map(CallRelay::new);
+        let body: crate::execution::TaskBody = match &relay {
+            Some(relay) => {
+                let relay = relay.clone();
+                Box::new(move |ctx| body(ctx.relaying_progress(relay.sink())))
+            }
+            None => body,
+        };
         let record = self
             .create_task(tool, owner, era, arguments, request, BTreeMap::new(), body)
             .await?;
         // While the call waits, the task's progress is the call's: it keeps
         // a client that resets its timeout on progress waiting.
         let mut follower = self.follow(owner, &record.id);
-        let sink = hooks.progress.clone();
         let cancelled = hooks.cancelled.unwrap_or_default();
         let mut asked = HashSet::new();
         let until_done = async {
@@ -48,10 +60,12 @@ impl TaskService {
                 if let Some(ask) = &hooks.ask {
                     self.ask_caller(ask, owner, &now, &mut asked);
                 }
+                // A body run elsewhere (a dispatched worker) reports
+                // through the store.
                 let seen = (now.progress, now.status_message.clone());
                 if seen != last {
-                    if let Some(sink) = &sink {
-                        sink(now.progress, now.status_message.as_deref());
+                    if let Some(relay) = relay.as_ref().filter(|r| !r.ran_here()) {
+                        relay.forward(now.progress, now.status_message.as_deref());
                     }
                     last = seen;
                 }
@@ -61,10 +75,16 @@ impl TaskService {
         let ended = tokio::select! {
             ended = tokio::time::timeout(wait, until_done) => ended,
             _ = cancelled.cancelled() => {
+                if let Some(relay) = &relay {
+            relay.close();
+        }
                 let _ = self.cancel(owner, &record.id).await;
                 return Err(ServiceError::CallCancelled);
             }
         };
+        if let Some(relay) = &relay {
+            relay.close();
+        }
         match ended {
             Ok(Some(done)) => outcome(&done).map(CallOutcome::Ran),
             Ok(None) => Err(ServiceError::TaskNotFound(record.id.clone())),
@@ -139,5 +159,47 @@ impl TaskService {
                 },
             },
         })
+    }
+}
+
+/// A waiting plain call's progress reporter, shared with its task's body
+/// while the call waits.
+#[derive(Clone)]
+struct CallRelay {
+    sink: ProgressSink,
+    /// Cleared when the call answers: the client's token is spent then.
+    open: Arc<AtomicBool>,
+    /// Set when the body started in this process (and reports directly).
+    ran_here: Arc<AtomicBool>,
+}
+
+impl CallRelay {
+    fn new(sink: ProgressSink) -> Self {
+        CallRelay {
+            sink,
+            open: Arc::new(AtomicBool::new(true)),
+            ran_here: Arc::default(),
+        }
+    }
+
+    /// The body's end of the relay (taking it marks the body as local).
+    fn sink(&self) -> ProgressSink {
+        self.ran_here.store(true, Ordering::SeqCst);
+        let relay = self.clone();
+        Arc::new(move |mark, message| relay.forward(mark, message))
+    }
+
+    fn forward(&self, mark: Option<crate::domain::ProgressMark>, message: Option<&str>) {
+        if self.open.load(Ordering::SeqCst) {
+            (self.sink)(mark, message);
+        }
+    }
+
+    fn ran_here(&self) -> bool {
+        self.ran_here.load(Ordering::SeqCst)
+    }
+
+    fn close(&self) {
+        self.open.store(false, Ordering::SeqCst);
     }
 }

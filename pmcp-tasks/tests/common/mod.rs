@@ -65,6 +65,28 @@ async fn plain(_: Empty, ctx: TaskContext) -> Result<String, ToolError> {
     Ok(format!("inline={}", !ctx.is_task()))
 }
 
+/// Sends one JSON-RPC request to `server` as caller `who`; its answer.
+pub async fn call_as(server: &TaskServer, who: &str, method: &str, params: Value) -> Value {
+    let request = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    server
+        .handle(request, Some(pmcp::server::auth::AuthContext::new(who)))
+        .await
+        .expect("a request is answered")
+}
+
+/// [`call_as`] as caller `ana`.
+pub async fn call(server: &TaskServer, method: &str, params: Value) -> Value {
+    call_as(server, "ana", method, params).await
+}
+
+/// The id of the task a task-augmented `tools/call` answered.
+pub fn task_id(created: &Value) -> String {
+    ok(created)["task"]["taskId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no task in {created}"))
+        .to_owned()
+}
+
 /// `builder` with the test tools added.
 pub fn with_test_tools(builder: TaskServerBuilder) -> TaskServerBuilder {
     builder
