@@ -11,7 +11,7 @@
 //! lambda` (or any `aarch64-unknown-linux-gnu` build named `bootstrap`).
 
 use pmcp_tasks::store::DynamoDbStore;
-use pmcp_tasks::{task_tool, TaskContext, TaskServer, ToolError};
+use pmcp_tasks::{task_tool, Limits, TaskContext, TaskServer, ToolError};
 use pmcp_tasks_lambda::SqsDispatch;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -65,7 +65,13 @@ async fn main() -> Result<(), pmcp_tasks_lambda::Error> {
         .registered_tools()
         // Sweeping and recovery run in the worker's scheduled round, which
         // waits for what it starts; never in a frozen background.
-        .without_sweeper();
+        .without_sweeper()
+        // A body waiting for an answer lets go of its (billed) invocation at
+        // once; the answer, at the endpoint, queues it again.
+        .limits(Limits {
+            suspend_after: Some(std::time::Duration::ZERO),
+            ..Limits::default()
+        });
     match var("PMCP_TASKS_ROLE")?.as_str() {
         "http" => {
             let queue =

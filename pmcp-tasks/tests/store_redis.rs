@@ -4,6 +4,7 @@
 //! at an already running server instead.
 #![cfg(feature = "redis")]
 
+mod common;
 mod local_server;
 
 use local_server::{free_port, LocalServer};
@@ -43,6 +44,19 @@ async fn fresh_store() -> Arc<dyn TaskStore> {
 }
 
 pmcp_tasks::store_conformance_tests!(fresh_store().await);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suspended_task_resumes_on_another_instance() {
+    let server = redis_server().await;
+    let prefix = format!("test-{}", uuid::Uuid::new_v4());
+    let connect = || RedisStore::connect_with_prefix(&server.url, &prefix);
+    let (a, b) = (connect().await.unwrap(), connect().await.unwrap());
+    common::suspension::a_waiting_body_suspends_and_resumes_on_another_instance(
+        Arc::new(a),
+        Arc::new(b),
+    )
+    .await;
+}
 
 #[tokio::test]
 async fn an_unreachable_redis_is_a_clear_error() {

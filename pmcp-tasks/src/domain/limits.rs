@@ -71,6 +71,11 @@ pub struct Limits {
     /// (it is renewed every third of this). When an instance dies, its tasks
     /// are taken over this long after its last renewal.
     pub lease_ttl: Duration,
+    /// How long the body of a resumable tool waits for input before it lets
+    /// go of its worker and its lease (the task stays `input_required`);
+    /// the answer, on whichever instance receives it, resumes the body from
+    /// its step journal. `None`: bodies hold their worker while they wait.
+    pub suspend_after: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -88,6 +93,7 @@ impl Default for Limits {
             external_cancel_poll: Duration::from_millis(500),
             watch_poll: Duration::from_millis(500),
             lease_ttl: Duration::from_secs(30),
+            suspend_after: Some(Duration::from_secs(300)),
             retention: None,
             max_argument_bytes: 1024 * 1024,
             max_result_bytes: 1024 * 1024,

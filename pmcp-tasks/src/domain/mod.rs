@@ -8,6 +8,7 @@ mod limits;
 mod record;
 mod rpc;
 mod status;
+mod suspension;
 
 pub use era::Era;
 pub use lifetime::RECOVERY_GRACE;
@@ -49,6 +50,13 @@ pub enum DomainError {
     /// An input key was used twice over the task's life.
     #[error("input key '{0}' was already answered; input keys are unique over a task's life")]
     InputKeyReused(String),
+    /// A body cannot let go of its worker: the answer it waits for is in,
+    /// or it waits for none.
+    #[error("the task is not waiting for input '{0}'")]
+    NotWaiting(String),
+    /// Only a suspended task whose questions are all answered is resumed.
+    #[error("the task is not suspended with its input answered")]
+    NotSuspended,
 }
 
 /// The size of `value` as compact JSON, counted without building it.

@@ -143,6 +143,10 @@ pub struct TaskRecord {
     /// unless renewed. `None` once the task is terminal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<Lease>,
+    /// The body let go of its worker while waiting for input (see
+    /// [`suspend`](Self::suspend)): the answer, on any instance, resumes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suspended: bool,
     /// Bumped by the store on every successful write.
     pub version: u64,
 }
@@ -252,6 +256,7 @@ impl TaskRecord {
             input_responses: new.input_responses,
             checkpoints: BTreeMap::new(),
             lease: None,
+            suspended: false,
             version: 0,
         }
     }

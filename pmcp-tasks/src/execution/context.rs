@@ -1,6 +1,7 @@
 //! `TaskContext`: what a tool body sees of its task.
 
 use super::progress::ProgressUpdate;
+use super::suspend::Suspension;
 use super::table::TaskTable;
 use crate::domain::{Era, TaskRecord, TaskStatus};
 use crate::error::{TaskError, ToolError};
@@ -75,6 +76,8 @@ struct Inner {
     ask: Option<AskClient>,
     /// Questions asked so far by [`TaskContext::elicit`] (their keys).
     questions: std::sync::atomic::AtomicU64,
+    /// How the body may let go of its worker while it waits for input.
+    suspension: Option<Suspension>,
 }
 
 enum Backing {
@@ -114,6 +117,7 @@ impl TaskContext {
         table: Arc<TaskTable>,
         record: &TaskRecord,
         token: CancellationToken,
+        suspension: Option<Suspension>,
     ) -> Self {
         TaskContext {
             inner: Arc::new(Inner {
@@ -125,6 +129,7 @@ impl TaskContext {
                 sink: None,
                 ask: None,
                 questions: Default::default(),
+                suspension,
             }),
             states: States::default(),
         }
@@ -163,6 +168,7 @@ impl TaskContext {
                 ask: hooks.ask,
                 backing: Backing::Detached(Mutex::new(Map::new())),
                 questions: Default::default(),
+                suspension: None,
             }),
             states: States::default(),
         }
@@ -272,6 +278,27 @@ impl TaskContext {
             },
         }
         Ok(())
+    }
+
+    /// Resolves only if the body should go on waiting after all (the
+    /// answer came, or another instance holds the task): a body that
+    /// suspends never sees this return, its future is dropped.
+    async fn suspend_after(&self, rt: &TaskTable, key: &str) {
+        let Some(suspension) = &self.inner.suspension else {
+            return std::future::pending().await;
+        };
+        tokio::time::sleep(suspension.after).await;
+        let (owner, id) = (&self.inner.owner, &self.inner.id);
+        match rt
+            .update_waiting(owner, id, |t, _| t.suspend(&suspension.holder, key))
+            .await
+        {
+            Ok(_) => {
+                suspension.signal.cancel();
+                std::future::pending().await
+            }
+            Err(e) => tracing::debug!(task = %id, error = %e, "not suspending"),
+        }
     }
 
     fn cancelled_or(&self, e: TaskError) -> TaskError {
@@ -530,11 +557,17 @@ impl TaskContext {
             return Ok(answer.clone());
         }
         let poll = rt.limits().poll_interval;
-        let waited = tokio::select! {
-            r = rt.wait_until_waiting(owner, id, poll, |t| t.input_responses.contains_key(key) || t.status.is_terminal()) => r,
-            _ = self.inner.token.cancelled() => return Err(TaskError::Cancelled),
+        let answered = rt.wait_until_waiting(owner, id, poll, |t| {
+            t.input_responses.contains_key(key) || t.status.is_terminal()
+        });
+        tokio::pin!(answered);
+        let record = loop {
+            tokio::select! {
+                r = &mut answered => break r?,
+                _ = self.inner.token.cancelled() => return Err(TaskError::Cancelled),
+                _ = self.suspend_after(rt, key) => {}
+            }
         };
-        let record = waited?;
         record
             .input_responses
             .get(key)

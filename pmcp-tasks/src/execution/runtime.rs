@@ -49,8 +49,10 @@ pub(crate) struct Shared {
     /// The store, the clock and the limits.
     pub(crate) table: Arc<TaskTable>,
     tracker: TaskTracker,
-    /// Bodies running in this process, by task id, with their owner.
-    pub(super) running: Mutex<HashMap<String, (String, CancellationToken)>>,
+    /// Bodies running in this process, by task id.
+    pub(super) running: Mutex<HashMap<String, Running>>,
+    /// Numbers the runs of bodies (see [`Running::run`]).
+    runs: std::sync::atomic::AtomicU64,
     /// Cancelled when shutdown begins.
     pub(super) closing: CancellationToken,
     /// This runtime's name in task leases.
@@ -73,6 +75,17 @@ pub(crate) struct Shared {
 }
 
 pub(super) type Resumer = dyn Fn(&TaskRecord) -> Option<TaskBody> + Send + Sync;
+
+/// A body running in this process.
+pub(super) struct Running {
+    pub(super) owner: String,
+    /// Cancelled to stop it.
+    pub(super) token: CancellationToken,
+    /// Which run of the task's body this is: a body that suspended and was
+    /// resumed here at once has a newer one, which the first must not
+    /// unregister when it winds down.
+    run: u64,
+}
 
 impl std::fmt::Debug for TaskRuntime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -107,6 +120,7 @@ impl TaskRuntime {
                 table: Arc::new(TaskTable::new(store, clock, limits)),
                 tracker: TaskTracker::new(),
                 running: Mutex::new(HashMap::new()),
+                runs: Default::default(),
                 closing: CancellationToken::new(),
                 instance: uuid::Uuid::new_v4().to_string(),
                 resumer: std::sync::OnceLock::new(),
@@ -176,7 +190,17 @@ impl TaskRuntime {
         record
             .hold_lease(holder, self.lease_until(now))
             .map_err(|e| StoreError::Backend(e.to_string()))?;
-        let created = self.create(record).await?;
+        let (owner, id) = (record.owner.clone(), record.id.clone());
+        let created = match self.create(record).await {
+            Ok(created) => created,
+            // The write may have been applied all the same (the answer was
+            // lost): the body is kept for a task that turns up stored.
+            Err(StartError::Store(StoreError::Unavailable(why))) if dispatcher.is_none() => {
+                self.adopt_if_stored(owner, id, body);
+                return Err(StartError::Store(StoreError::Unavailable(why)));
+            }
+            Err(e) => return Err(e),
+        };
         match dispatcher {
             Some(dispatcher) => Ok(self.dispatch(dispatcher.as_ref(), created).await),
             None => {
@@ -220,22 +244,49 @@ impl TaskRuntime {
         body: TaskBody,
     ) -> tokio::task::JoinHandle<()> {
         let token = CancellationToken::new();
+        let run = self
+            .shared
+            .runs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.shared
             .running
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(record.id.clone(), (record.owner.clone(), token.clone()));
-        let ctx = TaskContext::for_task(self.shared.table.clone(), record, token.clone());
+            .insert(
+                record.id.clone(),
+                Running {
+                    owner: record.owner.clone(),
+                    token: token.clone(),
+                    run,
+                },
+            );
+        let suspension = self.suspension_for(record);
+        let suspended = suspension.as_ref().map(|s| s.signal.clone());
+        let ctx =
+            TaskContext::for_task(self.shared.table.clone(), record, token.clone(), suspension);
         let runtime = self.clone();
         let (id, owner) = (record.id.clone(), record.owner.clone());
         self.shared.tracker.spawn(async move {
             let shared = runtime.shared.clone();
-            let run = async {
+            let body_run = async {
                 let _slot = runtime.take_slot(&owner, &id).await;
                 AssertUnwindSafe(body(ctx)).catch_unwind().await
             };
+            let suspended = async {
+                match &suspended {
+                    Some(signal) => signal.cancelled().await,
+                    None => std::future::pending().await,
+                }
+            };
             let ended = tokio::select! {
-                ended = run => Some(ended),
+                biased;
+                // The body let go of its worker while it waits for input,
+                // having written so: its future is dropped here.
+                _ = suspended => {
+                    tracing::info!(task = %id, "task body suspended until its input is answered");
+                    None
+                }
+                ended = body_run => Some(ended),
                 _ = token.cancelled() => None,
                 why = runtime.watch(&owner, &id) => {
                     tracing::info!(task = %id, "task body stopped: {why}");
@@ -261,7 +312,9 @@ impl TaskRuntime {
             // for `idle` must not return before that.
             let now_idle = {
                 let mut running = shared.running.lock().unwrap_or_else(|p| p.into_inner());
-                running.remove(&id);
+                if running.get(&id).is_some_and(|r| r.run == run) {
+                    running.remove(&id);
+                }
                 running.is_empty()
             };
             if now_idle {
@@ -347,12 +400,7 @@ impl TaskRuntime {
                 let me = self.shared.instance.clone();
                 let until = self.lease_until(self.shared.table.now());
                 let renewal = self
-                    .update(owner, id, |t, _| {
-                        if t.lease.as_ref().is_some_and(|l| l.holder != me) {
-                            return Err(DomainError::LeaseHeldElsewhere);
-                        }
-                        t.hold_lease(&me, until)
-                    })
+                    .update(owner, id, |t, _| t.renew_lease(&me, until))
                     .await;
                 match renewal {
                     Ok(_) => renewed = tokio::time::Instant::now(),
@@ -396,14 +444,20 @@ impl TaskRuntime {
         Ok(accepted)
     }
 
-    /// Applies a validated change and wakes the task's waiters.
+    /// Applies a validated change and wakes the task's waiters. A change
+    /// that answers the last question of a suspended task resumes its body
+    /// (here, or through the dispatcher).
     pub(crate) async fn update<T>(
         &self,
         owner: &str,
         id: &str,
         change: impl FnMut(&mut TaskRecord, chrono::DateTime<chrono::Utc>) -> Result<T, DomainError>,
     ) -> Result<(TaskRecord, T), UpdateError> {
-        self.shared.table.update(owner, id, change).await
+        let updated = self.shared.table.update(owner, id, change).await?;
+        if updated.0.is_ready_to_resume() {
+            self.resume_suspended(&updated.0).await;
+        }
+        Ok(updated)
     }
 
     /// Waits until `ready` holds for the owner's task, re-reading it on every
@@ -438,8 +492,8 @@ impl TaskRuntime {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
-        if let Some((_, token)) = entry {
-            token.cancel();
+        if let Some(running) = entry {
+            running.token.cancel();
         }
     }
 
@@ -515,7 +569,7 @@ impl TaskRuntime {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .map(|(id, (owner, _))| (id.clone(), owner.clone()))
+            .map(|(id, running)| (id.clone(), running.owner.clone()))
             .collect();
         let mut failed = 0;
         for (id, owner) in left {

@@ -32,6 +32,9 @@ pub trait Dispatch: Send + Sync + 'static {
 pub enum Dispatched {
     /// The body ran here; the task ended in this status.
     Ran(TaskStatus),
+    /// The body ran here until it waited for input and let go of its
+    /// worker; the answer resumes it (through the dispatcher).
+    Suspended,
     /// The task had ended, or is gone: nothing to do.
     Ended,
     /// Another instance holds the task's lease and runs it.
@@ -80,6 +83,8 @@ impl TaskRuntime {
         tracing::error!(task = %created.id, error = %why, "could not hand a task to a worker");
         let message = format!("The server could not hand this task to a worker: {why}");
         match self
+            .shared
+            .table
             .update(&created.owner, &created.id, |t, now| {
                 t.fail(message.clone(), now)
             })
@@ -111,6 +116,7 @@ impl TaskRuntime {
         };
         let _ = self.spawn_body(&claimed, body).await;
         match self.get(owner, id).await {
+            Ok(end) if end.suspended => Ok(Dispatched::Suspended),
             Ok(end) => Ok(Dispatched::Ran(end.status)),
             // Ended and already gone (a retention of zero): nothing to redo.
             Err(StoreError::NotFound) => Ok(Dispatched::Ended),
@@ -223,6 +229,42 @@ impl TaskRuntime {
         Ok(taken)
     }
 
+    /// After a create answered that the store is out of reach, its write
+    /// may have been applied all the same. Once the store answers again, a
+    /// task found stored under this instance's lease gets `body`, so a
+    /// client told "may not have been applied" never finds a task that
+    /// nothing runs; one not found was never written. Gives up at shutdown.
+    pub(super) fn adopt_if_stored(&self, owner: String, id: String, body: TaskBody) {
+        let runtime = self.clone();
+        let closing = self.shared.closing.clone();
+        let look = async move {
+            let mut wait = super::table::OutageWait::new();
+            loop {
+                match runtime.get(&owner, &id).await {
+                    Ok(record) => {
+                        let mine = record
+                            .lease
+                            .as_ref()
+                            .is_some_and(|l| l.holder == runtime.shared.instance);
+                        if mine && !record.status.is_terminal() && !runtime.runs_here(&id) {
+                            tracing::warn!(task = %id, "a create answered 'store unavailable' was stored after all: running its body");
+                            drop(runtime.spawn_body(&record, body));
+                        }
+                        return;
+                    }
+                    Err(StoreError::Unavailable(_)) if wait.again().await => {}
+                    Err(_) => return,
+                }
+            }
+        };
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = look => {}
+                _ = closing.cancelled() => {}
+            }
+        });
+    }
+
     /// Notes a store failure: one that says the store is out of reach
     /// starts the grace period after an outage (see `recover_lapsed`).
     pub(super) fn saw_store_error(&self, e: &StoreError) {
@@ -260,3 +302,6 @@ impl TaskRuntime {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod http;
+pub mod suspension;
 
 use pmcp_tasks::clock::TokioClock;
 use pmcp_tasks::{

@@ -6,11 +6,17 @@
 
 mod isolation;
 mod quotas;
+mod races;
 
 pub use isolation::owners_in_random_interleavings_never_leak;
 pub use quotas::{
     active_limit_counts_only_unfinished_tasks, concurrent_creates_never_pass_the_quotas,
     creates_racing_with_one_id_store_one_task, stored_tasks_and_bytes_are_counted_and_capped,
+};
+pub use races::{
+    cancel_racing_complete_ends_in_exactly_one_terminal_state,
+    creates_racing_the_sweep_keep_exact_counts, update_racing_cancel_never_revives_a_task,
+    RaceRounds,
 };
 
 use super::*;
@@ -270,49 +276,6 @@ pub async fn pagination_walks_every_task_once_in_creation_order(store: Arc<dyn T
 }
 
 /// See the module docs.
-pub async fn cancel_racing_complete_ends_in_exactly_one_terminal_state(store: Arc<dyn TaskStore>) {
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    let now = clock.now();
-    let name = "store";
-    for _ in 0..200 {
-        let t = store
-            .create(record("alice", None, now), OwnerQuota::active(1000), now)
-            .await
-            .unwrap();
-        let (s1, s2) = (store.clone(), store.clone());
-        let (c1, c2) = (clock.clone(), clock.clone());
-        let (id1, id2) = (t.id.clone(), t.id.clone());
-        let cancel = tokio::spawn(async move {
-            update(&*s1, &*c1, "alice", &id1, |t, now| t.cancel(now))
-                .await
-                .is_ok()
-        });
-        let complete = tokio::spawn(async move {
-            update(&*s2, &*c2, "alice", &id2, |t, now| {
-                t.finish(
-                    TaskOutcome::Result {
-                        value: json!({"content": []}),
-                    },
-                    now,
-                )
-            })
-            .await
-            .is_ok()
-        });
-        let (cancelled, completed) = (cancel.await.unwrap(), complete.await.unwrap());
-        assert!(cancelled ^ completed, "{name}: exactly one side wins");
-        let end = store.get("alice", &t.id, now).await.unwrap();
-        if cancelled {
-            assert_eq!(end.status, TaskStatus::Cancelled, "{name}");
-            assert!(end.outcome.is_none(), "{name}");
-        } else {
-            assert_eq!(end.status, TaskStatus::Completed, "{name}");
-            assert!(end.outcome.is_some(), "{name}");
-        }
-    }
-}
-
-/// See the module docs.
 pub async fn leases_that_ran_out_are_found_and_only_those(store: Arc<dyn TaskStore>) {
     let clock = ManualClock::new(Utc::now());
     let now = clock.now();
@@ -514,11 +477,16 @@ impl<S: TaskStore> TaskStore for Guarded<S> {
 }
 
 /// Expands to one `#[tokio::test]` per conformance check, each on a fresh
-/// store built by `$make` (an expression, awaited if `async`).
+/// store built by `$make` (an expression, awaited if `async`). The races
+/// run [`RaceRounds::FULL`] times unless a second argument says otherwise.
 #[macro_export]
 macro_rules! store_conformance_tests {
     ($make:expr) => {
-        $crate::store_conformance_tests!(@tests $make, stored_tasks_and_bytes_are_counted_and_capped, concurrent_creates_never_pass_the_quotas, creates_racing_with_one_id_store_one_task, create_then_get_round_trips, owners_sharing_a_prefix_never_see_each_other, compare_and_set_refuses_a_stale_version_and_shows_the_current, completion_and_result_land_together, active_limit_counts_only_unfinished_tasks, expired_tasks_vanish_and_are_purged, pagination_walks_every_task_once_in_creation_order, cancel_racing_complete_ends_in_exactly_one_terminal_state, leases_that_ran_out_are_found_and_only_those, variables_up_to_the_limit_are_kept_and_over_it_change_nothing, changes_are_fed_when_the_backend_can, owners_in_random_interleavings_never_leak);
+        $crate::store_conformance_tests!($make, $crate::store::conformance::RaceRounds::FULL);
+    };
+    ($make:expr, $rounds:expr) => {
+        $crate::store_conformance_tests!(@tests $make, stored_tasks_and_bytes_are_counted_and_capped, concurrent_creates_never_pass_the_quotas, creates_racing_with_one_id_store_one_task, create_then_get_round_trips, owners_sharing_a_prefix_never_see_each_other, compare_and_set_refuses_a_stale_version_and_shows_the_current, completion_and_result_land_together, active_limit_counts_only_unfinished_tasks, expired_tasks_vanish_and_are_purged, pagination_walks_every_task_once_in_creation_order, leases_that_ran_out_are_found_and_only_those, variables_up_to_the_limit_are_kept_and_over_it_change_nothing, changes_are_fed_when_the_backend_can, owners_in_random_interleavings_never_leak);
+        $crate::store_conformance_tests!(@races $make, $rounds, cancel_racing_complete_ends_in_exactly_one_terminal_state, update_racing_cancel_never_revives_a_task, creates_racing_the_sweep_keep_exact_counts);
     };
     (@tests $make:expr, $($check:ident),*) => {
         $(
@@ -526,6 +494,15 @@ macro_rules! store_conformance_tests {
             async fn $check() {
                 let store: ::std::sync::Arc<dyn $crate::store::TaskStore> = $make;
                 $crate::store::conformance::$check(store).await;
+            }
+        )*
+    };
+    (@races $make:expr, $rounds:expr, $($check:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let store: ::std::sync::Arc<dyn $crate::store::TaskStore> = $make;
+                $crate::store::conformance::$check(store, $rounds).await;
             }
         )*
     };

@@ -81,7 +81,22 @@ fn log_change(conn: &Connection, id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
+/// A failure of the database as the runtime should treat it: a full disk
+/// (or the size cap, see [`SqliteStore::set_max_size`]) is an outage that
+/// freeing space ends, so writers wait for it (a result is never dropped
+/// for it) and clients are told the store is unavailable; anything else is
+/// a backend failure.
+fn backend<E: std::fmt::Display + 'static>(e: E) -> StoreError {
+    let full = (&e as &dyn std::any::Any)
+        .downcast_ref::<rusqlite::Error>()
+        .and_then(rusqlite::Error::sqlite_error_code)
+        == Some(rusqlite::ErrorCode::DiskFull);
+    if full {
+        return StoreError::Unavailable(format!(
+            "sqlite: the database cannot grow ({e}): free disk space (or raise its size cap); \
+             writes wait for it"
+        ));
+    }
     StoreError::Backend(format!("sqlite: {e}"))
 }
 
@@ -104,6 +119,23 @@ impl SqliteStore {
         let conn = Connection::open(path)
             .map_err(|e| backend(format!("cannot open {}: {e}", path.display())))?;
         Self::with_connection(conn, true)
+    }
+
+    /// Caps the database at about `bytes` (rounded down to whole pages,
+    /// never below what it holds already): past it, writes fail as on a
+    /// full disk, `StoreError::Unavailable`, and running bodies and
+    /// their results wait for room instead of failing. Can be raised again
+    /// at any time.
+    pub async fn set_max_size(&self, bytes: u64) -> Result<(), StoreError> {
+        self.with(move |conn| {
+            let page: i64 = conn
+                .query_row("PRAGMA page_size", [], |r| r.get(0))
+                .map_err(backend)?;
+            let pages = (bytes / page.max(1) as u64).max(1);
+            conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
+                .map_err(backend)
+        })
+        .await
     }
 
     /// A private in-memory database (for tests).
@@ -481,118 +513,5 @@ impl SqliteStore {
     }
 }
 
-/// The suite on a file (not `in_memory`, which has no change feed), in a
-/// directory removed when the store goes.
 #[cfg(test)]
-mod conformance {
-    struct TempDir(std::path::PathBuf);
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    fn on_a_file() -> crate::store::conformance::Guarded<super::SqliteStore> {
-        let dir = std::env::temp_dir().join(format!("pmcp-tasks-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = super::SqliteStore::open(dir.join("tasks.db")).unwrap();
-        crate::store::conformance::Guarded::new(store, TempDir(dir))
-    }
-
-    crate::store_conformance_tests!(std::sync::Arc::new(on_a_file()));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::{Era, NewTask};
-    use serde_json::json;
-
-    #[tokio::test]
-    async fn tasks_survive_reopening_the_file() {
-        let dir = std::env::temp_dir().join(format!("pmcp-tasks-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("tasks.db");
-        let now = Utc::now();
-        let record = TaskRecord::new(
-            NewTask {
-                owner: "alice".into(),
-                era: Era::V2026_07_28,
-                tool: "t".into(),
-                arguments: json!({"n": 1}),
-                ttl: None,
-                poll_interval: None,
-                input_responses: Default::default(),
-                variables: Default::default(),
-                client_elicits: None,
-            },
-            now,
-        );
-        let created = SqliteStore::open(&path)
-            .unwrap()
-            .create(record, OwnerQuota::active(10), now)
-            .await
-            .unwrap();
-        let reopened = SqliteStore::open(&path).unwrap();
-        assert_eq!(
-            reopened.get("alice", &created.id, now).await.unwrap(),
-            created
-        );
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    /// Two stores on one file, as two processes would have: the quota check
-    /// and the insert are one transaction, so racing creates never pass it.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn two_openers_of_one_file_never_pass_the_stored_quota_together() {
-        let dir = std::env::temp_dir().join(format!("pmcp-tasks-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("tasks.db");
-        let stores = [
-            SqliteStore::open(&path).unwrap(),
-            SqliteStore::open(&path).unwrap(),
-        ];
-        let quota = OwnerQuota {
-            max_stored: 5,
-            ..OwnerQuota::active(100)
-        };
-        let now = Utc::now();
-        let creates = (0..40).map(|i| {
-            let store = stores[i % 2].clone();
-            let record = TaskRecord::new(
-                NewTask {
-                    owner: "alice".into(),
-                    era: Era::V2026_07_28,
-                    tool: "t".into(),
-                    arguments: json!({}),
-                    ttl: None,
-                    poll_interval: None,
-                    input_responses: Default::default(),
-                    variables: Default::default(),
-                    client_elicits: None,
-                },
-                now,
-            );
-            tokio::spawn(async move { store.create(record, quota, now).await })
-        });
-        let created = futures::future::join_all(creates)
-            .await
-            .into_iter()
-            .filter(|r| r.as_ref().unwrap().is_ok())
-            .count();
-        assert_eq!(created, 5);
-        assert_eq!(stores[0].usage("alice", now).await.unwrap().stored, 5);
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn an_unopenable_path_is_a_clear_error() {
-        let err = SqliteStore::open("/nonexistent-dir/x/tasks.db").unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("cannot open /nonexistent-dir/x/tasks.db"),
-            "{err}"
-        );
-    }
-}
+mod tests;
