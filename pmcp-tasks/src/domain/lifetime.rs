@@ -20,7 +20,8 @@ impl TaskRecord {
     ///   lease ends if that is later: a body that renews its lease keeps its
     ///   task (renewals move this on), so a task is never deleted under a
     ///   working body, and one whose holder died is taken over (resumed or
-    ///   failed) before it may be deleted.
+    ///   failed) before it may be deleted; a suspended one, its TTL after
+    ///   its last change if that is later.
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {
         let ttl = chrono::Duration::from_std(self.ttl?).ok()?;
         if self.status.is_terminal() {
@@ -39,6 +40,10 @@ impl TaskRecord {
             // holder's task ends with an answer instead of vanishing.
             // A lease that ends past the calendar's end never lapses.
             Some(lease) => from_creation.max(lease.until.checked_add_signed(RECOVERY_GRACE)?),
+            // A body that let go while waiting for an answer leaves its task
+            // a TTL from then (its last change), so a task kept alive by a
+            // working body does not vanish the moment it suspends.
+            None if self.suspended => from_creation.max(self.updated_at.checked_add_signed(ttl)?),
             None => from_creation,
         })
     }
@@ -57,6 +62,9 @@ impl TaskRecord {
         // The grace for recovery is not promised: the lease is.
         let leased = match &self.lease {
             Some(lease) => (lease.until - self.created_at).to_std().unwrap_or_default(),
+            None if self.suspended => (self.expires_at()? - self.created_at)
+                .to_std()
+                .unwrap_or_default(),
             None => Duration::ZERO,
         };
         Some(ttl.max(leased))

@@ -13,7 +13,12 @@ impl TaskRecord {
     /// leaves it alone and the answer resumes it ([`resume`](Self::resume)).
     /// Refused if the answer is in (the body reads it instead) or another
     /// instance holds the task.
-    pub fn suspend(&mut self, holder: &str, key: &str) -> Result<(), DomainError> {
+    pub fn suspend(
+        &mut self,
+        holder: &str,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
         if self.status.is_terminal() {
             return Err(DomainError::Terminal(self.status));
         }
@@ -25,6 +30,7 @@ impl TaskRecord {
         }
         self.lease = None;
         self.suspended = true;
+        self.updated_at = now;
         Ok(())
     }
 
@@ -42,6 +48,25 @@ impl TaskRecord {
         }
         self.suspended = false;
         self.hold_lease(holder, until)
+    }
+
+    /// Lets go of the body that `holder` runs, which sleeps until `wake`:
+    /// the task keeps working under a lease held by `sleeper` until then,
+    /// so that recovery (any instance's sweeper) takes it over at `wake`
+    /// and runs the body again, and the task is kept at least that long.
+    pub fn sleep_until(
+        &mut self,
+        holder: &str,
+        sleeper: &str,
+        wake: DateTime<Utc>,
+    ) -> Result<(), DomainError> {
+        if self.status.is_terminal() {
+            return Err(DomainError::Terminal(self.status));
+        }
+        if self.lease.as_ref().is_some_and(|l| l.holder != holder) {
+            return Err(DomainError::LeaseHeldElsewhere);
+        }
+        self.hold_lease(sleeper, wake)
     }
 
     /// Renews `holder`'s lease; refused once the task passed to another
@@ -95,11 +120,11 @@ mod tests {
     fn a_suspended_task_is_resumed_once_answered_and_only_then() {
         let mut t = waiting();
         assert_eq!(
-            t.suspend("b", "q"),
+            t.suspend("b", "q", at(2)),
             Err(DomainError::LeaseHeldElsewhere),
             "only the holder lets go"
         );
-        t.suspend("a", "q").unwrap();
+        t.suspend("a", "q", at(2)).unwrap();
         assert!(t.suspended && t.lease.is_none());
         assert_eq!(t.status, TaskStatus::InputRequired);
         assert_eq!(t.lease_deadline(), None, "recovery does not see it");
@@ -121,11 +146,22 @@ mod tests {
     }
 
     #[test]
+    fn a_task_suspended_past_its_ttl_is_kept_a_ttl_from_then() {
+        let mut t = waiting();
+        t.ttl = Some(std::time::Duration::from_secs(60));
+        t.hold_lease("a", at(600)).unwrap();
+        t.suspend("a", "q", at(500)).unwrap();
+        assert_eq!(t.expires_at(), Some(at(560)));
+        assert!(!t.is_expired(at(559)));
+        assert_eq!(t.reported_ttl(), Some(std::time::Duration::from_secs(560)));
+    }
+
+    #[test]
     fn a_body_whose_answer_is_in_does_not_suspend() {
         let mut t = waiting();
         answer(&mut t);
         assert_eq!(
-            t.suspend("a", "q"),
+            t.suspend("a", "q", at(2)),
             Err(DomainError::NotWaiting("q".into()))
         );
         assert!(!t.suspended);
@@ -134,7 +170,7 @@ mod tests {
     #[test]
     fn a_suspended_task_can_still_be_cancelled() {
         let mut t = waiting();
-        t.suspend("a", "q").unwrap();
+        t.suspend("a", "q", at(2)).unwrap();
         t.cancel(at(5)).unwrap();
         assert!(!t.is_ready_to_resume());
     }

@@ -245,7 +245,12 @@ impl TaskContext {
         self.inner.token.is_cancelled()
     }
 
-    fn table(&self) -> Option<&TaskTable> {
+    /// How this body may let go of its worker, if it may.
+    pub(super) fn suspension(&self) -> Option<&Suspension> {
+        self.inner.suspension.as_ref()
+    }
+
+    pub(super) fn table(&self) -> Option<&TaskTable> {
         match &self.inner.backing {
             Backing::Task(table) => Some(table),
             Backing::Detached(_) => None,
@@ -278,27 +283,6 @@ impl TaskContext {
             },
         }
         Ok(())
-    }
-
-    /// Resolves only if the body should go on waiting after all (the
-    /// answer came, or another instance holds the task): a body that
-    /// suspends never sees this return, its future is dropped.
-    async fn suspend_after(&self, rt: &TaskTable, key: &str) {
-        let Some(suspension) = &self.inner.suspension else {
-            return std::future::pending().await;
-        };
-        tokio::time::sleep(suspension.after).await;
-        let (owner, id) = (&self.inner.owner, &self.inner.id);
-        match rt
-            .update_waiting(owner, id, |t, _| t.suspend(&suspension.holder, key))
-            .await
-        {
-            Ok(_) => {
-                suspension.signal.cancel();
-                std::future::pending().await
-            }
-            Err(e) => tracing::debug!(task = %id, error = %e, "not suspending"),
-        }
     }
 
     fn cancelled_or(&self, e: TaskError) -> TaskError {
@@ -565,8 +549,12 @@ impl TaskContext {
             tokio::select! {
                 r = &mut answered => break r?,
                 _ = self.inner.token.cancelled() => return Err(TaskError::Cancelled),
-                _ = self.suspend_after(rt, key) => {}
+                _ = self.idle_for_suspension() => {}
             }
+            // Not raced with the answer: a suspension once written is acted
+            // on (this never returns then), whatever arrived meanwhile.
+            self.let_go(|t, now, holder| t.suspend(holder, key, now))
+                .await;
         };
         record
             .input_responses

@@ -6,6 +6,7 @@ mod events;
 mod finish;
 mod progress;
 mod runtime;
+mod sleep;
 mod suspend;
 mod table;
 mod takeover;

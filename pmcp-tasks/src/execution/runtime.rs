@@ -204,7 +204,7 @@ impl TaskRuntime {
         match dispatcher {
             Some(dispatcher) => Ok(self.dispatch(dispatcher.as_ref(), created).await),
             None => {
-                self.spawn_body(&created, body);
+                drop(self.spawn_body(&created, body));
                 Ok(created)
             }
         }
@@ -238,21 +238,29 @@ impl TaskRuntime {
     /// Runs `body` for `record` (whose lease this instance holds) on the
     /// tracker, watching for an end written elsewhere and renewing the lease;
     /// the handle resolves when the body and its final write are done.
+    /// `None`, and nothing runs, if a body of the task already runs here
+    /// (two paths that claimed it at once: one body is enough).
     pub(super) fn spawn_body(
         &self,
         record: &TaskRecord,
         body: TaskBody,
-    ) -> tokio::task::JoinHandle<()> {
+    ) -> Option<tokio::task::JoinHandle<()>> {
         let token = CancellationToken::new();
         let run = self
             .shared
             .runs
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.shared
-            .running
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
+        {
+            let mut running = self
+                .shared
+                .running
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if running.contains_key(&record.id) {
+                tracing::debug!(task = %record.id, "a body of this task already runs here");
+                return None;
+            }
+            running.insert(
                 record.id.clone(),
                 Running {
                     owner: record.owner.clone(),
@@ -260,13 +268,14 @@ impl TaskRuntime {
                     run,
                 },
             );
+        }
         let suspension = self.suspension_for(record);
         let suspended = suspension.as_ref().map(|s| s.signal.clone());
         let ctx =
             TaskContext::for_task(self.shared.table.clone(), record, token.clone(), suspension);
         let runtime = self.clone();
         let (id, owner) = (record.id.clone(), record.owner.clone());
-        self.shared.tracker.spawn(async move {
+        Some(self.shared.tracker.spawn(async move {
             let shared = runtime.shared.clone();
             let body_run = async {
                 let _slot = runtime.take_slot(&owner, &id).await;
@@ -320,7 +329,7 @@ impl TaskRuntime {
             if now_idle {
                 shared.idle.notify_waiters();
             }
-        })
+        }))
     }
 
     /// A place among the bodies allowed to run at once. Waiting for one,
@@ -451,11 +460,27 @@ impl TaskRuntime {
         &self,
         owner: &str,
         id: &str,
-        change: impl FnMut(&mut TaskRecord, chrono::DateTime<chrono::Utc>) -> Result<T, DomainError>,
+        mut change: impl FnMut(&mut TaskRecord, chrono::DateTime<chrono::Utc>) -> Result<T, DomainError>,
     ) -> Result<(TaskRecord, T), UpdateError> {
-        let updated = self.shared.table.update(owner, id, change).await?;
-        if updated.0.is_ready_to_resume() {
-            self.resume_suspended(&updated.0).await;
+        let holder = self.resume_holder();
+        let mut resumed = false;
+        let updated = self
+            .shared
+            .table
+            .update(owner, id, |t, now| {
+                let out = change(t, now)?;
+                // Claimed in the same write as the last answer: a resume is
+                // never lost between two writes (at worst its lease lapses
+                // and recovery resumes it).
+                resumed = t.is_ready_to_resume();
+                if resumed {
+                    t.resume(&holder, self.lease_until(now))?;
+                }
+                Ok(out)
+            })
+            .await?;
+        if resumed {
+            self.start_resumed(&updated.0).await;
         }
         Ok(updated)
     }
@@ -485,7 +510,7 @@ impl TaskRuntime {
             .await
     }
 
-    fn stop_body(&self, id: &str) {
+    pub(super) fn stop_body(&self, id: &str) {
         let entry = self
             .shared
             .running

@@ -3,9 +3,12 @@
 //! go of its lease and its worker; the instance that receives the last
 //! answer (any of them) resumes it from its step journal.
 
+use super::context::TaskContext;
 use super::runtime::TaskRuntime;
 use super::takeover::QUEUED;
-use crate::domain::TaskRecord;
+use crate::domain::{DomainError, TaskRecord};
+use crate::store::UpdateError;
+use chrono::{DateTime, Utc};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -18,6 +21,51 @@ pub(crate) struct Suspension {
     /// Cancelled once the task is written suspended: the runtime then
     /// drops the body's future.
     pub(crate) signal: CancellationToken,
+}
+
+impl TaskContext {
+    /// Resolves once the body has waited long enough to let go of its
+    /// worker; never, for a body that may not.
+    pub(super) async fn idle_for_suspension(&self) {
+        match self.suspension() {
+            Some(suspension) => tokio::time::sleep(suspension.after).await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Writes `release` (given this instance's name: it gives the lease up)
+    /// once; if the task is then no longer held by this body, signals the
+    /// runtime to drop it and never returns. Returns if the body must go on
+    /// (the change was refused: an answer came, say). A write whose outcome
+    /// is unknown (the store failed) is settled by reading the task back.
+    pub(super) async fn let_go(
+        &self,
+        mut release: impl FnMut(&mut TaskRecord, DateTime<Utc>, &str) -> Result<(), DomainError>,
+    ) {
+        let (Some(suspension), Some(table)) = (self.suspension(), self.table()) else {
+            return;
+        };
+        let (owner, id, me) = (self.owner(), self.task_id(), suspension.holder.as_str());
+        let written = table.update(owner, id, |t, now| release(t, now, me)).await;
+        let gone = match written {
+            Ok(_) => true,
+            Err(UpdateError::Domain(e)) => {
+                tracing::debug!(task = %id, error = %e, "not letting go of the worker");
+                false
+            }
+            Err(UpdateError::Store(e)) => match table.get_waiting(owner, id).await {
+                Ok(now) => now.lease.as_ref().map(|l| l.holder.as_str()) != Some(me),
+                Err(_) => {
+                    tracing::warn!(task = %id, error = %e, "could not let go of the worker");
+                    false
+                }
+            },
+        };
+        if gone {
+            suspension.signal.cancel();
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 impl TaskRuntime {
@@ -36,37 +84,35 @@ impl TaskRuntime {
         })
     }
 
-    /// Resumes a suspended task whose questions are all answered: claims it
-    /// (one instance wins) and runs its body again here, replaying its
-    /// checkpoints and answers, or hands it to a worker when this runtime
-    /// dispatches. A task this instance cannot resume is failed, saying why.
-    pub(super) async fn resume_suspended(&self, record: &TaskRecord) {
-        let dispatcher = self.shared.dispatcher.get().cloned();
-        let holder = match dispatcher {
+    /// Who resumes a suspended task claimed by this runtime: itself, or a
+    /// worker when it dispatches (the task is queued for one).
+    pub(super) fn resume_holder(&self) -> String {
+        match self.shared.dispatcher.get() {
             Some(_) => QUEUED.to_owned(),
             None => self.shared.instance.clone(),
-        };
-        let until = self.lease_until(self.shared.table.now());
-        let table = &self.shared.table;
-        let claimed = match table
-            .update(&record.owner, &record.id, |t, _| t.resume(&holder, until))
-            .await
-        {
-            Ok((claimed, ())) => claimed,
-            // Another instance resumed it first, or it ended meanwhile.
-            Err(e) => {
-                tracing::debug!(task = %record.id, error = %e, "not resuming a suspended task");
-                return;
-            }
-        };
-        if let Some(dispatcher) = dispatcher {
-            self.dispatch(dispatcher.as_ref(), claimed).await;
+        }
+    }
+
+    /// Runs the body of a task this runtime just claimed back from
+    /// suspension (in the write that answered it): here, replaying its
+    /// checkpoints and answers, or through the dispatcher. A body of it
+    /// still registered here (one that let go a moment ago) is stopped
+    /// first. At shutdown nothing starts: the claim lapses and recovery
+    /// elsewhere resumes it. A task this instance cannot resume is failed,
+    /// saying why.
+    pub(super) async fn start_resumed(&self, claimed: &TaskRecord) {
+        if let Some(dispatcher) = self.shared.dispatcher.get().cloned() {
+            self.dispatch(dispatcher.as_ref(), claimed.clone()).await;
             return;
         }
-        match self.shared.resumer.get().and_then(|build| build(&claimed)) {
+        if self.is_closing() {
+            return;
+        }
+        match self.shared.resumer.get().and_then(|build| build(claimed)) {
             Some(body) => {
                 tracing::info!(task = %claimed.id, tool = %claimed.tool, "resuming a suspended task: its input is answered");
-                drop(self.spawn_body(&claimed, body));
+                self.stop_body(&claimed.id);
+                drop(self.spawn_body(claimed, body));
             }
             None => {
                 let message = format!(
@@ -75,7 +121,9 @@ impl TaskRuntime {
                     claimed.tool
                 );
                 tracing::warn!(task = %claimed.id, "{message}");
-                let _ = table
+                let _ = self
+                    .shared
+                    .table
                     .update(&claimed.owner, &claimed.id, |t, now| {
                         t.fail(message.clone(), now)
                     })

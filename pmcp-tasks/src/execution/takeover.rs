@@ -32,8 +32,9 @@ pub trait Dispatch: Send + Sync + 'static {
 pub enum Dispatched {
     /// The body ran here; the task ended in this status.
     Ran(TaskStatus),
-    /// The body ran here until it waited for input and let go of its
-    /// worker; the answer resumes it (through the dispatcher).
+    /// The body ran here until it let go of its worker: it waits for input
+    /// (the answer resumes it, through the dispatcher) or sleeps (a
+    /// scheduled round wakes it).
     Suspended,
     /// The task had ended, or is gone: nothing to do.
     Ended,
@@ -111,12 +112,18 @@ impl TaskRuntime {
             }
             Err(UpdateError::Store(e)) => return Err(e),
         };
-        let Some(body) = self.take_over(&claimed, fresh).await else {
+        let Some(body) = self.take_over(&claimed, fresh, false).await else {
             return Ok(Dispatched::Failed);
         };
-        let _ = self.spawn_body(&claimed, body).await;
+        match self.spawn_body(&claimed, body) {
+            Some(ran) => {
+                let _ = ran.await;
+            }
+            // Another path of this process claimed and runs it.
+            None => return Ok(Dispatched::Elsewhere),
+        }
         match self.get(owner, id).await {
-            Ok(end) if end.suspended => Ok(Dispatched::Suspended),
+            Ok(end) if !end.status.is_terminal() => Ok(Dispatched::Suspended),
             Ok(end) => Ok(Dispatched::Ran(end.status)),
             // Ended and already gone (a retention of zero): nothing to redo.
             Err(StoreError::NotFound) => Ok(Dispatched::Ended),
@@ -151,7 +158,7 @@ impl TaskRuntime {
     /// The body to run for a task just claimed: started from its record if
     /// it never ran, else resumed; `None` (and the task failed, saying why)
     /// if this process cannot.
-    async fn take_over(&self, claimed: &TaskRecord, fresh: bool) -> Option<TaskBody> {
+    async fn take_over(&self, claimed: &TaskRecord, fresh: bool, woke: bool) -> Option<TaskBody> {
         let build = if fresh {
             self.shared.starter.get()
         } else {
@@ -160,6 +167,8 @@ impl TaskRuntime {
         if let Some(body) = build.and_then(|build| build(claimed)) {
             if fresh {
                 tracing::info!(task = %claimed.id, tool = %claimed.tool, "starting a dispatched task");
+            } else if woke {
+                tracing::info!(task = %claimed.id, tool = %claimed.tool, "waking a task whose body slept without a worker");
             } else {
                 tracing::warn!(task = %claimed.id, tool = %claimed.tool, "resuming a task whose server stopped");
             }
@@ -218,11 +227,15 @@ impl TaskRuntime {
             if after_outage || self.runs_here(&record.id) {
                 continue;
             }
+            let woke = record
+                .lease
+                .as_ref()
+                .is_some_and(|l| l.holder == super::sleep::SLEEPING);
             let Ok((claimed, fresh)) = self.claim(&record.owner, &record.id).await else {
                 continue;
             };
             taken += 1;
-            if let Some(body) = self.take_over(&claimed, fresh).await {
+            if let Some(body) = self.take_over(&claimed, fresh, woke).await {
                 drop(self.spawn_body(&claimed, body));
             }
         }
@@ -241,12 +254,17 @@ impl TaskRuntime {
             let mut wait = super::table::OutageWait::new();
             loop {
                 match runtime.get(&owner, &id).await {
-                    Ok(record) => {
-                        let mine = record
-                            .lease
-                            .as_ref()
-                            .is_some_and(|l| l.holder == runtime.shared.instance);
-                        if mine && !record.status.is_terminal() && !runtime.runs_here(&id) {
+                    Ok(_) => {
+                        // Claimed by renewing this instance's lease: refused
+                        // if another instance took it over meanwhile.
+                        let me = runtime.shared.instance.clone();
+                        let until = runtime.lease_until(runtime.shared.table.now());
+                        let renewed = runtime
+                            .shared
+                            .table
+                            .update(&owner, &id, |t, _| t.renew_lease(&me, until))
+                            .await;
+                        if let Ok((record, ())) = renewed {
                             tracing::warn!(task = %id, "a create answered 'store unavailable' was stored after all: running its body");
                             drop(runtime.spawn_body(&record, body));
                         }

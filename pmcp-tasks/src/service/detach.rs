@@ -11,7 +11,7 @@ use crate::tool::TaskTool;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 impl TaskService {
     /// Runs a plain call of `tool` as a task; answers its result if it ends
@@ -39,7 +39,13 @@ impl TaskService {
         let body: crate::execution::TaskBody = match &relay {
             Some(relay) => {
                 let relay = relay.clone();
-                Box::new(move |ctx| body(ctx.relaying_progress(relay.sink())))
+                Box::new(move |ctx| {
+                    let (here, sink) = relay.local_run();
+                    Box::pin(async move {
+                        let _here = here;
+                        body(ctx.relaying_progress(sink)).await
+                    })
+                })
             }
             None => body,
         };
@@ -167,30 +173,44 @@ impl TaskService {
 #[derive(Clone)]
 struct CallRelay {
     sink: ProgressSink,
-    /// Cleared when the call answers: the client's token is spent then.
-    open: Arc<AtomicBool>,
-    /// Set when the body started in this process (and reports directly).
+    /// Cleared when the call answers (the client's token is spent then);
+    /// held across each report, so none follows the answer.
+    open: Arc<Mutex<bool>>,
+    /// Set while the body started by the call runs in this process (and
+    /// reports directly); a body run elsewhere, or resumed after it let
+    /// go, reports through the store.
     ran_here: Arc<AtomicBool>,
+}
+
+/// Marks the call's body as running here until dropped.
+struct RunsHere(Arc<AtomicBool>);
+
+impl Drop for RunsHere {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
 }
 
 impl CallRelay {
     fn new(sink: ProgressSink) -> Self {
         CallRelay {
             sink,
-            open: Arc::new(AtomicBool::new(true)),
+            open: Arc::new(Mutex::new(true)),
             ran_here: Arc::default(),
         }
     }
 
-    /// The body's end of the relay (taking it marks the body as local).
-    fn sink(&self) -> ProgressSink {
+    /// The body's end of the relay, and the mark that it runs here.
+    fn local_run(&self) -> (RunsHere, ProgressSink) {
         self.ran_here.store(true, Ordering::SeqCst);
         let relay = self.clone();
-        Arc::new(move |mark, message| relay.forward(mark, message))
+        let sink: ProgressSink = Arc::new(move |mark, message| relay.forward(mark, message));
+        (RunsHere(self.ran_here.clone()), sink)
     }
 
     fn forward(&self, mark: Option<crate::domain::ProgressMark>, message: Option<&str>) {
-        if self.open.load(Ordering::SeqCst) {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if *open {
             (self.sink)(mark, message);
         }
     }
@@ -200,6 +220,6 @@ impl CallRelay {
     }
 
     fn close(&self) {
-        self.open.store(false, Ordering::SeqCst);
+        *self.open.lock().unwrap_or_else(|p| p.into_inner()) = false;
     }
 }

@@ -331,6 +331,18 @@ pub async fn leases_that_ran_out_are_found_and_only_those(store: Arc<dyn TaskSto
     });
     let stale = store.compare_and_set(stale, now).await.unwrap();
     assert_eq!(store.expired_leases(now, 10).await.unwrap().len(), 1);
+    // ...and so does giving the lease up while unfinished (a body that let
+    // go of its worker to wait for an answer)...
+    let mut let_go = stale.clone();
+    let_go.lease = None;
+    let_go.suspended = true;
+    let let_go = store.compare_and_set(let_go, now).await.unwrap();
+    assert!(store.expired_leases(now, 10).await.unwrap().is_empty());
+    assert!(store.get("alice", &let_go.id, now).await.unwrap().suspended);
+    let mut lapsed_again = let_go;
+    lapsed_again.lease = stale.lease.clone();
+    let stale = store.compare_and_set(lapsed_again, now).await.unwrap();
+    assert_eq!(store.expired_leases(now, 10).await.unwrap().len(), 1);
     update(&*store, &clock, "alice", &stale.id, |t, now| t.cancel(now))
         .await
         .unwrap();
