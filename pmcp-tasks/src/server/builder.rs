@@ -91,6 +91,7 @@ pub struct TaskServerBuilder {
     detach_after: Option<Duration>,
     companions: CompanionNames,
     dispatcher: Option<Arc<dyn crate::execution::Dispatch>>,
+    request_state_key: Option<[u8; 32]>,
 }
 
 impl std::fmt::Debug for TaskServerBuilder {
@@ -121,7 +122,20 @@ impl TaskServerBuilder {
             detach_after: None,
             companions: CompanionNames::default(),
             dispatcher: None,
+            request_state_key: None,
         }
+    }
+
+    /// The key that signs 2026-07-28 `requestState` (what a client sends
+    /// back to continue a multi-round request). Every instance behind one
+    /// load balancer, and every Lambda environment, must share it, or a
+    /// continuation sent to another instance is refused. Without this, the
+    /// key is read from `PMCP_REQUEST_STATE_KEY` (as pmcp reads it; a
+    /// malformed value fails the build), else made at random per process,
+    /// which suits one instance only.
+    pub fn request_state_key(mut self, key: [u8; 32]) -> Self {
+        self.request_state_key = Some(key);
+        self
     }
 
     /// Hands every new task's body to a worker through `dispatcher` instead
@@ -330,11 +344,12 @@ impl TaskServerBuilder {
             workflow_origins.insert(name.clone(), origin);
             workflows.insert(name, workflow);
         }
-        let key: [u8; 32] = {
-            let mut k = [0u8; 32];
-            k[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-            k[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
-            k
+        let shared_key = std::env::var_os("PMCP_REQUEST_STATE_KEY").is_some();
+        let core = match self.request_state_key {
+            Some(key) => core.with_request_state_key(key),
+            // pmcp reads the shared key from the environment itself.
+            None if shared_key => core,
+            None => core.with_request_state_key(random_key()),
         };
         let core = core
             .with_supported_protocol_versions(
@@ -342,7 +357,6 @@ impl TaskServerBuilder {
                     .iter()
                     .map(|v| ProtocolVersion(v.to_string())),
             )
-            .with_request_state_key(key)
             // Sessions and the initialize handshake are tracked per
             // connection by this layer; pmcp's single global flag would mix
             // connections up.
@@ -405,4 +419,13 @@ fn bodies<'a>(
         let tool = tools.get(&record.tool)?;
         tool.prepare(record.arguments.clone()).ok()
     }
+}
+
+/// A key for one process's `requestState` (see
+/// [`TaskServerBuilder::request_state_key`]).
+fn random_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    key[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    key[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    key
 }

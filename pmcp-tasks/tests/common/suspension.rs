@@ -62,15 +62,16 @@ pub fn server(store: Arc<dyn TaskStore>, prepared: Arc<AtomicUsize>) -> TaskServ
         .expect("server builds")
 }
 
-/// Polls the stored task (every 20 ms, for up to 20 s) until `ready`.
-async fn until(
+/// Polls `owner`'s stored task (every 20 ms, for up to 20 s) until `ready`.
+pub async fn until(
     server: &TaskServer,
+    owner: &str,
     id: &str,
     ready: impl Fn(&pmcp_tasks::domain::TaskRecord) -> bool,
 ) -> pmcp_tasks::domain::TaskRecord {
     let poll = async {
         loop {
-            if let Ok(record) = server.runtime().get("user:ana", id).await {
+            if let Ok(record) = server.runtime().get(owner, id).await {
                 if ready(&record) {
                     return record;
                 }
@@ -101,7 +102,7 @@ pub async fn a_waiting_body_suspends_and_resumes_on_another_instance(
     let id = ok(&created)["taskId"].as_str().unwrap().to_owned();
 
     // A lets go: the task waits for input with no lease and no worker.
-    let suspended = until(&first, &id, |t| t.suspended).await;
+    let suspended = until(&first, "user:ana", &id, |t| t.suspended).await;
     assert_eq!(suspended.status, pmcp_tasks::TaskStatus::InputRequired);
     assert!(suspended.lease.is_none(), "{:?}", suspended.lease);
     assert_eq!(first.runtime().running_count(), 0, "A's worker is free");
@@ -121,7 +122,7 @@ pub async fn a_waiting_body_suspends_and_resumes_on_another_instance(
         Ok(0),
         "nothing to take over"
     );
-    let still = until(&second, &id, |_| true).await;
+    let still = until(&second, "user:ana", &id, |_| true).await;
     assert!(still.suspended && still.status == pmcp_tasks::TaskStatus::InputRequired);
 
     // The answer goes to B, which resumes the body: the step is replayed
@@ -136,7 +137,7 @@ pub async fn a_waiting_body_suspends_and_resumes_on_another_instance(
     )
     .await;
     ok(&answered);
-    let done = until(&second, &id, |t| t.status.is_terminal()).await;
+    let done = until(&second, "user:ana", &id, |t| t.status.is_terminal()).await;
     assert_eq!(done.status, pmcp_tasks::TaskStatus::Completed, "{done:?}");
     let got = ok(&call(&second, "tasks/get", v2026(json!({"taskId": id}), true)).await).clone();
     let result: Value = got["result"].clone();
