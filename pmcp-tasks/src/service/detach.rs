@@ -42,8 +42,9 @@ impl TaskService {
                 Box::new(move |ctx| {
                     let (here, sink) = relay.local_run();
                     Box::pin(async move {
-                        let _here = here;
-                        body(ctx.relaying_progress(sink)).await
+                        let outcome = body(ctx.relaying_progress(sink)).await;
+                        here.completed();
+                        outcome
                     })
                 })
             }
@@ -82,8 +83,8 @@ impl TaskService {
             ended = tokio::time::timeout(wait, until_done) => ended,
             _ = cancelled.cancelled() => {
                 if let Some(relay) = &relay {
-            relay.close();
-        }
+                    relay.close();
+                }
                 let _ = self.cancel(owner, &record.id).await;
                 return Err(ServiceError::CallCancelled);
             }
@@ -176,18 +177,28 @@ struct CallRelay {
     /// Cleared when the call answers (the client's token is spent then);
     /// held across each report, so none follows the answer.
     open: Arc<Mutex<bool>>,
-    /// Set while the body started by the call runs in this process (and
+    /// Set once the body started by the call runs in this process (and
     /// reports directly); a body run elsewhere, or resumed after it let
     /// go, reports through the store.
     ran_here: Arc<AtomicBool>,
 }
 
-/// Marks the call's body as running here until dropped.
-struct RunsHere(Arc<AtomicBool>);
+/// Marks the call's body as running here until it is dropped unfinished
+/// (it let go of its worker; a later run reports through the store). A body
+/// that completed keeps the mark: its reports were all relayed already.
+struct RunsHere(Option<Arc<AtomicBool>>);
+
+impl RunsHere {
+    fn completed(mut self) {
+        self.0 = None;
+    }
+}
 
 impl Drop for RunsHere {
     fn drop(&mut self) {
-        self.0.store(false, Ordering::SeqCst);
+        if let Some(here) = &self.0 {
+            here.store(false, Ordering::SeqCst);
+        }
     }
 }
 
@@ -205,7 +216,7 @@ impl CallRelay {
         self.ran_here.store(true, Ordering::SeqCst);
         let relay = self.clone();
         let sink: ProgressSink = Arc::new(move |mark, message| relay.forward(mark, message));
-        (RunsHere(self.ran_here.clone()), sink)
+        (RunsHere(Some(self.ran_here.clone())), sink)
     }
 
     fn forward(&self, mark: Option<crate::domain::ProgressMark>, message: Option<&str>) {
