@@ -193,7 +193,34 @@ async fn a_suspended_task_resumes_on_another_instance(engine: Engine) {
     .await;
 }
 
+/// Each engine takes the paths it has: moto the one-round-trip ones
+/// DynamoDB has (a create as one transaction, a stale write answered with
+/// the item), dynalite the fallbacks. Without this, a moto run that had
+/// silently fallen back would pass the same suite.
+async fn each_engine_takes_the_paths_it_has(engine: Engine) {
+    let store = fresh(engine).await;
+    assert_eq!(store.store.engine_support().transactions, None);
+    let created = store
+        .create(record("alice"), OwnerQuota::active(10), Utc::now())
+        .await
+        .unwrap();
+    let mut stale = created.clone();
+    store.compare_and_set(created, Utc::now()).await.unwrap();
+    stale.status_message = Some("stale".into());
+    let err = store.compare_and_set(stale, Utc::now()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
+    let has = matches!(engine, Engine::Moto);
+    assert_eq!(
+        store.store.engine_support(),
+        pmcp_tasks::store::EngineSupport {
+            transactions: Some(has),
+            condition_items: Some(has),
+        }
+    );
+}
+
 on_each_engine!(
+    each_engine_takes_the_paths_it_has,
     a_suspended_task_resumes_on_another_instance,
     a_result_too_large_for_an_item_is_refused_before_the_write,
     counts_of_a_task_that_vanished_are_rebuilt_at_the_limit,

@@ -17,7 +17,7 @@ mod sqlite;
 pub mod url;
 
 #[cfg(feature = "dynamodb")]
-pub use self::dynamodb::DynamoDbStore;
+pub use self::dynamodb::{DynamoDbStore, EngineSupport};
 #[cfg(feature = "redis")]
 pub use self::redis::{Persistence, RedisStore};
 pub use memory::MemoryStore;

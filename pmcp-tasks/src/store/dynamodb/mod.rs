@@ -57,14 +57,37 @@ use futures::StreamExt;
 use item::*;
 use owners::{never_fits, Counters};
 use std::sync::Arc;
-use write::{failed_item, Transactions, Write, WriteError};
+use write::{failed_item, Learned, Write, WriteError};
 
 /// Tasks kept in a DynamoDB table.
 #[derive(Clone)]
 pub struct DynamoDbStore {
     client: Client,
     table: String,
-    transactions: Arc<Transactions>,
+    engine: Arc<Engine>,
+}
+
+/// What the store has found out about its engine so far.
+#[derive(Debug, Default)]
+struct Engine {
+    /// Grouped writes are applied as transactions.
+    transactions: Learned,
+    /// A failed condition returns the item as it is now.
+    condition_items: Learned,
+}
+
+/// Which paths a [`DynamoDbStore`] takes on its engine, as found out by
+/// using it (`None`: not used yet). DynamoDB itself has both; an engine
+/// without them costs more round trips and, without transactions, gives up
+/// the atomicity of a create with its quota check (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineSupport {
+    /// Whether grouped writes (a create with its quota check) are
+    /// transactions.
+    pub transactions: Option<bool>,
+    /// Whether a failed condition returns the item in the same round trip
+    /// (`ReturnValuesOnConditionCheckFailure`).
+    pub condition_items: Option<bool>,
 }
 
 impl std::fmt::Debug for DynamoDbStore {
@@ -83,7 +106,7 @@ impl DynamoDbStore {
         DynamoDbStore {
             client,
             table: table.into(),
-            transactions: Arc::default(),
+            engine: Arc::default(),
         }
     }
 
@@ -95,6 +118,15 @@ impl DynamoDbStore {
     /// The table this store keeps tasks in.
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// Which paths this store has found its engine to support, for logs
+    /// and for tests that must know which path ran.
+    pub fn engine_support(&self) -> EngineSupport {
+        EngineSupport {
+            transactions: self.engine.transactions.known(),
+            condition_items: self.engine.condition_items.known(),
+        }
     }
 }
 
@@ -205,7 +237,7 @@ impl DynamoDbStore {
             Ok(()) => Ok(()),
             Err(WriteError::Condition { index: 0, .. }) => Err(Refused::Quota),
             Err(WriteError::Condition { item, .. }) => {
-                if !self.transactions.available() {
+                if !self.engine.transactions.available() {
                     // One by one, the reservation and the entry were
                     // written: take them back.
                     let undo = self
@@ -291,7 +323,7 @@ impl TaskStore for DynamoDbStore {
                     // transactions they cannot be: a create in flight has
                     // counted its task before writing it, and a recount
                     // would take that count back.
-                    let counters = if repaired || !self.transactions.confirmed() {
+                    let counters = if repaired || !self.engine.transactions.confirmed() {
                         self.counters(&record.owner).await?
                     } else {
                         repaired = true;
@@ -389,8 +421,19 @@ impl TaskStore for DynamoDbStore {
             }
             Err(e) if is_condition_failure(&e) => {
                 let current = match failed_item(&e) {
-                    Some(item) => Some(item),
-                    None => self.current(&record.owner, &record.id).await?,
+                    Some(item) => {
+                        self.engine.condition_items.learn(true);
+                        Some(item)
+                    }
+                    None => {
+                        // No item back: either there is none, or the engine
+                        // does not return it (learnt when the read finds one).
+                        let read = self.current(&record.owner, &record.id).await?;
+                        if read.is_some() {
+                            self.engine.condition_items.learn(false);
+                        }
+                        read
+                    }
                 };
                 let Some(current) = current.filter(|item| alive(item, now_ms)) else {
                     return Err(StoreError::NotFound);

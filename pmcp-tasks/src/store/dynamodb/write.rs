@@ -40,22 +40,37 @@ impl From<StoreError> for WriteError {
     }
 }
 
-/// Whether the engine has transactions: not known yet, yes, no.
+/// Something found out about the engine by using it: not known yet, yes,
+/// no. Engines differ (dynalite has no transactions and returns no item on a
+/// failed condition), and the store learns which paths it can take.
 #[derive(Debug, Default)]
-pub(super) struct Transactions(AtomicU8);
+pub(super) struct Learned(AtomicU8);
 
-impl Transactions {
+impl Learned {
     const YES: u8 = 1;
     const NO: u8 = 2;
 
-    /// Not known to be missing (the first grouped write finds out).
+    /// Not known to be missing (the first use finds out).
     pub(super) fn available(&self) -> bool {
         self.0.load(Ordering::Relaxed) != Self::NO
     }
 
-    /// Known to work: a grouped write has been applied as a transaction.
+    /// Known to work.
     pub(super) fn confirmed(&self) -> bool {
         self.0.load(Ordering::Relaxed) == Self::YES
+    }
+
+    pub(super) fn learn(&self, yes: bool) {
+        let value = if yes { Self::YES } else { Self::NO };
+        self.0.store(value, Ordering::Relaxed);
+    }
+
+    pub(super) fn known(&self) -> Option<bool> {
+        match self.0.load(Ordering::Relaxed) {
+            Self::YES => Some(true),
+            Self::NO => Some(false),
+            _ => None,
+        }
     }
 }
 
@@ -67,7 +82,7 @@ impl DynamoDbStore {
     /// Applies `writes` all or nothing (or, on an engine without
     /// transactions, in order until one's condition fails).
     pub(super) async fn write_all(&self, writes: Vec<Write>) -> Result<(), WriteError> {
-        if !self.transactions.available() {
+        if !self.engine.transactions.available() {
             return self.write_each(writes).await;
         }
         let items: Vec<TransactWriteItem> = writes
@@ -89,9 +104,7 @@ impl DynamoDbStore {
                 .await;
             let e = match sent {
                 Ok(_) => {
-                    self.transactions
-                        .0
-                        .store(Transactions::YES, Ordering::Relaxed);
+                    self.engine.transactions.learn(true);
                     return Ok(());
                 }
                 Err(e) => e,
@@ -99,18 +112,14 @@ impl DynamoDbStore {
             if e.code() == Some("UnknownOperationException") {
                 tracing::info!(table = %self.table,
                     "this DynamoDB engine has no transactions: grouped writes go one by one");
-                self.transactions
-                    .0
-                    .store(Transactions::NO, Ordering::Relaxed);
+                self.engine.transactions.learn(false);
                 return self.write_each(writes).await;
             }
             let reasons = match &e {
                 SdkError::ServiceError(service) => match service.err() {
                     TransactWriteItemsError::TransactionCanceledException(c) => {
                         // A cancelled transaction proves the engine has them.
-                        self.transactions
-                            .0
-                            .store(Transactions::YES, Ordering::Relaxed);
+                        self.engine.transactions.learn(true);
                         c.cancellation_reasons().to_vec()
                     }
                     _ => Vec::new(),
