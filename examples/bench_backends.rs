@@ -323,14 +323,16 @@ async fn fixture(store: &Dyn, run: &str) -> Fixture {
                 .create(new_task(owner), OwnerQuota::unlimited(), Utc::now())
                 .await
                 .unwrap()
-                .id,
+                .id
+                .clone(),
         );
         to_write.push(
             store
                 .create(new_task(owner), OwnerQuota::unlimited(), Utc::now())
                 .await
                 .unwrap()
-                .id,
+                .id
+                .clone(),
         );
     }
     let lister = format!("{run}-lister");
@@ -351,12 +353,12 @@ async fn fixture(store: &Dyn, run: &str) -> Fixture {
 /// The record a compare-and-set worker starts from (read before timing).
 async fn start_record(store: &Dyn, fx: &Fixture, op: Op, worker: usize) -> Option<TaskRecord> {
     match op {
-        Op::CompareAndSet => Some(
-            store
+        Op::CompareAndSet => Some(TaskRecord::clone(
+            &store
                 .get(&fx.owners[worker], &fx.to_write[worker], Utc::now())
                 .await
                 .unwrap(),
-        ),
+        )),
         _ => None,
     }
 }
@@ -392,7 +394,8 @@ async fn work(
             let mut record = start.expect("a compare-and-set worker starts from a record");
             for i in 0..iters {
                 record.set_message(format!("step {i}"), Utc::now()).unwrap();
-                record = store.compare_and_set(record, Utc::now()).await.unwrap();
+                record =
+                    TaskRecord::clone(&store.compare_and_set(record, Utc::now()).await.unwrap());
             }
         }
         Op::List => {

@@ -40,7 +40,7 @@ impl TaskStore for Polled {
         r: TaskRecord,
         quota: OwnerQuota,
         now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         self.0.create(r, quota, now).await
     }
     async fn usage(&self, owner: &str, now: DateTime<Utc>) -> Result<OwnerUsage, StoreError> {
@@ -51,14 +51,14 @@ impl TaskStore for Polled {
         owner: &str,
         id: &str,
         now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         self.0.get(owner, id, now).await
     }
     async fn compare_and_set(
         &self,
         r: TaskRecord,
         now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         self.0.compare_and_set(r, now).await
     }
     async fn list(
@@ -77,7 +77,7 @@ impl TaskStore for Polled {
         &self,
         now: DateTime<Utc>,
         l: usize,
-    ) -> Result<Vec<TaskRecord>, StoreError> {
+    ) -> Result<Vec<Arc<TaskRecord>>, StoreError> {
         self.0.expired_leases(now, l).await
     }
     async fn changes(&self) -> Option<ChangeFeed> {

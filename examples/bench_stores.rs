@@ -201,12 +201,12 @@ impl Store {
 
     async fn create(&self, owner: &str) -> String {
         match self {
-            Store::Ours(s) => {
-                s.create(new_task(owner), OwnerQuota::unlimited(), Utc::now())
-                    .await
-                    .unwrap()
-                    .id
-            }
+            Store::Ours(s) => s
+                .create(new_task(owner), OwnerQuota::unlimited(), Utc::now())
+                .await
+                .unwrap()
+                .id
+                .clone(),
             Store::Pmcp(s) => s.create(owner, Some(TTL_MS)).await.unwrap().task_id,
             Store::V020(s) => {
                 s.create(owner, "tools/call", Some(TTL_MS))

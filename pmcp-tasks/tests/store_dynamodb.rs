@@ -204,8 +204,11 @@ async fn each_engine_takes_the_paths_it_has(engine: Engine) {
         .create(record("alice"), OwnerQuota::active(10), Utc::now())
         .await
         .unwrap();
-    let mut stale = created.clone();
-    store.compare_and_set(created, Utc::now()).await.unwrap();
+    let mut stale = TaskRecord::clone(&created);
+    store
+        .compare_and_set(TaskRecord::clone(&created), Utc::now())
+        .await
+        .unwrap();
     stale.status_message = Some("stale".into());
     let err = store.compare_and_set(stale, Utc::now()).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
@@ -251,7 +254,7 @@ async fn a_result_too_large_for_an_item_is_refused_before_the_write(engine: Engi
         .create(record("alice"), OwnerQuota::active(10), Utc::now())
         .await
         .unwrap();
-    let mut big = created.clone();
+    let mut big = TaskRecord::clone(&created);
     big.finish(
         TaskOutcome::Result {
             value: json!({"content": [{"type": "text", "text": "x".repeat(500 * 1024)}]}),
@@ -307,7 +310,7 @@ async fn counts_of_a_task_that_vanished_are_rebuilt_at_the_limit(engine: Engine)
         .create(record("alice"), OwnerQuota::active(1), Utc::now())
         .await
         .unwrap();
-    let mut cancelled = done.clone();
+    let mut cancelled = TaskRecord::clone(&done);
     cancelled.cancel(Utc::now()).unwrap();
     store.compare_and_set(cancelled, Utc::now()).await.unwrap();
     let usage = store.usage("alice", Utc::now()).await.unwrap();
@@ -358,10 +361,10 @@ async fn counts_of_a_task_that_vanished_are_rebuilt_at_the_limit(engine: Engine)
         .await
         .unwrap()
         .tasks
-        .into_iter()
-        .map(|t| t.id)
+        .iter()
+        .map(|t| t.id.clone())
         .collect();
-    assert_eq!(listed, vec![done.id, next.id]);
+    assert_eq!(listed, vec![done.id.clone(), next.id.clone()]);
 }
 
 async fn every_task_is_listed_the_moment_it_can_be_got(engine: Engine) {
@@ -382,7 +385,7 @@ async fn every_task_is_listed_the_moment_it_can_be_got(engine: Engine) {
                     .list("alice", cursor.as_deref(), 5, Utc::now())
                     .await
                     .unwrap();
-                seen.extend(page.tasks.into_iter().map(|t| t.id));
+                seen.extend(page.tasks.iter().map(|t| t.id.clone()));
                 match page.next_cursor {
                     Some(next) => cursor = Some(next),
                     None => break,

@@ -112,7 +112,10 @@ async fn a_task_key_gone_before_the_purge_still_gives_its_bytes_back() {
         .expect("redis-cli comes with redis-server");
     assert_eq!(String::from_utf8_lossy(&deleted.stdout).trim(), "1");
     let later = now + chrono::Duration::seconds(1);
-    assert_eq!(store.purge_expired(later).await.unwrap(), vec![created.id]);
+    assert_eq!(
+        store.purge_expired(later).await.unwrap(),
+        vec![created.id.clone()]
+    );
     assert_eq!(
         store.usage("ana", later).await.unwrap(),
         OwnerUsage::default()

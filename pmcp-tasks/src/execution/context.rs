@@ -304,7 +304,8 @@ impl TaskContext {
             Backing::Task(rt) => Ok(rt
                 .get_waiting(&self.inner.owner, &self.inner.id)
                 .await?
-                .variables),
+                .variables
+                .clone()),
             Backing::Detached(vars) => Ok(vars.lock().unwrap_or_else(|p| p.into_inner()).clone()),
         }
     }
@@ -405,7 +406,7 @@ impl TaskContext {
         if record.status.is_terminal() {
             return Err(TaskError::Cancelled);
         }
-        Ok(record.variables)
+        Ok(record.variables.clone())
     }
 
     /// Runs `work` as a checkpointed step named `name`: its output is stored

@@ -164,7 +164,7 @@ impl TaskRuntime {
     /// Creates a task and starts its body in the background (or, with a
     /// [`Dispatch`](super::Dispatch), hands it to a worker). The task is
     /// stored before this returns, so a `tasks/get` for it resolves at once.
-    pub async fn start(&self, new: NewTask, body: TaskBody) -> Result<TaskRecord, StartError> {
+    pub async fn start(&self, new: NewTask, body: TaskBody) -> Result<Arc<TaskRecord>, StartError> {
         self.start_as(None, new, body).await
     }
 
@@ -176,7 +176,7 @@ impl TaskRuntime {
         id: Option<String>,
         new: NewTask,
         body: TaskBody,
-    ) -> Result<TaskRecord, StartError> {
+    ) -> Result<Arc<TaskRecord>, StartError> {
         let now = self.shared.table.now();
         let mut record = TaskRecord::new(new, now);
         if let Some(id) = id {
@@ -214,7 +214,10 @@ impl TaskRuntime {
     /// is at one of its quotas. Nothing runs it: [`start`](Self::start) adds a body
     /// (and a lease); a workflow prompt's task is moved on by requests, and
     /// without a lease recovery leaves it alone.
-    pub(crate) async fn create(&self, mut record: TaskRecord) -> Result<TaskRecord, StartError> {
+    pub(crate) async fn create(
+        &self,
+        mut record: TaskRecord,
+    ) -> Result<Arc<TaskRecord>, StartError> {
         if self.is_closing() {
             return Err(StartError::ShuttingDown);
         }
@@ -421,7 +424,7 @@ impl TaskRuntime {
     }
 
     /// The owner's task, unless missing, foreign or expired.
-    pub async fn get(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
+    pub async fn get(&self, owner: &str, id: &str) -> Result<Arc<TaskRecord>, StoreError> {
         self.shared.table.get(owner, id).await
     }
 
@@ -432,7 +435,7 @@ impl TaskRuntime {
 
     /// Cancels the owner's task: marks it `cancelled` (refused if terminal)
     /// and then stops its body, if it runs here.
-    pub async fn cancel(&self, owner: &str, id: &str) -> Result<TaskRecord, UpdateError> {
+    pub async fn cancel(&self, owner: &str, id: &str) -> Result<Arc<TaskRecord>, UpdateError> {
         let (record, ()) = self.update(owner, id, |t, now| t.cancel(now)).await?;
         tracing::info!(task = %id, owner = %owner, "task cancelled");
         self.stop_body(id);
@@ -461,7 +464,7 @@ impl TaskRuntime {
         owner: &str,
         id: &str,
         mut change: impl FnMut(&mut TaskRecord, chrono::DateTime<chrono::Utc>) -> Result<T, DomainError>,
-    ) -> Result<(TaskRecord, T), UpdateError> {
+    ) -> Result<(Arc<TaskRecord>, T), UpdateError> {
         let holder = self.resume_holder();
         let mut resumed = false;
         let updated = self
@@ -494,7 +497,7 @@ impl TaskRuntime {
         id: &str,
         poll: Duration,
         ready: impl FnMut(&TaskRecord) -> bool,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         self.shared.table.wait_until(owner, id, poll, ready).await
     }
 
@@ -504,7 +507,11 @@ impl TaskRuntime {
     }
 
     /// Waits until the owner's task is terminal.
-    pub async fn wait_terminal(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
+    pub async fn wait_terminal(
+        &self,
+        owner: &str,
+        id: &str,
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         let poll = self.limits().poll_interval;
         self.wait_until(owner, id, poll, |t| t.status.is_terminal())
             .await

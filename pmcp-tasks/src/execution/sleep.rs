@@ -140,7 +140,12 @@ mod tests {
             variables: Default::default(),
             client_elicits: None,
         };
-        let id = rt.start(new, napper(prepared.clone())).await.unwrap().id;
+        let id = rt
+            .start(new, napper(prepared.clone()))
+            .await
+            .unwrap()
+            .id
+            .clone();
         (rt, id, prepared)
     }
 
@@ -169,7 +174,7 @@ mod tests {
     async fn a_body_that_cannot_be_resumed_sleeps_in_place() {
         let (rt, id, _) = start("plain").await;
         tokio::time::sleep(Duration::from_secs(61)).await;
-        let lease = rt.get("alice", &id).await.unwrap().lease.unwrap();
+        let lease = rt.get("alice", &id).await.unwrap().lease.clone().unwrap();
         assert_ne!(lease.holder, SLEEPING);
         assert_eq!(rt.running_count(), 1);
         let done = rt.wait_terminal("alice", &id).await.unwrap();

@@ -9,6 +9,7 @@ use super::takeover::QUEUED;
 use crate::domain::{DomainError, TaskRecord};
 use crate::store::UpdateError;
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -100,7 +101,7 @@ impl TaskRuntime {
     /// first. At shutdown nothing starts: the claim lapses and recovery
     /// elsewhere resumes it. A task this instance cannot resume is failed,
     /// saying why.
-    pub(super) async fn start_resumed(&self, claimed: &TaskRecord) {
+    pub(super) async fn start_resumed(&self, claimed: &Arc<TaskRecord>) {
         if let Some(dispatcher) = self.shared.dispatcher.get().cloned() {
             self.dispatch(dispatcher.as_ref(), claimed.clone()).await;
             return;
@@ -197,7 +198,11 @@ mod tests {
             variables: Default::default(),
             client_elicits: None,
         };
-        rt.start(new, asker(prepared.clone())).await.unwrap().id
+        rt.start(new, asker(prepared.clone()))
+            .await
+            .unwrap()
+            .id
+            .clone()
     }
 
     fn answer() -> Map<String, Value> {

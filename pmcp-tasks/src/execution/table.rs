@@ -79,14 +79,14 @@ impl TaskTable {
     }
 
     /// Stores a new task unless its owner is at one of its quotas.
-    pub(crate) async fn create(&self, record: TaskRecord) -> Result<TaskRecord, StoreError> {
+    pub(crate) async fn create(&self, record: TaskRecord) -> Result<Arc<TaskRecord>, StoreError> {
         self.store
             .create(record, self.limits.owner_quota(), self.now())
             .await
     }
 
     /// The owner's task, unless missing, foreign or expired.
-    pub(crate) async fn get(&self, owner: &str, id: &str) -> Result<TaskRecord, StoreError> {
+    pub(crate) async fn get(&self, owner: &str, id: &str) -> Result<Arc<TaskRecord>, StoreError> {
         self.store.get(owner, id, self.now()).await
     }
 
@@ -108,7 +108,7 @@ impl TaskTable {
         owner: &str,
         id: &str,
         change: impl FnMut(&mut TaskRecord, DateTime<Utc>) -> Result<T, DomainError>,
-    ) -> Result<(TaskRecord, T), UpdateError> {
+    ) -> Result<(Arc<TaskRecord>, T), UpdateError> {
         let out = store::update(&*self.store, &*self.clock, owner, id, change).await?;
         self.events.notify(id);
         Ok(out)
@@ -120,7 +120,7 @@ impl TaskTable {
         &self,
         owner: &str,
         id: &str,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         let mut wait = OutageWait::new();
         loop {
             match self.get(owner, id).await {
@@ -138,7 +138,7 @@ impl TaskTable {
         owner: &str,
         id: &str,
         mut change: impl FnMut(&mut TaskRecord, DateTime<Utc>) -> Result<T, DomainError>,
-    ) -> Result<(TaskRecord, T), UpdateError> {
+    ) -> Result<(Arc<TaskRecord>, T), UpdateError> {
         let mut wait = OutageWait::new();
         loop {
             match self.update(owner, id, &mut change).await {
@@ -162,7 +162,7 @@ impl TaskTable {
         id: &str,
         poll: Duration,
         ready: impl FnMut(&TaskRecord) -> bool,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         self.wait_for(owner, id, poll, ready, false).await
     }
 
@@ -174,7 +174,7 @@ impl TaskTable {
         id: &str,
         poll: Duration,
         ready: impl FnMut(&TaskRecord) -> bool,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         self.wait_for(owner, id, poll, ready, true).await
     }
 
@@ -185,7 +185,7 @@ impl TaskTable {
         poll: Duration,
         mut ready: impl FnMut(&TaskRecord) -> bool,
         patient: bool,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         let notify = self.events.subscribe(id);
         loop {
             let notified = notify.notified();
@@ -235,7 +235,7 @@ impl Follower {
 
     /// The record once it changed since the last one returned; `None` once
     /// the task ended (after its terminal record) or is gone.
-    pub(crate) async fn next(&mut self) -> Option<TaskRecord> {
+    pub(crate) async fn next(&mut self) -> Option<Arc<TaskRecord>> {
         if self.ended {
             return None;
         }
@@ -265,7 +265,7 @@ impl Follower {
     }
 
     /// The records as a stream (for following many tasks at once).
-    pub(crate) fn into_stream(self) -> futures::stream::BoxStream<'static, TaskRecord> {
+    pub(crate) fn into_stream(self) -> futures::stream::BoxStream<'static, Arc<TaskRecord>> {
         Box::pin(futures::stream::unfold(self, |mut follower| async move {
             let record = follower.next().await?;
             Some((record, follower))

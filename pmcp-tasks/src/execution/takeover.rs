@@ -75,8 +75,8 @@ impl TaskRuntime {
     pub(super) async fn dispatch(
         &self,
         dispatcher: &dyn Dispatch,
-        created: TaskRecord,
-    ) -> TaskRecord {
+        created: Arc<TaskRecord>,
+    ) -> Arc<TaskRecord> {
         let Err(why) = dispatcher.dispatch(&created).await else {
             tracing::info!(task = %created.id, tool = %created.tool, "task handed to a worker");
             return created;
@@ -133,7 +133,7 @@ impl TaskRuntime {
 
     /// Takes the task's lease for this instance if it is queued (`fresh`:
     /// never started) or its holder's lease ran out.
-    async fn claim(&self, owner: &str, id: &str) -> Result<(TaskRecord, bool), UpdateError> {
+    async fn claim(&self, owner: &str, id: &str) -> Result<(Arc<TaskRecord>, bool), UpdateError> {
         let me = self.shared.instance.clone();
         let mut fresh = false;
         let (claimed, ()) = self

@@ -148,7 +148,7 @@ async fn a_panicking_body_fails_its_task() {
         .unwrap();
     let done = rt.wait_terminal("alice", &t.id).await.unwrap();
     assert_eq!(done.status, TaskStatus::Failed);
-    assert!(done.status_message.unwrap().contains("kaboom"));
+    assert!(done.status_message.as_deref().unwrap().contains("kaboom"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -417,6 +417,7 @@ async fn orphan(
         .await
         .unwrap()
         .id
+        .clone()
 }
 
 #[tokio::test(start_paused = true)]
@@ -494,7 +495,10 @@ async fn a_running_body_renews_its_lease() {
     let first = t.lease.clone().unwrap().until;
     tokio::time::sleep(Duration::from_millis(700)).await;
     let now = rt.get("alice", &t.id).await.unwrap();
-    assert!(now.lease.unwrap().until > first, "the lease was renewed");
+    assert!(
+        now.lease.as_ref().unwrap().until > first,
+        "the lease was renewed"
+    );
     assert_eq!(
         rt.recover_lapsed().await.unwrap(),
         0,
@@ -515,7 +519,7 @@ impl crate::store::TaskStore for SizeLimited {
         record: crate::domain::TaskRecord,
         quota: crate::store::OwnerQuota,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<crate::domain::TaskRecord, StoreError> {
+    ) -> Result<Arc<crate::domain::TaskRecord>, StoreError> {
         self.inner.create(record, quota, now).await
     }
     async fn usage(
@@ -530,14 +534,14 @@ impl crate::store::TaskStore for SizeLimited {
         owner: &str,
         id: &str,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<crate::domain::TaskRecord, StoreError> {
+    ) -> Result<Arc<crate::domain::TaskRecord>, StoreError> {
         self.inner.get(owner, id, now).await
     }
     async fn compare_and_set(
         &self,
         record: crate::domain::TaskRecord,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<crate::domain::TaskRecord, StoreError> {
+    ) -> Result<Arc<crate::domain::TaskRecord>, StoreError> {
         let bytes = serde_json::to_vec(&record).unwrap().len();
         if bytes > self.limit {
             return Err(StoreError::TooLarge {
@@ -566,7 +570,7 @@ impl crate::store::TaskStore for SizeLimited {
         &self,
         now: chrono::DateTime<chrono::Utc>,
         limit: usize,
-    ) -> Result<Vec<crate::domain::TaskRecord>, StoreError> {
+    ) -> Result<Vec<Arc<crate::domain::TaskRecord>>, StoreError> {
         self.inner.expired_leases(now, limit).await
     }
 }
@@ -595,7 +599,7 @@ async fn a_result_too_large_for_the_store_fails_the_task_saying_so() {
         .unwrap();
     let done = rt.wait_terminal("alice", &t.id).await.unwrap();
     assert_eq!(done.status, TaskStatus::Failed);
-    let Some(TaskOutcome::Error { error }) = done.outcome else {
+    let Some(TaskOutcome::Error { error }) = &done.outcome else {
         panic!("expected an error outcome, got {:?}", done.outcome);
     };
     assert!(

@@ -8,6 +8,7 @@ use crate::tool::{TaskSupport, TaskTool};
 use pmcp::server::auth::AuthContext;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A call of a tool.
@@ -67,7 +68,7 @@ pub(crate) enum CallOutcome {
     /// A task was created; its body runs in the background. `immediate`
     /// is what the tool tells the model at once, if anything.
     Created {
-        record: Box<TaskRecord>,
+        record: Arc<TaskRecord>,
         immediate: Option<String>,
     },
     /// The tool asks these questions (by key) before its task is created:
@@ -181,10 +182,7 @@ impl TaskService {
                 body,
             )
             .await?;
-        Ok(CallOutcome::Created {
-            record: Box::new(record),
-            immediate,
-        })
+        Ok(CallOutcome::Created { record, immediate })
     }
 
     /// Creates the caller's task of `tool` and starts `body` in it.
@@ -198,7 +196,7 @@ impl TaskService {
         request: TaskRequest,
         answered: BTreeMap<String, Value>,
         body: crate::execution::TaskBody,
-    ) -> Result<TaskRecord, ServiceError> {
+    ) -> Result<Arc<TaskRecord>, ServiceError> {
         let limits = self.runtime().limits();
         let variables = seed_variables(request.variables, limits.max_variable_bytes)?;
         let keyed = match &request.idempotency_key {

@@ -154,7 +154,8 @@ impl TaskService {
         match which {
             Companion::Status => {
                 let ById { task_id } = decode(name, arguments)?;
-                Ok(status_result(&self.get(owner, &task_id).await?, &names))
+                let record = self.get(owner, &task_id).await?;
+                Ok(status_result(&record, &names))
             }
             Companion::Result => {
                 let ById { task_id } = decode(name, arguments)?;

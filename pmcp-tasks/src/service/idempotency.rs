@@ -10,6 +10,7 @@ use crate::domain::TaskRecord;
 use crate::store::StoreError;
 use crate::tool::TaskTool;
 use serde_json::Value;
+use std::sync::Arc;
 
 /// The namespace of keyed task ids.
 const KEYED_TASKS: uuid::Uuid = uuid::Uuid::from_u128(0x1de3_707e_7a5c_4b1b_9a0e_6f0a_c0de_0002);
@@ -57,7 +58,7 @@ impl TaskService {
         key: &str,
         id: &str,
         arguments: &Value,
-    ) -> Result<Option<TaskRecord>, ServiceError> {
+    ) -> Result<Option<Arc<TaskRecord>>, ServiceError> {
         match self.runtime().get(owner.as_str(), id).await {
             Ok(existing) if existing.arguments == *arguments => {
                 tracing::info!(task = %id, owner = %owner.as_str(), tool = %tool.name, "a call with a known idempotency key gets its task again");

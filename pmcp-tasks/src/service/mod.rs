@@ -29,6 +29,7 @@ use crate::tool::TaskTool;
 use host::Host;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The task operations over one runtime, one set of task tools and pmcp.
 pub(crate) struct TaskService {
@@ -105,7 +106,11 @@ impl TaskService {
     }
 
     /// The owner's task.
-    pub(crate) async fn get(&self, owner: &Owner, id: &str) -> Result<TaskRecord, ServiceError> {
+    pub(crate) async fn get(
+        &self,
+        owner: &Owner,
+        id: &str,
+    ) -> Result<Arc<TaskRecord>, ServiceError> {
         self.runtime
             .get(owner.as_str(), id)
             .await
@@ -128,7 +133,11 @@ impl TaskService {
     }
 
     /// Cancels the owner's task (refused if it is terminal).
-    pub(crate) async fn cancel(&self, owner: &Owner, id: &str) -> Result<TaskRecord, ServiceError> {
+    pub(crate) async fn cancel(
+        &self,
+        owner: &Owner,
+        id: &str,
+    ) -> Result<Arc<TaskRecord>, ServiceError> {
         self.runtime.cancel(owner.as_str(), id).await.map_err(|e| {
             match ServiceError::update(e, id) {
                 ServiceError::Ended { id, status } => ServiceError::AlreadyTerminal { id, status },
@@ -182,7 +191,7 @@ impl TaskService {
         owner: &Owner,
         id: &str,
         ready: impl FnMut(&TaskRecord) -> bool,
-    ) -> Result<TaskRecord, ServiceError> {
+    ) -> Result<Arc<TaskRecord>, ServiceError> {
         let poll = self.runtime.limits().poll_interval;
         self.runtime
             .wait_until(owner.as_str(), id, poll, ready)

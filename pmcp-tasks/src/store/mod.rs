@@ -6,6 +6,10 @@
 //! only succeeds if nobody wrote the task in between. Completing a task is a
 //! single such write carrying both the terminal status and the outcome, so a
 //! task is never seen `completed` without its result.
+//!
+//! Records are handed out shared ([`Arc<TaskRecord>`]): a read never copies
+//! a record (its result, arguments and variables included), and a change
+//! copies it once, to write the changed copy back.
 
 #[cfg(feature = "dynamodb")]
 mod dynamodb;
@@ -28,6 +32,7 @@ use crate::clock::Clock;
 use crate::domain::{DomainError, TaskRecord};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 
 /// A failure of a store operation.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -41,7 +46,7 @@ pub enum StoreError {
     #[error("the task was changed concurrently (now at version {})", current.version)]
     Conflict {
         /// The record as it is now.
-        current: Box<TaskRecord>,
+        current: Arc<TaskRecord>,
     },
     /// The owner is at one of its [`OwnerQuota`]s; nothing was written.
     #[error("owner is over its quota of {quota}: it holds {used}, the limit is {limit}")]
@@ -181,7 +186,7 @@ pub type ChangeFeed = futures::stream::BoxStream<'static, String>;
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskPage {
     /// The tasks of this page.
-    pub tasks: Vec<TaskRecord>,
+    pub tasks: Vec<Arc<TaskRecord>>,
     /// Where the next page starts, if there is one.
     pub next_cursor: Option<String>,
 }
@@ -204,7 +209,7 @@ pub trait TaskStore: Send + Sync + 'static {
         record: TaskRecord,
         quota: OwnerQuota,
         now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError>;
+    ) -> Result<Arc<TaskRecord>, StoreError>;
 
     /// What the owner holds, as the quota check at [`create`](Self::create)
     /// sees it: expired tasks count until they are purged.
@@ -217,7 +222,7 @@ pub trait TaskStore: Send + Sync + 'static {
         owner: &str,
         id: &str,
         now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError>;
+    ) -> Result<Arc<TaskRecord>, StoreError>;
 
     /// Replaces the stored record if its version still equals
     /// `record.version` (and it has not expired by `now`); the stored copy
@@ -226,7 +231,7 @@ pub trait TaskStore: Send + Sync + 'static {
         &self,
         record: TaskRecord,
         now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError>;
+    ) -> Result<Arc<TaskRecord>, StoreError>;
 
     /// A page of the owner's tasks still live at `now`, oldest first. A
     /// cursor this store did not hand out to this owner is
@@ -248,7 +253,7 @@ pub trait TaskStore: Send + Sync + 'static {
         &self,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<TaskRecord>, StoreError>;
+    ) -> Result<Vec<Arc<TaskRecord>>, StoreError>;
 
     /// The ids of tasks as they change, whoever changes them: the one seam
     /// through which a change made by another instance reaches this one's
@@ -368,18 +373,20 @@ pub async fn update<T>(
     owner: &str,
     id: &str,
     mut change: impl FnMut(&mut TaskRecord, DateTime<Utc>) -> Result<T, DomainError>,
-) -> Result<(TaskRecord, T), UpdateError> {
+) -> Result<(Arc<TaskRecord>, T), UpdateError> {
     let mut current = store.get(owner, id, clock.now()).await?;
     for _ in 0..MAX_CAS_ROUNDS {
-        let mut next = current.clone();
+        // The one copy of a change: the stored record stays as it is for
+        // everyone reading it until the changed copy is written.
+        let mut next = TaskRecord::clone(&current);
         let now = clock.now();
         let out = change(&mut next, now)?;
-        if next == current {
+        if next == *current {
             return Ok((current, out));
         }
         match store.compare_and_set(next, now).await {
             Ok(written) => return Ok((written, out)),
-            Err(StoreError::Conflict { current: fresh }) => current = *fresh,
+            Err(StoreError::Conflict { current: fresh }) => current = fresh,
             Err(e) => return Err(e.into()),
         }
     }

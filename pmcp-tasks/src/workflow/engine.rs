@@ -17,6 +17,7 @@ use pmcp::server::workflow::WorkflowStep;
 use pmcp::types::{Content, PromptMessage};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The workflow prompts a server serves in task mode, by name.
 #[derive(Default)]
@@ -181,7 +182,7 @@ async fn start(
     owner: &Owner,
     arguments: Map<String, Value>,
     era: Era,
-) -> Result<TaskRecord, ServiceError> {
+) -> Result<Arc<TaskRecord>, ServiceError> {
     let runtime = service.runtime();
     let limits = runtime.limits();
     let mut record = TaskRecord::new(
@@ -211,7 +212,7 @@ async fn run_of(
     workflow: &SequentialWorkflow,
     owner: &Owner,
     id: &str,
-) -> Result<TaskRecord, ServiceError> {
+) -> Result<Arc<TaskRecord>, ServiceError> {
     let record = service.get(owner, id).await?;
     if record.tool != task_tool_name(workflow.name()) {
         return Err(ServiceError::Workflow(format!(
@@ -247,7 +248,7 @@ impl Run<'_> {
     /// the server can, and answers the tool's result with the handoff.
     async fn client_step(
         &self,
-        record: TaskRecord,
+        record: Arc<TaskRecord>,
         called: &str,
         arguments: Value,
     ) -> Result<StepAnswer, ServiceError> {
@@ -300,10 +301,10 @@ impl Run<'_> {
     /// the client (recording why), or when the task ended meanwhile.
     async fn advance(
         &self,
-        mut record: TaskRecord,
+        mut record: Arc<TaskRecord>,
         prompt_args: &Map<String, Value>,
         messages: &mut Vec<PromptMessage>,
-    ) -> Result<TaskRecord, ServiceError> {
+    ) -> Result<Arc<TaskRecord>, ServiceError> {
         let workflow = self.workflow;
         loop {
             if record.status.is_terminal() {

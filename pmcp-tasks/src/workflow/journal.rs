@@ -10,6 +10,7 @@ use crate::service::ServiceError;
 use crate::store::UpdateError;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 /// The writes of one workflow run.
 pub(super) struct Journal<'a> {
@@ -27,9 +28,9 @@ impl Journal<'_> {
     /// so.
     async fn apply(
         &self,
-        record: TaskRecord,
+        record: Arc<TaskRecord>,
         mut change: impl FnMut(&mut TaskRecord, DateTime<Utc>) -> Result<(), DomainError>,
-    ) -> Result<TaskRecord, ServiceError> {
+    ) -> Result<Arc<TaskRecord>, ServiceError> {
         let (owner, id) = (record.owner.clone(), record.id.clone());
         match self.runtime.update(&owner, &id, &mut change).await {
             Ok((written, ())) => Ok(written),
@@ -63,10 +64,10 @@ impl Journal<'_> {
     /// Marks step `index` completed with its output.
     pub(super) async fn step_done(
         &self,
-        record: TaskRecord,
+        record: Arc<TaskRecord>,
         index: usize,
         output: Value,
-    ) -> Result<TaskRecord, ServiceError> {
+    ) -> Result<Arc<TaskRecord>, ServiceError> {
         let (workflow, limit) = (self.workflow, self.limit());
         let step = workflow.steps()[index].name().to_string();
         self.apply(record, |t, now| {
@@ -89,9 +90,9 @@ impl Journal<'_> {
     /// Records why the workflow waits for the client.
     pub(super) async fn pause(
         &self,
-        record: TaskRecord,
+        record: Arc<TaskRecord>,
         reason: PauseReason,
-    ) -> Result<TaskRecord, ServiceError> {
+    ) -> Result<Arc<TaskRecord>, ServiceError> {
         let limit = self.limit();
         let message = format!("waiting for the client: {}", reason.explain());
         self.apply(record, |t, now| {
@@ -104,10 +105,10 @@ impl Journal<'_> {
     /// A step the client ran failed: the workflow's task fails with it.
     pub(super) async fn step_failed(
         &self,
-        record: TaskRecord,
+        record: Arc<TaskRecord>,
         index: usize,
         error: &str,
-    ) -> Result<TaskRecord, ServiceError> {
+    ) -> Result<Arc<TaskRecord>, ServiceError> {
         let (workflow, limit) = (self.workflow, self.limit());
         let step = &workflow.steps()[index];
         let failure =
@@ -133,7 +134,10 @@ impl Journal<'_> {
     }
 
     /// Every step is done: the task completes with a summary.
-    pub(super) async fn complete(&self, record: TaskRecord) -> Result<TaskRecord, ServiceError> {
+    pub(super) async fn complete(
+        &self,
+        record: Arc<TaskRecord>,
+    ) -> Result<Arc<TaskRecord>, ServiceError> {
         let workflow = self.workflow;
         let steps: Vec<Value> = workflow
             .steps()

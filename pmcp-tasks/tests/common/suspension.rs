@@ -68,7 +68,7 @@ pub async fn until(
     owner: &str,
     id: &str,
     ready: impl Fn(&pmcp_tasks::domain::TaskRecord) -> bool,
-) -> pmcp_tasks::domain::TaskRecord {
+) -> Arc<pmcp_tasks::domain::TaskRecord> {
     let poll = async {
         loop {
             if let Ok(record) = server.runtime().get(owner, id).await {

@@ -36,7 +36,7 @@ impl TaskStore for LostAnswer {
         record: TaskRecord,
         quota: OwnerQuota,
         now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         self.check()?;
         self.store.create(record, quota, now).await?;
         self.away.store(true, Ordering::SeqCst);
@@ -51,7 +51,7 @@ impl TaskStore for LostAnswer {
         owner: &str,
         id: &str,
         now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         self.check()?;
         self.store.get(owner, id, now).await
     }
@@ -59,7 +59,7 @@ impl TaskStore for LostAnswer {
         &self,
         record: TaskRecord,
         now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         self.check()?;
         self.store.compare_and_set(record, now).await
     }
@@ -84,7 +84,7 @@ impl TaskStore for LostAnswer {
         &self,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<TaskRecord>, StoreError> {
+    ) -> Result<Vec<Arc<TaskRecord>>, StoreError> {
         self.check()?;
         self.store.expired_leases(now, limit).await
     }

@@ -5,7 +5,7 @@
 
 use super::record;
 use crate::clock::{Clock, ManualClock};
-use crate::domain::TaskStatus;
+use crate::domain::{TaskRecord, TaskStatus};
 use crate::store::{update, OwnerQuota, StoreError, TaskStore};
 use chrono::Utc;
 use proptest::prelude::*;
@@ -72,7 +72,7 @@ pub async fn owners_in_random_interleavings_never_leak(store: Arc<dyn TaskStore>
                     Ok(created) => {
                         assert_eq!(created.owner, owners[o]);
                         model.insert(created.id.clone(), (o, created.status));
-                        ids.push(created.id);
+                        ids.push(created.id.clone());
                     }
                     // A backend may refuse a name it cannot key (say so,
                     // never store it under another owner).
@@ -105,7 +105,7 @@ pub async fn owners_in_random_interleavings_never_leak(store: Arc<dyn TaskStore>
                         for task in &page.tasks {
                             assert_eq!(task.owner, owners[o], "a foreign task listed");
                         }
-                        listed.extend(page.tasks.into_iter().map(|t| t.id));
+                        listed.extend(page.tasks.iter().map(|t| t.id.clone()));
                         match page.next_cursor {
                             Some(next) => cursor = Some(next),
                             None => break,
@@ -152,7 +152,8 @@ pub async fn owners_in_random_interleavings_never_leak(store: Arc<dyn TaskStore>
                     if owner == o {
                         continue;
                     }
-                    let mut forged = store.get(&owners[owner], &id, now).await.unwrap();
+                    let mut forged =
+                        TaskRecord::clone(&store.get(&owners[owner], &id, now).await.unwrap());
                     forged.owner = owners[o].clone();
                     forged.status = TaskStatus::Cancelled;
                     assert!(

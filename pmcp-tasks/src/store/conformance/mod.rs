@@ -98,7 +98,7 @@ pub async fn owners_sharing_a_prefix_never_see_each_other(store: Arc<dyn TaskSto
         let ids: Vec<_> = page.tasks.iter().map(|t| t.id.clone()).collect();
         assert_eq!(ids, vec![mine.id.clone()], "{name}: {owner}");
     }
-    let mut foreign = b.clone();
+    let mut foreign = TaskRecord::clone(&b);
     foreign.owner = "tenant".into();
     foreign.status = TaskStatus::Cancelled;
     assert_eq!(
@@ -119,14 +119,14 @@ pub async fn compare_and_set_refuses_a_stale_version_and_shows_the_current(
         .create(record("alice", None, now), OwnerQuota::active(10), now)
         .await
         .unwrap();
-    let mut first = created.clone();
+    let mut first = TaskRecord::clone(&created);
     first.status_message = Some("first".into());
     let written = store.compare_and_set(first, now).await.unwrap();
     assert_eq!(written.version, 2, "{name}");
-    let mut stale = created.clone();
+    let mut stale = TaskRecord::clone(&created);
     stale.status_message = Some("stale".into());
     match store.compare_and_set(stale, now).await {
-        Err(StoreError::Conflict { current }) => assert_eq!(*current, written, "{name}"),
+        Err(StoreError::Conflict { current }) => assert_eq!(current, written, "{name}"),
         other => panic!("{name}: expected a conflict, got {other:?}"),
     }
     assert_eq!(
@@ -222,7 +222,8 @@ pub async fn pagination_walks_every_task_once_in_creation_order(store: Arc<dyn T
                 .create(record("alice", None, now), OwnerQuota::active(100), now)
                 .await
                 .unwrap()
-                .id,
+                .id
+                .clone(),
         );
     }
     let now = clock.now();
@@ -238,7 +239,7 @@ pub async fn pagination_walks_every_task_once_in_creation_order(store: Arc<dyn T
             .list("alice", cursor.as_deref(), 3, now)
             .await
             .unwrap();
-        seen.extend(page.tasks.into_iter().map(|t| t.id));
+        seen.extend(page.tasks.iter().map(|t| t.id.clone()));
         match page.next_cursor {
             Some(c) => {
                 handed_out.push(c.clone());
@@ -311,8 +312,8 @@ pub async fn leases_that_ran_out_are_found_and_only_those(store: Arc<dyn TaskSto
         .expired_leases(now, 10)
         .await
         .unwrap()
-        .into_iter()
-        .map(|r| r.id)
+        .iter()
+        .map(|r| r.id.clone())
         .collect();
     assert_eq!(found, vec![lapsed.id.clone()]);
     let _ = (alive, none);
@@ -324,7 +325,7 @@ pub async fn leases_that_ran_out_are_found_and_only_those(store: Arc<dyn TaskSto
     .unwrap();
     assert!(store.expired_leases(now, 10).await.unwrap().is_empty());
     // ...and so does finishing the task, whatever its lease said.
-    let mut stale = renewed.clone();
+    let mut stale = TaskRecord::clone(&renewed);
     stale.lease = Some(crate::domain::Lease {
         holder: "x".into(),
         until: now - chrono::Duration::seconds(1),
@@ -333,13 +334,13 @@ pub async fn leases_that_ran_out_are_found_and_only_those(store: Arc<dyn TaskSto
     assert_eq!(store.expired_leases(now, 10).await.unwrap().len(), 1);
     // ...and so does giving the lease up while unfinished (a body that let
     // go of its worker to wait for an answer)...
-    let mut let_go = stale.clone();
+    let mut let_go = TaskRecord::clone(&stale);
     let_go.lease = None;
     let_go.suspended = true;
     let let_go = store.compare_and_set(let_go, now).await.unwrap();
     assert!(store.expired_leases(now, 10).await.unwrap().is_empty());
     assert!(store.get("alice", &let_go.id, now).await.unwrap().suspended);
-    let mut lapsed_again = let_go;
+    let mut lapsed_again = TaskRecord::clone(&let_go);
     lapsed_again.lease = stale.lease.clone();
     let stale = store.compare_and_set(lapsed_again, now).await.unwrap();
     assert_eq!(store.expired_leases(now, 10).await.unwrap().len(), 1);
@@ -443,7 +444,7 @@ impl<S: TaskStore> TaskStore for Guarded<S> {
         record: TaskRecord,
         quota: OwnerQuota,
         now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         self.store.create(record, quota, now).await
     }
     async fn usage(&self, owner: &str, now: DateTime<Utc>) -> Result<OwnerUsage, StoreError> {
@@ -454,14 +455,14 @@ impl<S: TaskStore> TaskStore for Guarded<S> {
         owner: &str,
         id: &str,
         now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         self.store.get(owner, id, now).await
     }
     async fn compare_and_set(
         &self,
         record: TaskRecord,
         now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         self.store.compare_and_set(record, now).await
     }
     async fn list(
@@ -483,7 +484,7 @@ impl<S: TaskStore> TaskStore for Guarded<S> {
         &self,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<TaskRecord>, StoreError> {
+    ) -> Result<Vec<Arc<TaskRecord>>, StoreError> {
         self.store.expired_leases(now, limit).await
     }
 }

@@ -226,7 +226,8 @@ pub async fn creates_racing_the_sweep_keep_exact_counts(
         let stored = kept.len() + left.len();
         assert_eq!(usage.stored, stored, "round {round}: {usage:?}");
         assert_eq!(usage.active, stored, "round {round}: {usage:?}");
-        let bytes: u64 = kept.iter().map(record_bytes).sum::<u64>() + left.iter().sum::<u64>();
+        let bytes: u64 =
+            kept.iter().map(|r| record_bytes(r)).sum::<u64>() + left.iter().sum::<u64>();
         assert_eq!(usage.bytes, bytes, "round {round}: {usage:?}");
     }
 }

@@ -10,6 +10,7 @@ use crate::store::{cursor, StoreError, TaskPage};
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 impl DynamoDbStore {
@@ -76,7 +77,10 @@ impl DynamoDbStore {
             None
         };
         Ok(TaskPage {
-            tasks: found.into_iter().map(|(_, record)| record).collect(),
+            tasks: found
+                .into_iter()
+                .map(|(_, record)| Arc::new(record))
+                .collect(),
             next_cursor,
         })
     }

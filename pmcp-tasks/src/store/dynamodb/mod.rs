@@ -282,7 +282,7 @@ impl TaskStore for DynamoDbStore {
         mut record: TaskRecord,
         quota: OwnerQuota,
         _now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         record.version = 1;
         if !key_fits(&record.owner, &record.id) {
             return Err(backend(format!(
@@ -304,7 +304,7 @@ impl TaskStore for DynamoDbStore {
         let mut repaired = false;
         for _ in 0..4 {
             match self.try_create(&record, &task, &quota, counted).await {
-                Ok(()) => return Ok(record),
+                Ok(()) => return Ok(Arc::new(record)),
                 Err(Refused::Exists(item)) => {
                     // A retried request whose first attempt landed finds its
                     // own task: that is success, not a duplicate.
@@ -313,7 +313,7 @@ impl TaskStore for DynamoDbStore {
                         None => self.current(&record.owner, &record.id).await?,
                     };
                     return match existing.as_ref().map(decode).transpose()? {
-                        Some(stored) if stored == record => Ok(record),
+                        Some(stored) if stored == record => Ok(Arc::new(record)),
                         _ => Err(StoreError::Duplicate),
                     };
                 }
@@ -346,7 +346,7 @@ impl TaskStore for DynamoDbStore {
         owner: &str,
         id: &str,
         now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         if !key_fits(owner, id) {
             return Err(StoreError::NotFound);
         }
@@ -363,7 +363,7 @@ impl TaskStore for DynamoDbStore {
             .map_err(sdk)?
             .item;
         match item {
-            Some(item) if alive(&item, now.timestamp_millis()) => decode(&item),
+            Some(item) if alive(&item, now.timestamp_millis()) => decode(&item).map(Arc::new),
             _ => Err(StoreError::NotFound),
         }
     }
@@ -372,7 +372,7 @@ impl TaskStore for DynamoDbStore {
         &self,
         mut record: TaskRecord,
         now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         if !key_fits(&record.owner, &record.id) {
             return Err(StoreError::NotFound);
         }
@@ -417,7 +417,7 @@ impl TaskStore for DynamoDbStore {
             Ok(out) => {
                 let written = out.attributes.unwrap_or_default();
                 self.settle(&record.owner, &record.id, &written).await;
-                Ok(record)
+                Ok(Arc::new(record))
             }
             Err(e) if is_condition_failure(&e) => {
                 let current = match failed_item(&e) {
@@ -443,11 +443,11 @@ impl TaskStore for DynamoDbStore {
                 // request: success (settled if it was not yet).
                 if stored != record {
                     return Err(StoreError::Conflict {
-                        current: Box::new(stored),
+                        current: Arc::new(stored),
                     });
                 }
                 self.settle(&record.owner, &record.id, &current).await;
-                Ok(record)
+                Ok(Arc::new(record))
             }
             Err(e) => Err(sdk(e)),
         }
@@ -495,7 +495,7 @@ impl TaskStore for DynamoDbStore {
         &self,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<TaskRecord>, StoreError> {
+    ) -> Result<Vec<Arc<TaskRecord>>, StoreError> {
         let now_ms = now.timestamp_millis();
         let mut lapsed = Vec::new();
         for shard in 0..SHARDS {
@@ -504,7 +504,11 @@ impl TaskStore for DynamoDbStore {
             }
         }
         lapsed.sort_by_key(|(lease, _)| *lease);
-        Ok(lapsed.into_iter().take(limit).map(|(_, r)| r).collect())
+        Ok(lapsed
+            .into_iter()
+            .take(limit)
+            .map(|(_, r)| Arc::new(r))
+            .collect())
     }
 }
 

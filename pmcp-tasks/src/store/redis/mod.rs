@@ -30,6 +30,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use redis::aio::ConnectionManager;
 use redis::{Script, Value as RedisValue};
+use std::sync::Arc;
 
 /// How long a task key outlives its TTL before Redis drops it by itself.
 const BACKSTOP_MS: i64 = 24 * 60 * 60 * 1000;
@@ -384,7 +385,7 @@ impl TaskStore for RedisStore {
         mut record: TaskRecord,
         quota: OwnerQuota,
         _now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         record.version = 1;
         let mut conn = self.conn.clone();
         let answer: RedisValue = self
@@ -413,7 +414,7 @@ impl TaskStore for RedisStore {
             .await
             .map_err(failed)?;
         match reply(answer)? {
-            (s, _) if s == "ok" => Ok(record),
+            (s, _) if s == "ok" => Ok(Arc::new(record)),
             (s, _) if s == "duplicate" => Err(StoreError::Duplicate),
             (s, rest) if s == "limit" => {
                 let (which, used): (String, u64) = match rest.as_slice() {
@@ -439,7 +440,7 @@ impl TaskStore for RedisStore {
         owner: &str,
         id: &str,
         now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         let mut conn = self.conn.clone();
         let answer: RedisValue = self
             .scripts
@@ -452,7 +453,7 @@ impl TaskStore for RedisStore {
             .map_err(failed)?;
         match reply(answer)? {
             (s, rest) if s == "ok" => {
-                decode(&bytes(rest.first().ok_or_else(|| backend("no record"))?)?)
+                decode(&bytes(rest.first().ok_or_else(|| backend("no record"))?)?).map(Arc::new)
             }
             _ => Err(StoreError::NotFound),
         }
@@ -462,7 +463,7 @@ impl TaskStore for RedisStore {
         &self,
         mut record: TaskRecord,
         now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         let expected = record.version;
         record.version += 1;
         let mut conn = self.conn.clone();
@@ -489,9 +490,9 @@ impl TaskStore for RedisStore {
             .await
             .map_err(failed)?;
         match reply(answer)? {
-            (s, _) if s == "ok" => Ok(record),
+            (s, _) if s == "ok" => Ok(Arc::new(record)),
             (s, rest) if s == "conflict" => Err(StoreError::Conflict {
-                current: Box::new(decode(&bytes(
+                current: Arc::new(decode(&bytes(
                     rest.first().ok_or_else(|| backend("no record"))?,
                 )?)?),
             }),
@@ -551,7 +552,7 @@ impl TaskStore for RedisStore {
         Ok(TaskPage {
             tasks: records
                 .iter()
-                .map(|r| decode(r))
+                .map(|r| decode(r).map(Arc::new))
                 .collect::<Result<_, _>>()?,
             next_cursor: match next.as_str() {
                 "" => None,
@@ -582,7 +583,7 @@ impl TaskStore for RedisStore {
         &self,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<TaskRecord>, StoreError> {
+    ) -> Result<Vec<Arc<TaskRecord>>, StoreError> {
         let mut conn = self.conn.clone();
         let records: Vec<Vec<u8>> = self
             .scripts
@@ -594,6 +595,6 @@ impl TaskStore for RedisStore {
             .invoke_async(&mut conn)
             .await
             .map_err(failed)?;
-        records.iter().map(|r| decode(r)).collect()
+        records.iter().map(|r| decode(r).map(Arc::new)).collect()
     }
 }

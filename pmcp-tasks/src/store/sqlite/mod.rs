@@ -261,7 +261,7 @@ impl TaskStore for SqliteStore {
         mut record: TaskRecord,
         quota: OwnerQuota,
         _now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         record.version = 1;
         let text = encode(&record)?;
         self.with(move |conn| {
@@ -307,7 +307,7 @@ impl TaskStore for SqliteStore {
             )?;
             log_change(&tx, &record.id)?;
             tx.commit().map_err(backend)?;
-            Ok(record)
+            Ok(Arc::new(record))
         })
         .await
     }
@@ -322,11 +322,11 @@ impl TaskStore for SqliteStore {
         owner: &str,
         id: &str,
         now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         let (owner, id) = (owner.to_owned(), id.to_owned());
         self.with(move |conn| {
             live(conn, &owner, &id, millis(now))?
-                .map(|(record, _)| record)
+                .map(|(record, _)| Arc::new(record))
                 .ok_or(StoreError::NotFound)
         })
         .await
@@ -336,7 +336,7 @@ impl TaskStore for SqliteStore {
         &self,
         mut record: TaskRecord,
         now: DateTime<Utc>,
-    ) -> Result<TaskRecord, StoreError> {
+    ) -> Result<Arc<TaskRecord>, StoreError> {
         self.with(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -347,7 +347,7 @@ impl TaskStore for SqliteStore {
             };
             if current.version != record.version {
                 return Err(StoreError::Conflict {
-                    current: Box::new(current),
+                    current: Arc::new(current),
                 });
             }
             record.version += 1;
@@ -384,7 +384,7 @@ impl TaskStore for SqliteStore {
             )?;
             log_change(&tx, &record.id)?;
             tx.commit().map_err(backend)?;
-            Ok(record)
+            Ok(Arc::new(record))
         })
         .await
     }
@@ -431,7 +431,7 @@ impl TaskStore for SqliteStore {
                     ));
                     break;
                 }
-                tasks.push(decode(&text)?);
+                tasks.push(Arc::new(decode(&text)?));
             }
             Ok(TaskPage { tasks, next_cursor })
         })
@@ -484,7 +484,7 @@ impl TaskStore for SqliteStore {
         &self,
         now: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<TaskRecord>, StoreError> {
+    ) -> Result<Vec<Arc<TaskRecord>>, StoreError> {
         self.with(move |conn| Self::expired_leases_blocking(conn, millis(now), limit))
             .await
     }
@@ -495,7 +495,7 @@ impl SqliteStore {
         conn: &Connection,
         now: i64,
         limit: usize,
-    ) -> Result<Vec<TaskRecord>, StoreError> {
+    ) -> Result<Vec<Arc<TaskRecord>>, StoreError> {
         let mut statement = conn
             .prepare_cached(
                 "SELECT record FROM pmcp_tasks
@@ -509,7 +509,8 @@ impl SqliteStore {
                 |row| row.get::<_, String>(0),
             )
             .map_err(backend)?;
-        rows.map(|r| decode(&r.map_err(backend)?)).collect()
+        rows.map(|r| decode(&r.map_err(backend)?).map(Arc::new))
+            .collect()
     }
 }
 

@@ -157,7 +157,7 @@ async fn a_full_database_refuses_writes_as_unavailable_and_keeps_what_it_has() {
     );
     assert!(!kept.is_empty());
     // An update that grows a record is refused too, and changes nothing.
-    let mut grown = kept[0].clone();
+    let mut grown = TaskRecord::clone(&kept[0]);
     grown
         .variables
         .insert("big".into(), json!("y".repeat(64 * 1024)));
