@@ -47,17 +47,28 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------
-// A counting allocator: on only while a store is being filled.
+// A counting allocator: on only while a store is filled or a lifecycle's
+// allocations are counted.
 // ---------------------------------------------------------------------------
 
 struct Counting;
 
 static COUNTING: AtomicBool = AtomicBool::new(false);
 static NET_BYTES: AtomicIsize = AtomicIsize::new(0);
+/// Allocations (and reallocations) made, and the bytes they asked for.
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+static ASKED_BYTES: AtomicUsize = AtomicUsize::new(0);
 
 fn count(delta: isize) {
     if COUNTING.load(Ordering::Relaxed) {
         NET_BYTES.fetch_add(delta, Ordering::Relaxed);
+    }
+}
+
+fn count_allocation(bytes: usize) {
+    if COUNTING.load(Ordering::Relaxed) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        ASKED_BYTES.fetch_add(bytes, Ordering::Relaxed);
     }
 }
 
@@ -68,6 +79,7 @@ unsafe impl GlobalAlloc for Counting {
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
             count(layout.size() as isize);
+            count_allocation(layout.size());
         }
         p
     }
@@ -76,6 +88,7 @@ unsafe impl GlobalAlloc for Counting {
         let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
             count(layout.size() as isize);
+            count_allocation(layout.size());
         }
         p
     }
@@ -89,6 +102,7 @@ unsafe impl GlobalAlloc for Counting {
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             count(new_size as isize - layout.size() as isize);
+            count_allocation(new_size);
         }
         p
     }
@@ -101,6 +115,8 @@ static ALLOCATOR: Counting = Counting;
 /// bytes allocated meanwhile.
 async fn counting_allocations<T>(f: impl std::future::Future<Output = T>) -> (T, isize) {
     NET_BYTES.store(0, Ordering::SeqCst);
+    ALLOCATIONS.store(0, Ordering::SeqCst);
+    ASKED_BYTES.store(0, Ordering::SeqCst);
     COUNTING.store(true, Ordering::SeqCst);
     let out = f.await;
     COUNTING.store(false, Ordering::SeqCst);
@@ -541,6 +557,15 @@ struct Options {
     /// Aim for at most this much time per store per round of creates.
     round_budget: Duration,
     plot: PathBuf,
+    /// The sections to run (`--sections lifecycle,allocations,scaling`;
+    /// all by default).
+    sections: Vec<String>,
+}
+
+impl Options {
+    fn runs(&self, section: &str) -> bool {
+        self.sections.iter().any(|s| s == section)
+    }
 }
 
 fn options() -> Options {
@@ -591,6 +616,11 @@ fn options() -> Options {
         ),
         round_budget: Duration::from_millis(if quick { 200 } else { 1000 }),
         plot: value("--plot").map(PathBuf::from).unwrap_or(default_plot),
+        sections: value("--sections")
+            .unwrap_or_else(|| "lifecycle,allocations,scaling".into())
+            .split(',')
+            .map(str::to_owned)
+            .collect(),
     }
 }
 
@@ -638,10 +668,24 @@ async fn main() {
         println!("WARNING: a debug build; the figures mean nothing, use --release");
     }
 
-    let lifecycle = lifecycle_section(&opts).await;
-    let points = scaling_section(&opts).await;
+    let lifecycle = if opts.runs("lifecycle") {
+        lifecycle_section(&opts).await
+    } else {
+        Vec::new()
+    };
+    if opts.runs("allocations") {
+        allocations_section(&opts).await;
+    }
+    let points = if opts.runs("scaling") {
+        scaling_section(&opts).await
+    } else {
+        Vec::new()
+    };
     memory(&points);
     targets(&lifecycle, &points);
+    if points.is_empty() {
+        return;
+    }
     match plot(&opts.plot, &points) {
         Ok(()) => println!("\nplot of the scaling curve: {}", opts.plot.display()),
         Err(e) => println!("\nthe plot could not be written: {e}"),
@@ -704,6 +748,44 @@ async fn lifecycle_section(opts: &Options) -> LifecycleResults {
         }
     }
     results
+}
+
+/// Lifecycles whose allocations are counted, per store, one at a time.
+const COUNTED_LIFECYCLES: usize = 1_000;
+
+async fn allocations_section(opts: &Options) {
+    println!(
+        "\n## Allocations per lifecycle ({} lifecycles one at a time, after {} to warm up)\n",
+        thousands(COUNTED_LIFECYCLES as f64),
+        thousands(COUNTED_LIFECYCLES as f64)
+    );
+    println!(
+        "Counted by the benchmark's global allocator: every allocation and reallocation, \
+         and the bytes each asked for (not net of frees), including the record the \
+         lifecycle creates and the result it completes with.\n"
+    );
+    println!("| store | allocations | bytes asked |");
+    println!("| --- | --- | --- |");
+    for &kind in &opts.kinds {
+        let store = Store::new(kind);
+        for _ in 0..COUNTED_LIFECYCLES {
+            store.lifecycle("alice").await;
+        }
+        let ((), _) = counting_allocations(async {
+            for _ in 0..COUNTED_LIFECYCLES {
+                store.lifecycle("alice").await;
+            }
+        })
+        .await;
+        let per =
+            |total: &AtomicUsize| total.load(Ordering::SeqCst) as f64 / COUNTED_LIFECYCLES as f64;
+        println!(
+            "| {} | {:.1} | {} |",
+            kind.name(),
+            per(&ALLOCATIONS),
+            thousands(per(&ASKED_BYTES))
+        );
+    }
 }
 
 async fn scaling_section(opts: &Options) -> Vec<Point> {
@@ -867,6 +949,9 @@ async fn scaling_section(opts: &Options) -> Vec<Point> {
 }
 
 fn memory(points: &[Point]) {
+    if points.is_empty() {
+        return;
+    }
     println!("\n## Memory per live task (bytes the fill allocated, net, ÷ tasks)\n");
     println!(
         "Bytes asked of the allocator, not counting its own overhead. A `TaskRecord` (ours) \

@@ -6,11 +6,10 @@ use super::{OwnerQuota, OwnerUsage, StoreError, TaskPage, TaskStore};
 use crate::domain::TaskRecord;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use foldhash::fast::RandomState;
 use owners::{Owner, Owners};
-use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::BuildHasher;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Shards of the task map. Enough that both cores rarely want one shard at
@@ -31,14 +30,12 @@ const SHARDS: usize = 16;
 pub struct MemoryStore {
     shards: Box<[Mutex<Shard>]>,
     owners: Owners,
-    /// Creation order: the key of the owners' listings.
-    next_seq: AtomicU64,
     hasher: RandomState,
 }
 
 #[derive(Debug, Default)]
 struct Shard {
-    tasks: HashMap<Arc<str>, Slot>,
+    tasks: HashMap<Arc<str>, Slot, RandomState>,
     /// `(deadline, id)` of every task of this shard with a TTL.
     expiry: BTreeSet<(DateTime<Utc>, Arc<str>)>,
     /// `(lease deadline, id)` of every unfinished task with a lease.
@@ -60,8 +57,7 @@ impl Default for MemoryStore {
         MemoryStore {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             owners: Owners::default(),
-            next_seq: AtomicU64::new(0),
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
         }
     }
 }
@@ -146,21 +142,20 @@ impl TaskStore for MemoryStore {
         // Measured before any lock is taken: it walks the whole record.
         let bytes = super::record_bytes(&record);
         let shard = self.shard(&record.id);
-        if lock(shard).tasks.contains_key(record.id.as_str()) {
-            return Err(StoreError::Duplicate);
-        }
         let id: Arc<str> = Arc::from(record.id.as_str());
-        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         let active = !record.status.is_terminal();
         // Counted first, under the owner's lock, so concurrent creates of
-        // one owner never pass its quota; listed before it can be got.
-        let owner = self
-            .owners
-            .admit(&record.owner, &id, seq, active, bytes, &quota)?;
+        // one owner never pass its quota; listed before it can be got. A
+        // duplicate id (a retried keyed create) is undone below; one refused
+        // for its quota is still answered as the duplicate it is.
+        let (owner, seq) = match self.owners.admit(&record.owner, &id, active, bytes, &quota) {
+            Ok(admitted) => admitted,
+            Err(_) if lock(shard).tasks.contains_key(&id) => return Err(StoreError::Duplicate),
+            Err(refused) => return Err(refused),
+        };
         let record = Arc::new(record);
         let mut tasks = lock(shard);
         if tasks.tasks.contains_key(&id) {
-            // Another create of the same id got here first.
             drop(tasks);
             self.owners
                 .forget(&record.owner, &owner, seq, active, bytes);

@@ -3,7 +3,7 @@
 //! so one owner's creates never wait for another's.
 
 use super::super::{OwnerQuota, OwnerUsage, StoreError};
-use std::collections::hash_map::RandomState;
+use foldhash::fast::RandomState;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 const SHARDS: usize = 16;
 
 /// One shard of the owner map.
-type OwnerShard = Mutex<HashMap<Arc<str>, Arc<Owner>>>;
+type OwnerShard = Mutex<HashMap<Arc<str>, Arc<Owner>, RandomState>>;
 
 /// Every owner with a stored task, by name.
 #[derive(Debug)]
@@ -43,6 +43,10 @@ pub(super) struct Owner {
 struct Listing {
     /// Creation sequence to task id.
     by_seq: BTreeMap<u64, Arc<str>>,
+    /// The next creation sequence: per owner, since only an owner's tasks
+    /// are listed together (and a global counter is one more cache line
+    /// every create on every core fights over).
+    next_seq: u64,
     /// Taken out of the owner map (it had no tasks left): a create that
     /// found it there just before must look again.
     retired: bool,
@@ -60,7 +64,7 @@ impl Default for Owners {
     fn default() -> Self {
         Owners {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
-            hasher: RandomState::new(),
+            hasher: RandomState::default(),
         }
     }
 }
@@ -76,16 +80,16 @@ impl Owners {
     }
 
     /// Counts a new task of `owner` (`bytes` long, unfinished or not) under
-    /// `quota`, listed at `seq`; the check and the count are one step.
+    /// `quota` and lists it; the check and the count are one step. Returns
+    /// the owner and the task's creation sequence.
     pub(super) fn admit(
         &self,
         owner: &str,
         id: &Arc<str>,
-        seq: u64,
         active: bool,
         bytes: u64,
         quota: &OwnerQuota,
-    ) -> Result<Arc<Owner>, StoreError> {
+    ) -> Result<(Arc<Owner>, u64), StoreError> {
         loop {
             let entry = {
                 let mut shard = lock(self.shard(owner));
@@ -99,12 +103,15 @@ impl Owners {
                 continue;
             }
             quota.check(entry.usage_with(&listing), bytes)?;
+            let seq = listing.next_seq;
+            listing.next_seq += 1;
             listing.by_seq.insert(seq, id.clone());
             if active {
                 entry.active.fetch_add(1, Ordering::Relaxed);
             }
             entry.bytes.fetch_add(bytes, Ordering::Relaxed);
-            return Ok(entry.clone());
+            drop(listing);
+            return Ok((entry, seq));
         }
     }
 
@@ -174,9 +181,9 @@ impl Owner {
             }
             _ => {}
         }
-        if new >= old {
+        if new > old {
             self.bytes.fetch_add(new - old, Ordering::Relaxed);
-        } else {
+        } else if new < old {
             self.bytes.fetch_sub(old - new, Ordering::Relaxed);
         }
     }
