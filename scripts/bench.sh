@@ -17,6 +17,8 @@
 #   ./scripts/bench.sh            # the full run (about 15 minutes on 2 cores)
 #   ./scripts/bench.sh --quick    # a smoke run with small sizes
 #   ./scripts/bench.sh bench_backends [--quick]   # some of them only
+#   BENCH_PROFILE=dev ./scripts/bench.sh --quick  # CI's smoke run: a debug
+#                   build (minutes less to build; its figures mean nothing)
 #
 # Results are recorded in docs/benchmarks.md. Needs redis-server and
 # redis-benchmark (apt package redis-server) and, for DynamoDB, node with the
@@ -50,14 +52,16 @@ done
 echo "# pmcp-tasks benchmarks"
 echo
 echo "- date: $(date -u +%Y-%m-%d)"
-echo "- $(rustc --version), release build"
+echo "- $(rustc --version), ${BENCH_PROFILE:-release} build"
 echo "- $(nproc) cores, $(uname -sm)"
 
+profile=(--release)
+[ "${BENCH_PROFILE:-release}" = release ] || profile=(--profile "$BENCH_PROFILE")
 build=()
 for ex in "${present[@]}"; do build+=(--example "$ex"); done
-cargo build --quiet --release -p pmcp-tasks-examples "${build[@]}"
+cargo build --quiet "${profile[@]}" -p pmcp-tasks-examples "${build[@]}"
 
 for ex in "${present[@]}"; do
   echo
-  cargo run --quiet --release -p pmcp-tasks-examples --example "$ex" -- ${args[@]+"${args[@]}"}
+  cargo run --quiet "${profile[@]}" -p pmcp-tasks-examples --example "$ex" -- ${args[@]+"${args[@]}"}
 done

@@ -82,3 +82,6 @@ python3 scripts/chaos.py --tasks 8 --quickstart target/debug/examples/quickstart
 
 say "official MCP conformance suite: tasks-* scenarios"
 (cd conformance && npm test)
+
+say "benchmarks, a smoke run so they do not rot (BENCH_PROFILE=dev ./scripts/bench.sh --quick; its figures mean nothing)"
+BENCH_PROFILE=dev ./scripts/bench.sh --quick
