@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use foldhash::fast::RandomState;
 use owners::{Owner, Owners};
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -154,22 +155,26 @@ impl TaskStore for MemoryStore {
             Err(refused) => return Err(refused),
         };
         let record = Arc::new(record);
-        let mut tasks = lock(shard);
-        if tasks.tasks.contains_key(&id) {
-            drop(tasks);
+        let mut guard = lock(shard);
+        let Shard {
+            tasks,
+            expiry,
+            leases,
+        } = &mut *guard;
+        let Entry::Vacant(vacant) = tasks.entry(id.clone()) else {
+            drop(guard);
             self.owners
                 .forget(&record.owner, &owner, seq, active, bytes);
             return Err(StoreError::Duplicate);
-        }
-        Shard::reindex(&mut tasks.expiry, &id, None, record.expires_at());
-        Shard::reindex(&mut tasks.leases, &id, None, record.lease_deadline());
-        let slot = Slot {
+        };
+        vacant.insert(Slot {
             record: record.clone(),
             owner,
             seq,
             bytes,
-        };
-        tasks.tasks.insert(id, slot);
+        });
+        Shard::reindex(expiry, &id, None, record.expires_at());
+        Shard::reindex(leases, &id, None, record.lease_deadline());
         Ok(record)
     }
 

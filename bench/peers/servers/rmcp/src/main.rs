@@ -4,8 +4,8 @@
 //!
 //! Configured as a careful user would: JSON answers (no SSE framing for
 //! request/response calls), no legacy sessions (2026-07-28 is stateless),
-//! TCP_NODELAY on every accepted socket (rmcp's answers otherwise wait
-//! ~40 ms for the client's delayed ACK) and a bounded task TTL (the task
+//! TCP_NODELAY on every accepted socket (so that no answer written in
+//! pieces waits for the client's delayed ACK) and a bounded task TTL (the task
 //! manager sweeps all its entries on every call, so what it keeps must be
 //! bounded). rmcp has no 2025-11-25 task support, no `tasks/result` and
 //! no `tasks/list`; tasks live in process memory only.
