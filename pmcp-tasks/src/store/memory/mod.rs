@@ -25,8 +25,9 @@ const SHARDS: usize = 16;
 /// shards by the id's hash, each with its own lock and its own deadline
 /// indexes (expiry, leases); an owner's tasks are listed and counted from
 /// the owner's own index, behind the owner's own lock. No lock is held
-/// across an `.await`, and none is held while another is taken except an
-/// owner's before a task shard's (listing), so there is no lock-order cycle.
+/// across an `.await`. Locks nest in one order only (owner map, then an
+/// owner's listing, then a task shard), and a task shard's is never held
+/// while another is taken, so there is no lock-order cycle.
 #[derive(Debug)]
 pub struct MemoryStore {
     shards: Box<[Mutex<Shard>]>,
