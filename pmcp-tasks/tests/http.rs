@@ -103,6 +103,52 @@ async fn a_2025_session_runs_a_task_and_gets_input_requests_on_the_result_stream
     );
 }
 
+/// A `tasks/result` whose task has ended has nothing to send before its
+/// answer: it is answered as plain JSON, not as a stream (one that waits is
+/// a stream: see the test above).
+#[tokio::test]
+async fn a_result_ready_at_once_is_answered_as_plain_json() {
+    let url = start(server(fast_limits())).await;
+    let mut http = Http::new(&url);
+    http.initialize().await;
+    let created = http
+        .call(
+            "tools/call",
+            json!({"name": "sleepy", "arguments": {"ms": 1}, "task": {"ttl": 60000}}),
+        )
+        .await;
+    let id = created["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The first tasks/result waits for the end (as a stream, unless the
+    // task ended within the plain-answer wait); read it to its end.
+    let first = http
+        .post(
+            &json!({"jsonrpc": "2.0", "id": 8, "method": "tasks/result", "params": {"taskId": id}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    assert!(first.text().await.unwrap().contains("slept_ms"));
+    let response = http
+        .post(
+            &json!({"jsonrpc": "2.0", "id": 9, "method": "tasks/result", "params": {"taskId": id}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["id"], 9);
+    assert_eq!(
+        answer["result"]["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
+        id.as_str()
+    );
+}
+
 #[tokio::test]
 async fn stateless_2026_requests_need_no_session() {
     let url = start(server(fast_limits())).await;

@@ -112,6 +112,16 @@ impl Call {
     }
 }
 
+impl Call {
+    /// Whether a streaming call whose answer is ready at once may answer
+    /// it as plain JSON: a `tasks/result` of a task that already ended has
+    /// nothing left to send before it (a listen is a stream by nature, and
+    /// a plain call's progress may come first).
+    pub(crate) fn may_answer_plainly(&self) -> bool {
+        matches!(self.method, Method::TasksResult)
+    }
+}
+
 /// A message opened, before its era is known: enough to check what the
 /// 2026-07-28 routing headers say against it.
 #[derive(Debug)]

@@ -250,7 +250,7 @@ async fn post(
         .and_then(|a| a.to_str().ok())
         .is_some_and(|a| a.contains("text/event-stream"));
     if call.streams() && accepts_stream {
-        return sse::answer(&state, session, call, auth);
+        return sse::answer(&state, session, call, auth).await;
     }
     let reply = router.serve(call, &session.session, auth, None).await;
     reply_response(&reply, new_id.as_deref())

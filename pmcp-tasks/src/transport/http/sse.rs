@@ -14,12 +14,21 @@ use pmcp::server::auth::AuthContext;
 use serde_json::Value;
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+/// How long an answer that may go as plain JSON is waited for before the
+/// answer becomes a stream: long enough for a store read, short enough
+/// that nobody notices it on a stream.
+const PLAIN_ANSWER_WAIT: Duration = Duration::from_millis(2);
+
 /// Answers `call` as an SSE stream: what the request sends first (input
 /// requests for the client, a listen's notifications), then its answer.
-pub(super) fn answer(
+/// A `tasks/result` whose answer is ready at once, with nothing before it,
+/// is answered as plain JSON instead: the stream would only cost the
+/// server and the client.
+pub(super) async fn answer(
     state: &HttpState,
     session: Arc<HttpSession>,
     call: Box<Call>,
@@ -37,10 +46,32 @@ pub(super) fn answer(
             return super::refuse_call(StatusCode::TOO_MANY_REQUESTS, &call, error, None);
         }
     };
+    let plain = call.may_answer_plainly();
     let server = state.server.clone();
-    tokio::spawn(async move {
+    let sender = tx.clone();
+    let mut serve = Box::pin(async move {
         let router = &server.inner.router;
-        let serve = router.serve(call, &session.session, auth, Some(tx.clone()));
+        router
+            .serve(call, &session.session, auth, Some(sender))
+            .await
+    });
+    if plain {
+        if let Ok(reply) = tokio::time::timeout(PLAIN_ANSWER_WAIT, &mut serve).await {
+            // Nothing more is routed here once the answer is ready.
+            drop(ticket);
+            if rx.is_empty() && !reply.abandoned() {
+                return super::reply_response(&reply, None);
+            }
+            // Messages came first: they and the answer go as a stream.
+            tokio::spawn(async move {
+                if !reply.abandoned() {
+                    let _ = tx.send(reply.to_json()).await;
+                }
+            });
+            return answer_stream(state, rx);
+        }
+    }
+    tokio::spawn(async move {
         // A client that hung up stops the wait with it.
         let reply = tokio::select! {
             reply = serve => reply,
@@ -52,7 +83,12 @@ pub(super) fn answer(
             let _ = tx.send(reply.to_json()).await;
         }
     });
-    // The answer is the message without a method; nothing follows it.
+    answer_stream(state, rx)
+}
+
+/// The stream of a request's messages, ending with its answer (the
+/// message without a method; nothing follows it).
+fn answer_stream(state: &HttpState, rx: mpsc::Receiver<Value>) -> Response {
     let events = futures::stream::unfold((rx, false), |(mut rx, done)| async move {
         if done {
             return None;
