@@ -147,6 +147,27 @@ async fn a_result_ready_at_once_is_answered_as_plain_json() {
         answer["result"]["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
         id.as_str()
     );
+
+    // A task that ended with a JSON-RPC error answers it with HTTP 200 (a
+    // client reads another status as a transport failure), either way.
+    let failed = http
+        .call(
+            "tools/call",
+            json!({"name": "protocol_error", "arguments": {}, "task": {"ttl": 60000}}),
+        )
+        .await;
+    let id = failed["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let result =
+        json!({"jsonrpc": "2.0", "id": 10, "method": "tasks/result", "params": {"taskId": id}});
+    for _ in 0..2 {
+        let response = http.post(&result).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body = response.text().await.unwrap();
+        assert!(body.contains("upstream exploded"), "{body}");
+    }
 }
 
 #[tokio::test]

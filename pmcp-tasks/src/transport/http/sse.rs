@@ -59,7 +59,10 @@ pub(super) async fn answer(
         if let Ok(reply) = tokio::time::timeout(PLAIN_ANSWER_WAIT, &mut serve).await {
             // Nothing more is routed here once the answer is ready.
             drop(ticket);
-            if rx.is_empty() && !reply.abandoned() {
+            // Only an answer that travels with HTTP 200: one with another
+            // status stays on the stream's 200, as it always travelled
+            // (clients read another status as a transport failure).
+            if rx.is_empty() && !reply.abandoned() && reply.http_status() == StatusCode::OK {
                 return super::reply_response(&reply, None);
             }
             // Messages came first: they and the answer go as a stream.
