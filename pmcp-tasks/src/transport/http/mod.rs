@@ -2,8 +2,9 @@
 //!
 //! 2025-11-25 clients get a session (`Mcp-Session-Id`) at `initialize`;
 //! their `tasks/result` is answered as an SSE stream, so that the server can
-//! send a task's input requests on it while the client waits. 2026-07-28
-//! requests are stateless and answered as plain JSON.
+//! send a task's input requests on it while the client waits (or as plain
+//! JSON when its task has already ended). 2026-07-28 requests are
+//! stateless and answered as plain JSON.
 
 mod serve;
 mod session;

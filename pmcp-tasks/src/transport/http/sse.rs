@@ -65,7 +65,8 @@ pub(super) async fn answer(
             if rx.is_empty() && !reply.abandoned() && reply.http_status() == StatusCode::OK {
                 return super::reply_response(&reply, None);
             }
-            // Messages came first: they and the answer go as a stream.
+            // Otherwise what came first (if anything) and the answer go as
+            // a stream.
             tokio::spawn(async move {
                 if !reply.abandoned() {
                     let _ = tx.send(reply.to_json()).await;
