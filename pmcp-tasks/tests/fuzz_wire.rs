@@ -62,6 +62,11 @@ fn fuzz_server() -> TaskServer {
             min_ttl: Duration::from_millis(200),
             max_creates_per_minute: None,
             max_active_tasks_per_owner: 50,
+            // `echo` answers its arguments: any message the transport
+            // accepts (4 MiB at most) must fit as a result, or a large
+            // random case would fail as the server's fault (-32603). A
+            // result over the limit is tested on its own elsewhere.
+            max_result_bytes: 8 * 1024 * 1024,
             ..Limits::default()
         })
         .sweep_every(Duration::from_millis(200))
