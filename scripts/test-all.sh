@@ -58,6 +58,20 @@ run_tests() {
   else
     cargo test --locked --no-fail-fast "$@" ${SKIP_RACES:+-- --skip racing}
   fi
+  drop_test_binaries
+}
+
+# Each test binary links every dependency in (about 100 MB here) and each
+# feature set below builds its own 30-odd, which took a whole run past 15 GB
+# of target/: once a set has run, its test binaries (the extension-less
+# executables in target/debug/deps built since the last set) are deleted.
+# Libraries and examples stay; cargo relinks a deleted binary if asked again.
+binaries_since="$(mktemp)"
+drop_test_binaries() {
+  find target/debug/deps -maxdepth 1 -type f -perm -u+x ! -name '*.*' \
+    -newer "$binaries_since" -delete
+  touch "$binaries_since"
+  du -sh target 2>/dev/null || true
 }
 
 say "Rust tests"
