@@ -24,7 +24,10 @@
 //!
 //! Options: `--quick`; `--rounds R` (default 7); `--fill-budget SECONDS` (default 600:
 //! a fill expected to take longer is not attempted); `--stores ours,pmcp,v020`;
-//! `--levels 1000,1000000`; `--plot PATH` (where the SVG goes).
+//! `--levels 1000,1000000`; `--plot PATH` (where the SVG goes); `--tasks-per-sample N`
+//! (default 6 400: a lifecycle sample runs fresh stores of the round's size in turn
+//! until it has done N tasks; 1 gives one store per sample);
+//! `--sections lifecycle,allocations,scaling`.
 
 use chrono::Utc;
 use plotters::prelude::*;
@@ -316,15 +319,20 @@ impl Store {
 // Measurements.
 // ---------------------------------------------------------------------------
 
-/// `n` lifecycles on a fresh store, `in_flight` at a time.
-async fn lifecycle_run(kind: Kind, n: usize, in_flight: usize) -> Duration {
-    let store = Store::new(kind);
+/// `n` lifecycles on each of `stores` fresh stores in turn, `in_flight` at a
+/// time; the time per store. (A sample of one store of 640 tasks lasts about
+/// two milliseconds, of which waking the runtime's second worker is a noisy
+/// part: several stores per sample measure the stores rather than that.)
+async fn lifecycle_run(kind: Kind, n: usize, in_flight: usize, stores: usize) -> Duration {
+    let fresh: Vec<Store> = (0..stores.max(1)).map(|_| Store::new(kind)).collect();
     let start = Instant::now();
-    if in_flight <= 1 {
-        for _ in 0..n {
-            store.lifecycle("alice").await;
+    for store in &fresh {
+        if in_flight <= 1 {
+            for _ in 0..n {
+                store.lifecycle("alice").await;
+            }
+            continue;
         }
-    } else {
         let per = n / in_flight;
         let workers: Vec<_> = (0..in_flight)
             .map(|_| {
@@ -341,8 +349,8 @@ async fn lifecycle_run(kind: Kind, n: usize, in_flight: usize) -> Duration {
         }
     }
     let elapsed = start.elapsed();
-    drop(store);
-    elapsed
+    drop(fresh);
+    elapsed / stores.max(1) as u32
 }
 
 /// How far a fill got: tasks stored, the time it took, and a fit of
@@ -552,6 +560,9 @@ struct Options {
     kinds: Vec<Kind>,
     rounds: usize,
     lifecycle_sizes: Vec<usize>,
+    /// The fewest lifecycles one sample runs, on as many fresh stores of
+    /// the round's size as that takes.
+    tasks_per_sample: usize,
     levels: Vec<usize>,
     fill_budget: Duration,
     /// Aim for at most this much time per store per round of creates.
@@ -601,6 +612,9 @@ fn options() -> Options {
             .map(|v| v.parse().expect("--rounds takes a number"))
             .unwrap_or(if quick { 3 } else { 7 }),
         lifecycle_sizes: if quick { vec![640] } else { vec![640, 6400] },
+        tasks_per_sample: value("--tasks-per-sample")
+            .map(|v| v.parse().expect("--tasks-per-sample takes a number"))
+            .unwrap_or(6400),
         levels: match value("--levels") {
             Some(list) => list
                 .split(',')
@@ -699,8 +713,8 @@ async fn lifecycle_section(opts: &Options) -> LifecycleResults {
     // Warm up every path once.
     let kinds = &opts.kinds;
     for &kind in kinds {
-        lifecycle_run(kind, 64, 1).await;
-        lifecycle_run(kind, 64, IN_FLIGHT).await;
+        lifecycle_run(kind, 64, 1, 1).await;
+        lifecycle_run(kind, 64, IN_FLIGHT, 1).await;
     }
     let configs: Vec<(usize, usize)> = opts
         .lifecycle_sizes
@@ -712,7 +726,8 @@ async fn lifecycle_section(opts: &Options) -> LifecycleResults {
         for (c, &(n, in_flight)) in configs.iter().enumerate() {
             for k in 0..kinds.len() {
                 let k = (k + round) % kinds.len();
-                samples[c][k].push(lifecycle_run(kinds[k], n, in_flight).await);
+                let stores = opts.tasks_per_sample.div_ceil(n);
+                samples[c][k].push(lifecycle_run(kinds[k], n, in_flight, stores).await);
             }
         }
     }
@@ -721,7 +736,10 @@ async fn lifecycle_section(opts: &Options) -> LifecycleResults {
         opts.rounds
     );
     println!(
-        "Each round starts from an empty store and leaves its tasks in it (all of one owner)."
+        "Each round starts from an empty store and leaves its tasks in it (all of one owner); \
+         a sample runs rounds on fresh stores in turn until it has done at least {} tasks \
+         (`--tasks-per-sample N`).",
+        opts.tasks_per_sample
     );
     println!();
     println!("| tasks per round | in flight | store | µs per task | tasks/s | ours ÷ this (throughput) |");

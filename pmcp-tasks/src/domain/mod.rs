@@ -9,6 +9,7 @@ mod record;
 mod rpc;
 mod status;
 mod suspension;
+mod timestamp;
 
 pub use era::Era;
 pub use lifetime::RECOVERY_GRACE;

@@ -103,8 +103,10 @@ pub struct TaskRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<ProgressMark>,
     /// Creation time.
+    #[serde(with = "super::timestamp")]
     pub created_at: DateTime<Utc>,
     /// Time of the last change.
+    #[serde(with = "super::timestamp")]
     pub updated_at: DateTime<Utc>,
     /// The task's TTL; `None` is unlimited. See
     /// [`expires_at`](Self::expires_at) for how it counts.
@@ -168,6 +170,7 @@ pub struct Lease {
     /// The instance (a random id per runtime).
     pub holder: String,
     /// When the claim lapses unless renewed.
+    #[serde(with = "super::timestamp")]
     pub until: DateTime<Utc>,
 }
 
