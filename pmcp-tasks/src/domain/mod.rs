@@ -3,6 +3,7 @@
 //! Nothing here knows about storage, execution or the wire.
 
 mod era;
+mod json_len;
 mod lifetime;
 mod limits;
 mod record;
@@ -12,6 +13,7 @@ mod suspension;
 mod timestamp;
 
 pub use era::Era;
+pub(crate) use json_len::json_len;
 pub use lifetime::RECOVERY_GRACE;
 pub use limits::Limits;
 pub(crate) use record::{first_text, is_error_result, merge_patch};
@@ -58,23 +60,4 @@ pub enum DomainError {
     /// Only a suspended task whose questions are all answered is resumed.
     #[error("the task is not suspended with its input answered")]
     NotSuspended,
-}
-
-/// The size of `value` as compact JSON, counted without building it.
-pub(crate) fn json_len(value: &impl serde::Serialize) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0 += bytes.len();
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    // Writing to a counter cannot fail; a value that does not serialize
-    // counts what was written before it stopped.
-    let _ = serde_json::to_writer(&mut count, value);
-    count.0
 }

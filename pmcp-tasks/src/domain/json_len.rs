@@ -1,0 +1,629 @@
+//! The size of a value as compact JSON, counted without writing it.
+//!
+//! Every store write measures the whole record this way (the owner's byte
+//! quota counts it), so it is on every task's hot path: serializing into a
+//! counting writer through serde_json was a fifth of a memory-store
+//! lifecycle, most of it serde_json's writer plumbing rather than bytes.
+//! This serializer adds up what serde_json's compact output would be; a
+//! shape it does not count exactly (a map key that is not a string or an
+//! integer, serde_json's private raw values) falls back to serde_json.
+
+use serde::ser::{self, Serialize};
+use std::fmt;
+
+/// The size of `value` as compact JSON, as `serde_json::to_vec` would write
+/// it; a value that does not serialize counts what was written before it
+/// stopped.
+pub(crate) fn json_len(value: &(impl Serialize + ?Sized)) -> usize {
+    let mut len = Len(0);
+    match value.serialize(&mut len) {
+        Ok(()) => len.0,
+        Err(Unusual) => by_serde_json(value),
+    }
+}
+
+fn by_serde_json(value: &(impl Serialize + ?Sized)) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail; a value that does not serialize
+    // counts what was written before it stopped.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
+/// What each byte of a string adds to its length when serde_json escapes
+/// it: one for `"`, `\` and the controls written `\b`, `\t`, `\n`, `\f`,
+/// `\r`; five for the other controls (`\u00XX`).
+const ESCAPE_EXTRA: [u8; 256] = {
+    let mut extra = [0; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        extra[b] = match b {
+            0x08 | 0x09 | 0x0a | 0x0c | 0x0d => 1,
+            _ => 5,
+        };
+        b += 1;
+    }
+    extra[b'"' as usize] = 1;
+    extra[b'\\' as usize] = 1;
+    extra
+};
+
+fn string_len(s: &str) -> usize {
+    let extra: usize = s.bytes().map(|b| ESCAPE_EXTRA[b as usize] as usize).sum();
+    s.len() + 2 + extra
+}
+
+fn unsigned_len(n: u128) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+fn signed_len(n: i128) -> usize {
+    usize::from(n < 0) + unsigned_len(n.unsigned_abs())
+}
+
+/// A shape counted by serde_json instead (see the module).
+#[derive(Debug)]
+pub(crate) struct Unusual;
+
+impl fmt::Display for Unusual {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a shape counted by serde_json")
+    }
+}
+
+impl std::error::Error for Unusual {}
+
+impl ser::Error for Unusual {
+    fn custom<T: fmt::Display>(_: T) -> Self {
+        Unusual
+    }
+}
+
+/// The running count.
+struct Len(usize);
+
+/// A sequence or map under way: whether a comma comes before the next
+/// element.
+struct Compound<'a> {
+    len: &'a mut Len,
+    first: bool,
+    /// Closing brackets still to count when it ends (`]`, `}`, or `]}` /
+    /// `}}` for an enum variant's contents).
+    closing: usize,
+}
+
+impl Compound<'_> {
+    fn comma(&mut self) {
+        if !self.first {
+            self.len.0 += 1;
+        }
+        self.first = false;
+    }
+
+    fn finish(self) -> Result<(), Unusual> {
+        self.len.0 += self.closing;
+        Ok(())
+    }
+}
+
+impl<'a> Len {
+    fn open(&'a mut self, opening: usize, closing: usize) -> Compound<'a> {
+        self.0 += opening;
+        Compound {
+            len: self,
+            first: true,
+            closing,
+        }
+    }
+
+    /// `{"variant":` before a variant's contents.
+    fn variant(&mut self, variant: &str) {
+        self.0 += 1 + string_len(variant) + 1;
+    }
+}
+
+impl<'a> ser::Serializer for &'a mut Len {
+    type Ok = ();
+    type Error = Unusual;
+    type SerializeSeq = Compound<'a>;
+    type SerializeTuple = Compound<'a>;
+    type SerializeTupleStruct = Compound<'a>;
+    type SerializeTupleVariant = Compound<'a>;
+    type SerializeMap = Compound<'a>;
+    type SerializeStruct = Compound<'a>;
+    type SerializeStructVariant = Compound<'a>;
+
+    fn serialize_bool(self, v: bool) -> Result<(), Unusual> {
+        self.0 += if v { 4 } else { 5 };
+        Ok(())
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), Unusual> {
+        self.serialize_i128(v.into())
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), Unusual> {
+        self.serialize_i128(v.into())
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), Unusual> {
+        self.serialize_i128(v.into())
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), Unusual> {
+        self.serialize_i128(v.into())
+    }
+    fn serialize_i128(self, v: i128) -> Result<(), Unusual> {
+        self.0 += signed_len(v);
+        Ok(())
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), Unusual> {
+        self.serialize_u128(v.into())
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), Unusual> {
+        self.serialize_u128(v.into())
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), Unusual> {
+        self.serialize_u128(v.into())
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), Unusual> {
+        self.serialize_u128(v.into())
+    }
+    fn serialize_u128(self, v: u128) -> Result<(), Unusual> {
+        self.0 += unsigned_len(v);
+        Ok(())
+    }
+    // Floats are rare in records: serde_json's own shortest form.
+    fn serialize_f32(self, v: f32) -> Result<(), Unusual> {
+        self.0 += by_serde_json(&v);
+        Ok(())
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), Unusual> {
+        self.0 += by_serde_json(&v);
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<(), Unusual> {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(self, v: &str) -> Result<(), Unusual> {
+        self.0 += string_len(v);
+        Ok(())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), Unusual> {
+        // serde_json writes bytes as an array of numbers.
+        let digits: usize = v.iter().map(|b| unsigned_len((*b).into())).sum();
+        self.0 += 2 + digits + v.len().saturating_sub(1);
+        Ok(())
+    }
+    fn serialize_none(self) -> Result<(), Unusual> {
+        self.serialize_unit()
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Unusual> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Unusual> {
+        self.0 += 4;
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Unusual> {
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<(), Unusual> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), Unusual> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<(), Unusual> {
+        self.variant(variant);
+        value.serialize(&mut *self)?;
+        self.0 += 1;
+        Ok(())
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Compound<'a>, Unusual> {
+        Ok(self.open(1, 1))
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Compound<'a>, Unusual> {
+        Ok(self.open(1, 1))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Compound<'a>, Unusual> {
+        Ok(self.open(1, 1))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Compound<'a>, Unusual> {
+        self.variant(variant);
+        Ok(self.open(1, 2))
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Compound<'a>, Unusual> {
+        Ok(self.open(1, 1))
+    }
+    fn serialize_struct(self, name: &'static str, _: usize) -> Result<Compound<'a>, Unusual> {
+        // serde_json's raw values and arbitrary-precision numbers travel as
+        // structs of this name that its own serializer writes verbatim.
+        if name.starts_with("$serde_json::private::") {
+            return Err(Unusual);
+        }
+        Ok(self.open(1, 1))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _: usize,
+    ) -> Result<Compound<'a>, Unusual> {
+        self.variant(variant);
+        Ok(self.open(1, 2))
+    }
+}
+
+impl ser::SerializeSeq for Compound<'_> {
+    type Ok = ();
+    type Error = Unusual;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unusual> {
+        self.comma();
+        value.serialize(&mut *self.len)
+    }
+    fn end(self) -> Result<(), Unusual> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTuple for Compound<'_> {
+    type Ok = ();
+    type Error = Unusual;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unusual> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<(), Unusual> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTupleStruct for Compound<'_> {
+    type Ok = ();
+    type Error = Unusual;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unusual> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<(), Unusual> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeTupleVariant for Compound<'_> {
+    type Ok = ();
+    type Error = Unusual;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unusual> {
+        ser::SerializeSeq::serialize_element(self, value)
+    }
+    fn end(self) -> Result<(), Unusual> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeMap for Compound<'_> {
+    type Ok = ();
+    type Error = Unusual;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Unusual> {
+        self.comma();
+        key.serialize(KeyLen(self.len))?;
+        self.len.0 += 1;
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Unusual> {
+        value.serialize(&mut *self.len)
+    }
+    fn end(self) -> Result<(), Unusual> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeStruct for Compound<'_> {
+    type Ok = ();
+    type Error = Unusual;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Unusual> {
+        self.comma();
+        self.len.0 += string_len(key) + 1;
+        value.serialize(&mut *self.len)
+    }
+    fn end(self) -> Result<(), Unusual> {
+        self.finish()
+    }
+}
+
+impl ser::SerializeStructVariant for Compound<'_> {
+    type Ok = ();
+    type Error = Unusual;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Unusual> {
+        ser::SerializeStruct::serialize_field(self, key, value)
+    }
+    fn end(self) -> Result<(), Unusual> {
+        self.finish()
+    }
+}
+
+/// A map key: serde_json writes strings as they are and integers quoted;
+/// any other key goes to serde_json.
+struct KeyLen<'a>(&'a mut Len);
+
+impl KeyLen<'_> {
+    fn add(self, n: usize) -> Result<(), Unusual> {
+        self.0 .0 += n;
+        Ok(())
+    }
+}
+
+impl ser::Serializer for KeyLen<'_> {
+    type Ok = ();
+    type Error = Unusual;
+    type SerializeSeq = ser::Impossible<(), Unusual>;
+    type SerializeTuple = ser::Impossible<(), Unusual>;
+    type SerializeTupleStruct = ser::Impossible<(), Unusual>;
+    type SerializeTupleVariant = ser::Impossible<(), Unusual>;
+    type SerializeMap = ser::Impossible<(), Unusual>;
+    type SerializeStruct = ser::Impossible<(), Unusual>;
+    type SerializeStructVariant = ser::Impossible<(), Unusual>;
+
+    fn serialize_str(self, v: &str) -> Result<(), Unusual> {
+        self.add(string_len(v))
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), Unusual> {
+        self.add(2 + signed_len(v.into()))
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), Unusual> {
+        self.add(2 + signed_len(v.into()))
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), Unusual> {
+        self.add(2 + signed_len(v.into()))
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), Unusual> {
+        self.add(2 + signed_len(v.into()))
+    }
+    fn serialize_i128(self, v: i128) -> Result<(), Unusual> {
+        self.add(2 + signed_len(v))
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), Unusual> {
+        self.add(2 + unsigned_len(v.into()))
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), Unusual> {
+        self.add(2 + unsigned_len(v.into()))
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), Unusual> {
+        self.add(2 + unsigned_len(v.into()))
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), Unusual> {
+        self.add(2 + unsigned_len(v.into()))
+    }
+    fn serialize_u128(self, v: u128) -> Result<(), Unusual> {
+        self.add(2 + unsigned_len(v))
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), Unusual> {
+        value.serialize(self)
+    }
+    fn serialize_bool(self, _: bool) -> Result<(), Unusual> {
+        Err(Unusual)
+    }
+    fn serialize_f32(self, _: f32) -> Result<(), Unusual> {
+        Err(Unusual)
+    }
+    fn serialize_f64(self, _: f64) -> Result<(), Unusual> {
+        Err(Unusual)
+    }
+    fn serialize_char(self, _: char) -> Result<(), Unusual> {
+        Err(Unusual)
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), Unusual> {
+        Err(Unusual)
+    }
+    fn serialize_none(self) -> Result<(), Unusual> {
+        Err(Unusual)
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), Unusual> {
+        Err(Unusual)
+    }
+    fn serialize_unit(self) -> Result<(), Unusual> {
+        Err(Unusual)
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Unusual> {
+        Err(Unusual)
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+    ) -> Result<(), Unusual> {
+        Err(Unusual)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), Unusual> {
+        Err(Unusual)
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Unusual> {
+        Err(Unusual)
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Unusual> {
+        Err(Unusual)
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, Unusual> {
+        Err(Unusual)
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Unusual> {
+        Err(Unusual)
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Unusual> {
+        Err(Unusual)
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Unusual> {
+        Err(Unusual)
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Unusual> {
+        Err(Unusual)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{json, Map, Value};
+    use std::collections::BTreeMap;
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            // Any text, controls and quotes included.
+            any::<String>().prop_map(Value::String),
+            "[\"\\\\a-z\\x00-\\x1f\\x7f]{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::vec((any::<String>(), inner), 0..6)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect::<Map<_, _>>())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn counts_what_serde_json_writes(v in value()) {
+            prop_assert_eq!(json_len(&v), serde_json::to_vec(&v).unwrap().len());
+        }
+
+        #[test]
+        fn counts_integer_keys_bytes_and_enums(
+            keys in prop::collection::btree_map(any::<i64>(), any::<u8>(), 0..5),
+            bytes in prop::collection::vec(any::<u8>(), 0..8),
+            c in any::<char>(),
+        ) {
+            #[derive(serde::Serialize)]
+            enum Shape { Unit, New(u8), Tuple(i8, String), Struct { a: Option<u16>, b: char } }
+            #[derive(serde::Serialize)]
+            struct All<'a> {
+                keys: &'a BTreeMap<i64, u8>,
+                #[serde(with = "serde_bytes_like")]
+                bytes: &'a [u8],
+                shapes: Vec<Shape>,
+                tuple: (u128, i128, ()),
+            }
+            mod serde_bytes_like {
+                pub fn serialize<S: serde::Serializer>(b: &&[u8], s: S) -> Result<S::Ok, S::Error> {
+                    s.serialize_bytes(b)
+                }
+            }
+            let all = All {
+                keys: &keys,
+                bytes: &bytes,
+                shapes: vec![Shape::Unit, Shape::New(7), Shape::Tuple(-3, c.to_string()), Shape::Struct { a: None, b: c }],
+                tuple: (u128::MAX, i128::MIN, ()),
+            };
+            prop_assert_eq!(json_len(&all), serde_json::to_vec(&all).unwrap().len());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn counts_records_as_stores_write_them(arguments in value(), result in value(), finish in any::<bool>()) {
+            use crate::domain::{Era, NewTask, TaskOutcome, TaskRecord};
+            let now = chrono::Utc::now();
+            let mut record = TaskRecord::new(
+                NewTask {
+                    owner: "owner \"1\"".into(),
+                    era: Era::V2026_07_28,
+                    tool: "job".into(),
+                    arguments,
+                    ttl: Some(std::time::Duration::from_secs(60)),
+                    poll_interval: None,
+                    input_responses: Default::default(),
+                    variables: Default::default(),
+                    client_elicits: Some(true),
+                },
+                now,
+            );
+            record.hold_lease("instance\t1", now).unwrap();
+            if finish {
+                record.finish(TaskOutcome::Result { value: result }, now).unwrap();
+            }
+            prop_assert_eq!(json_len(&record), serde_json::to_vec(&record).unwrap().len());
+        }
+    }
+
+    #[test]
+    fn unusual_shapes_are_counted_by_serde_json() {
+        let raw = serde_json::value::RawValue::from_string("{ \"a\" :  1 }".into()).unwrap();
+        assert_eq!(json_len(&raw), serde_json::to_vec(&raw).unwrap().len());
+        // Keys serde_json may refuse: counted as far as it writes them.
+        let bool_keys: BTreeMap<bool, u8> = [(true, 1), (false, 2)].into();
+        assert_eq!(json_len(&bool_keys), by_serde_json(&bool_keys));
+        let floats = json!({"a": [1, 2.5, -0.0, 1e300, "x\n"]});
+        assert_eq!(
+            json_len(&floats),
+            serde_json::to_vec(&floats).unwrap().len()
+        );
+    }
+}
