@@ -2,8 +2,9 @@
 //!
 //! Every store write measures the whole record this way (the owner's byte
 //! quota counts it), so it is on every task's hot path: serializing into a
-//! counting writer through serde_json was a fifth of a memory-store
-//! lifecycle, most of it serde_json's writer plumbing rather than bytes.
+//! counting writer through serde_json was a fifth to a third of a
+//! memory-store lifecycle in a profile, most of it serde_json's writer
+//! plumbing rather than bytes.
 //! This serializer adds up what serde_json's compact output would be; a
 //! shape it does not count exactly (a map key that is not a string or an
 //! integer, serde_json's private raw values) falls back to serde_json.

@@ -2,8 +2,8 @@
 //! (RFC 3339, UTC as `Z`, a fraction of 0, 3, 6 or 9 digits), without going
 //! through `fmt`: every record is measured as JSON on every write (the
 //! owner's byte quota), and chrono's formatting, a character at a time
-//! through serde_json's escaping adapter, was a sixth of a memory-store
-//! lifecycle. Reading is chrono's own.
+//! through serde_json's escaping adapter, was a large part of that in a
+//! profile. Reading is chrono's own.
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serializer};
