@@ -35,10 +35,7 @@ async fn a_2025_session_runs_a_task_and_gets_input_requests_on_the_result_stream
             json!({"name": "ask_twice", "arguments": {}, "task": {"ttl": 60000}}),
         )
         .await;
-    let id = created["result"]["task"]["taskId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = task_id(&created);
 
     // tasks/result answers as a stream: two elicitations, then (after we
     // answer them by POST) the result.
@@ -117,10 +114,7 @@ async fn a_result_ready_at_once_is_answered_as_plain_json() {
             json!({"name": "sleepy", "arguments": {"ms": 1}, "task": {"ttl": 60000}}),
         )
         .await;
-    let id = created["result"]["task"]["taskId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = task_id(&created);
     // The first tasks/result waits for the end (as a stream, unless the
     // task ended within the plain-answer wait); read it to its end.
     let first = http
@@ -156,10 +150,7 @@ async fn a_result_ready_at_once_is_answered_as_plain_json() {
             json!({"name": "protocol_error", "arguments": {}, "task": {"ttl": 60000}}),
         )
         .await;
-    let id = failed["result"]["task"]["taskId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = task_id(&failed);
     let result =
         json!({"jsonrpc": "2.0", "id": 10, "method": "tasks/result", "params": {"taskId": id}});
     for _ in 0..2 {

@@ -32,10 +32,7 @@ async fn two_anonymous_sessions_never_see_each_others_tasks() {
             json!({"name": "sleepy", "arguments": {"ms": 60000}, "task": {"ttl": 60000}}),
         )
         .await;
-    let id = created["result"]["task"]["taskId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = task_id(&created);
     let listed = |page: &Value| -> Vec<Value> {
         page["result"]["tasks"]
             .as_array()
@@ -332,7 +329,7 @@ async fn streamed_answers_do_not_pile_up_in_a_session_and_open_ones_are_capped()
             json!({"name": "sleepy", "arguments": {"ms": 1}, "task": {"ttl": 60000}}),
         )
         .await;
-    let id = created["result"]["task"]["taskId"].clone();
+    let id = task_id(&created);
     // A thousand tasks/result, one after another, on a session allowed
     // two open streams: each takes a stream's place while it is served
     // (and answers as a stream, or as plain JSON once the task has ended
