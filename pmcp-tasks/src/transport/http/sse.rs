@@ -55,31 +55,32 @@ pub(super) async fn answer(
             .serve(call, &session.session, auth, Some(sender))
             .await
     });
-    if plain {
-        if let Ok(reply) = tokio::time::timeout(PLAIN_ANSWER_WAIT, &mut serve).await {
+    let ready = if plain {
+        tokio::time::timeout(PLAIN_ANSWER_WAIT, &mut serve)
+            .await
+            .ok()
+    } else {
+        None
+    };
+    if let Some(reply) = &ready {
+        // Only an answer that travels with HTTP 200 and has nothing before
+        // it: one with another status stays on the stream's 200, as it
+        // always travelled (clients read another status as a transport
+        // failure).
+        if rx.is_empty() && !reply.abandoned() && reply.http_status() == StatusCode::OK {
             // Nothing more is routed here once the answer is ready.
             drop(ticket);
-            // Only an answer that travels with HTTP 200: one with another
-            // status stays on the stream's 200, as it always travelled
-            // (clients read another status as a transport failure).
-            if rx.is_empty() && !reply.abandoned() && reply.http_status() == StatusCode::OK {
-                return super::reply_response(&reply, None);
-            }
-            // Otherwise what came first (if anything) and the answer go as
-            // a stream.
-            tokio::spawn(async move {
-                if !reply.abandoned() {
-                    let _ = tx.send(reply.to_json()).await;
-                }
-            });
-            return answer_stream(state, rx);
+            return super::reply_response(reply, None);
         }
     }
     tokio::spawn(async move {
-        // A client that hung up stops the wait with it.
-        let reply = tokio::select! {
-            reply = serve => reply,
-            _ = tx.closed() => return,
+        let reply = match ready {
+            Some(reply) => reply,
+            // A client that hung up stops the wait with it.
+            None => tokio::select! {
+                reply = serve => reply,
+                _ = tx.closed() => return,
+            },
         };
         // Nothing more is routed here once the answer is on its way.
         drop(ticket);
