@@ -1,15 +1,15 @@
 //! The in-memory backend: the default, for tests and single-process servers.
 
 mod owners;
+mod shard;
 
 use super::{OwnerQuota, OwnerUsage, StoreError, TaskPage, TaskStore};
 use crate::domain::TaskRecord;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use foldhash::fast::RandomState;
-use owners::{Owner, Owners};
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeSet, HashMap};
+use owners::Owners;
+use shard::{Deadline, Shard, Slot};
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -21,37 +21,18 @@ const SHARDS: usize = 16;
 ///
 /// Every operation costs O(log n) at most, and records are shared, never
 /// copied: a read hands out the stored [`Arc<TaskRecord>`], a write stores
-/// the record it was given. Tasks are found by id in a hash map split into
-/// shards by the id's hash, each with its own lock and its own deadline
-/// indexes (expiry, leases); an owner's tasks are listed and counted from
-/// the owner's own index, behind the owner's own lock. No lock is held
-/// across an `.await`. Locks nest in one order only (owner map, then an
-/// owner's listing, then a task shard), and a task shard's is never held
-/// while another is taken, so there is no lock-order cycle.
+/// the record it was given. Tasks are found by their id's hash in a table
+/// split into shards, each with its own lock and its own deadline indexes
+/// (expiry, leases); an owner's tasks are listed and counted from the
+/// owner's own index, behind the owner's own lock. No lock is held across
+/// an `.await`. Locks nest in one order only (owner map, then an owner's
+/// listing, then a task shard), and a task shard's is never held while
+/// another is taken, so there is no lock-order cycle.
 #[derive(Debug)]
 pub struct MemoryStore {
     shards: Box<[Mutex<Shard>]>,
     owners: Owners,
     hasher: RandomState,
-}
-
-#[derive(Debug, Default)]
-struct Shard {
-    tasks: HashMap<Arc<str>, Slot, RandomState>,
-    /// `(deadline, id)` of every task of this shard with a TTL.
-    expiry: BTreeSet<(DateTime<Utc>, Arc<str>)>,
-    /// `(lease deadline, id)` of every unfinished task with a lease.
-    leases: BTreeSet<(DateTime<Utc>, Arc<str>)>,
-}
-
-#[derive(Debug)]
-struct Slot {
-    record: Arc<TaskRecord>,
-    owner: Arc<Owner>,
-    /// Creation order, unique: the key of the owner's listing.
-    seq: u64,
-    /// The record's size as compact JSON (what the owner's byte quota counts).
-    bytes: u64,
 }
 
 impl Default for MemoryStore {
@@ -80,7 +61,7 @@ impl MemoryStore {
 
     /// Number of stored tasks, expired-but-not-purged ones included.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).tasks.len()).sum()
+        self.shards.iter().map(|s| lock(s).len()).sum()
     }
 
     /// Whether no task is stored.
@@ -88,47 +69,25 @@ impl MemoryStore {
         self.len() == 0
     }
 
-    fn shard(&self, id: &str) -> &Mutex<Shard> {
-        &self.shards[self.hasher.hash_one(id) as usize % SHARDS]
+    fn hash(&self, id: &str) -> u64 {
+        self.hasher.hash_one(id)
+    }
+
+    fn shard(&self, hash: u64) -> &Mutex<Shard> {
+        // Bits the shard's own table does not index by (it takes the low
+        // ones for the slot and the top seven for the tag).
+        &self.shards[(hash >> 32) as usize % SHARDS]
     }
 
     /// The owner's task `id` as stored, unless missing, foreign or expired.
     fn live(&self, owner: &str, id: &str, now: DateTime<Utc>) -> Option<Arc<TaskRecord>> {
-        let shard = lock(self.shard(id));
+        let hash = self.hash(id);
+        let shard = lock(self.shard(hash));
         shard
-            .tasks
-            .get(id)
+            .get(hash, id)
             .map(|slot| &slot.record)
             .filter(|r| r.owner == owner && !r.is_expired(now))
             .cloned()
-    }
-}
-
-impl Shard {
-    /// Moves a task's entry in a deadline index from `old` to `new`.
-    fn reindex(
-        index: &mut BTreeSet<(DateTime<Utc>, Arc<str>)>,
-        id: &Arc<str>,
-        old: Option<DateTime<Utc>>,
-        new: Option<DateTime<Utc>>,
-    ) {
-        if old == new {
-            return;
-        }
-        if let Some(at) = old {
-            index.remove(&(at, id.clone()));
-        }
-        if let Some(at) = new {
-            index.insert((at, id.clone()));
-        }
-    }
-
-    /// Takes a task out of the map and its indexes.
-    fn remove(&mut self, id: &str) -> Option<(Arc<str>, Slot)> {
-        let (key, slot) = self.tasks.remove_entry(id)?;
-        Self::reindex(&mut self.expiry, &key, slot.record.expires_at(), None);
-        Self::reindex(&mut self.leases, &key, slot.record.lease_deadline(), None);
-        Some((key, slot))
     }
 }
 
@@ -143,39 +102,36 @@ impl TaskStore for MemoryStore {
         record.version = 1;
         // Measured before any lock is taken: it walks the whole record.
         let bytes = super::record_bytes(&record);
-        let shard = self.shard(&record.id);
-        let id: Arc<str> = Arc::from(record.id.as_str());
+        let hash = self.hash(&record.id);
+        let shard = self.shard(hash);
         let active = !record.status.is_terminal();
         // Counted first, under the owner's lock, so concurrent creates of
         // one owner never pass its quota; listed before it can be got. A
         // duplicate id (a retried keyed create) is undone below; one refused
         // for its quota is still answered as the duplicate it is.
-        let (owner, seq) = match self.owners.admit(&record.owner, &id, active, bytes, &quota) {
+        let (owner, seq) = match self
+            .owners
+            .admit(&record.owner, hash, active, bytes, &quota)
+        {
             Ok(admitted) => admitted,
-            Err(_) if lock(shard).tasks.contains_key(&id) => return Err(StoreError::Duplicate),
+            Err(_) if lock(shard).get(hash, &record.id).is_some() => {
+                return Err(StoreError::Duplicate)
+            }
             Err(refused) => return Err(refused),
         };
         let record = Arc::new(record);
-        let mut guard = lock(shard);
-        let Shard {
-            tasks,
-            expiry,
-            leases,
-        } = &mut *guard;
-        let Entry::Vacant(vacant) = tasks.entry(id.clone()) else {
-            drop(guard);
-            self.owners
-                .forget(&record.owner, &owner, seq, active, bytes);
-            return Err(StoreError::Duplicate);
-        };
-        vacant.insert(Slot {
+        let slot = Slot {
             record: record.clone(),
             owner,
             seq,
             bytes,
-        });
-        Shard::reindex(expiry, &id, None, record.expires_at());
-        Shard::reindex(leases, &id, None, record.lease_deadline());
+        };
+        let inserted = lock(shard).insert(hash, slot, &self.hasher);
+        if let Err(slot) = inserted {
+            self.owners
+                .forget(&record.owner, &slot.owner, seq, active, bytes);
+            return Err(StoreError::Duplicate);
+        }
         Ok(record)
     }
 
@@ -198,19 +154,9 @@ impl TaskStore for MemoryStore {
         now: DateTime<Utc>,
     ) -> Result<Arc<TaskRecord>, StoreError> {
         let bytes = super::record_bytes(&record);
-        let mut shard = lock(self.shard(&record.id));
-        let Shard {
-            tasks,
-            expiry,
-            leases,
-        } = &mut *shard;
-        let Some(key) = tasks
-            .get_key_value(record.id.as_str())
-            .map(|(k, _)| k.clone())
-        else {
-            return Err(StoreError::NotFound);
-        };
-        let Some(slot) = tasks.get_mut(&key) else {
+        let hash = self.hash(&record.id);
+        let mut shard = lock(self.shard(hash));
+        let Some(slot) = shard.get_mut(hash, &record.id) else {
             return Err(StoreError::NotFound);
         };
         let stored = &slot.record;
@@ -229,16 +175,14 @@ impl TaskStore for MemoryStore {
             slot.bytes,
             bytes,
         );
-        Shard::reindex(expiry, &key, stored.expires_at(), record.expires_at());
-        Shard::reindex(
-            leases,
-            &key,
-            stored.lease_deadline(),
-            record.lease_deadline(),
-        );
-        slot.record = Arc::new(record);
+        let record = Arc::new(record);
+        let old = std::mem::replace(&mut slot.record, record.clone());
         slot.bytes = bytes;
-        Ok(slot.record.clone())
+        for which in [Deadline::Expiry, Deadline::Lease] {
+            let (was, is) = (which.of(&old), which.of(&record));
+            shard.reindex(which, hash, was, is, &self.hasher);
+        }
+        Ok(record)
     }
 
     async fn list(
@@ -255,7 +199,11 @@ impl TaskStore for MemoryStore {
                 next_cursor: None,
             });
         };
-        let (tasks, next) = entry.page(start, limit.max(1), |id| self.live(owner, id, now));
+        let (tasks, next) = entry.page(start, limit.max(1), |seq, hash| {
+            let shard = lock(self.shard(hash));
+            let record = &shard.listed(hash, &entry, seq)?.record;
+            (!record.is_expired(now)).then(|| record.clone())
+        });
         Ok(TaskPage {
             tasks,
             next_cursor: next.map(|seq| super::cursor::encode('m', owner, seq)),
@@ -265,20 +213,10 @@ impl TaskStore for MemoryStore {
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<Vec<String>, StoreError> {
         let mut purged = Vec::new();
         for shard in self.shards.iter() {
-            let mut removed = Vec::new();
-            {
-                let mut shard = lock(shard);
-                while let Some((at, id)) = shard.expiry.first().cloned() {
-                    if at > now {
-                        break;
-                    }
-                    shard.expiry.pop_first();
-                    removed.extend(shard.remove(&id));
-                }
-            }
+            let removed = lock(shard).purge(now, &self.hasher);
             // The owners' counts after the shard's lock is let go: an
             // owner's lock is never taken under a shard's.
-            for (id, slot) in removed {
+            for slot in removed {
                 let active = !slot.record.status.is_terminal();
                 self.owners.forget(
                     &slot.record.owner,
@@ -287,7 +225,7 @@ impl TaskStore for MemoryStore {
                     active,
                     slot.bytes,
                 );
-                purged.push(id.to_string());
+                purged.push(slot.record.id.clone());
             }
         }
         Ok(purged)
@@ -300,15 +238,7 @@ impl TaskStore for MemoryStore {
     ) -> Result<Vec<Arc<TaskRecord>>, StoreError> {
         let mut found = Vec::new();
         for shard in self.shards.iter() {
-            let shard = lock(shard);
-            let lapsed = shard
-                .leases
-                .iter()
-                .take_while(|(at, _)| *at <= now)
-                .filter_map(|(at, id)| Some((*at, shard.tasks.get(id)?.record.clone())))
-                .filter(|(_, record)| !record.is_expired(now))
-                .take(limit);
-            found.extend(lapsed);
+            found.extend(lock(shard).lapsed(now, limit, &self.hasher));
         }
         // Soonest first across the shards.
         found.sort_by_key(|(at, _)| *at);

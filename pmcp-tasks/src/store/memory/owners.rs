@@ -41,8 +41,9 @@ pub(super) struct Owner {
 
 #[derive(Debug, Default)]
 struct Listing {
-    /// Creation sequence to task id.
-    by_seq: BTreeMap<u64, Arc<str>>,
+    /// Creation sequence to the hash of the task's id (where the task
+    /// map finds it).
+    by_seq: BTreeMap<u64, u64>,
     /// The next creation sequence: per owner, since only an owner's tasks
     /// are listed together (and a global counter is one more cache line
     /// every create on every core fights over).
@@ -79,13 +80,14 @@ impl Owners {
         lock(self.shard(owner)).get(owner).cloned()
     }
 
-    /// Counts a new task of `owner` (`bytes` long, unfinished or not) under
-    /// `quota` and lists it; the check and the count are one step. Returns
-    /// the owner and the task's creation sequence.
+    /// Counts a new task of `owner` (`bytes` long, unfinished or not, its id
+    /// hashing to `id_hash`) under `quota` and lists it; the check and the
+    /// count are one step. Returns the owner and the task's creation
+    /// sequence.
     pub(super) fn admit(
         &self,
         owner: &str,
-        id: &Arc<str>,
+        id_hash: u64,
         active: bool,
         bytes: u64,
         quota: &OwnerQuota,
@@ -105,7 +107,7 @@ impl Owners {
             quota.check(entry.usage_with(&listing), bytes)?;
             let seq = listing.next_seq;
             listing.next_seq += 1;
-            listing.by_seq.insert(seq, id.clone());
+            listing.by_seq.insert(seq, id_hash);
             if active {
                 entry.active.fetch_add(1, Ordering::Relaxed);
             }
@@ -150,17 +152,20 @@ impl Owner {
 
     /// Up to `limit` of its tasks from creation sequence `start` on, as
     /// `visit` finds them (it skips a task by answering `None`), and the
-    /// sequence the next page starts at, if any.
+    /// sequence the next page starts at, if any. `visit` is given each
+    /// task's creation sequence and id hash.
     pub(super) fn page<R>(
         &self,
         start: u64,
         limit: usize,
-        mut visit: impl FnMut(&str) -> Option<R>,
+        mut visit: impl FnMut(u64, u64) -> Option<R>,
     ) -> (Vec<R>, Option<u64>) {
         let listing = lock(&self.tasks);
         let mut found = Vec::new();
-        for (&seq, id) in listing.by_seq.range(start..) {
-            let Some(item) = visit(id) else { continue };
+        for (&seq, &hash) in listing.by_seq.range(start..) {
+            let Some(item) = visit(seq, hash) else {
+                continue;
+            };
             if found.len() == limit {
                 return (found, Some(seq));
             }

@@ -1,0 +1,194 @@
+//! One shard of the memory store's tasks: the tasks, found by their id's
+//! hash with no key stored beside them, and the deadline indexes.
+//!
+//! Keyless because a key would be the id a second time for every task: as
+//! an `Arc<str>` shared by the map and both indexes that is 52 bytes per
+//! task, plus 16 in each table slot. The indexes hold the id's hash
+//! instead; an entry `(deadline, hash)` stands for every task of the shard
+//! with that hash and that deadline (almost always exactly one).
+
+use super::owners::Owner;
+use crate::domain::TaskRecord;
+use chrono::{DateTime, Utc};
+use hashbrown::hash_table::{Entry, HashTable};
+use std::collections::BTreeSet;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+/// A stored task.
+#[derive(Debug)]
+pub(super) struct Slot {
+    pub(super) record: Arc<TaskRecord>,
+    pub(super) owner: Arc<Owner>,
+    /// Creation order, unique per owner: the key of the owner's listing.
+    pub(super) seq: u64,
+    /// The record's size as compact JSON (what the owner's byte quota counts).
+    pub(super) bytes: u64,
+}
+
+/// The two deadlines tasks are indexed by.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Deadline {
+    /// When the task expires (its TTL).
+    Expiry,
+    /// When the lease of an unfinished task lapses.
+    Lease,
+}
+
+impl Deadline {
+    pub(super) fn of(self, record: &TaskRecord) -> Option<DateTime<Utc>> {
+        match self {
+            Deadline::Expiry => record.expires_at(),
+            Deadline::Lease => record.lease_deadline(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Shard {
+    tasks: HashTable<Slot>,
+    /// `(deadline, id hash)` of every task of this shard with a TTL.
+    expiry: BTreeSet<(DateTime<Utc>, u64)>,
+    /// `(lease deadline, id hash)` of every unfinished task with a lease.
+    leases: BTreeSet<(DateTime<Utc>, u64)>,
+}
+
+impl Shard {
+    pub(super) fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    /// Task `id`, whose hash is `hash`.
+    pub(super) fn get(&self, hash: u64, id: &str) -> Option<&Slot> {
+        self.tasks.find(hash, |s| s.record.id == id)
+    }
+
+    pub(super) fn get_mut(&mut self, hash: u64, id: &str) -> Option<&mut Slot> {
+        self.tasks.find_mut(hash, |s| s.record.id == id)
+    }
+
+    /// The task `owner` listed at `seq`, whose id hashes to `hash`.
+    pub(super) fn listed(&self, hash: u64, owner: &Arc<Owner>, seq: u64) -> Option<&Slot> {
+        self.tasks
+            .find(hash, |s| s.seq == seq && Arc::ptr_eq(&s.owner, owner))
+    }
+
+    /// Stores a new task and indexes it; hands it back if its id is taken.
+    pub(super) fn insert(
+        &mut self,
+        hash: u64,
+        slot: Slot,
+        hasher: &impl BuildHasher,
+    ) -> Result<(), Slot> {
+        let id = &slot.record.id;
+        match self.tasks.entry(
+            hash,
+            |s| s.record.id == *id,
+            |s| hasher.hash_one(s.record.id.as_str()),
+        ) {
+            Entry::Occupied(_) => return Err(slot),
+            Entry::Vacant(vacant) => {
+                let (expiry, lease) = (slot.record.expires_at(), slot.record.lease_deadline());
+                vacant.insert(slot);
+                self.reindex(Deadline::Expiry, hash, None, expiry, hasher);
+                self.reindex(Deadline::Lease, hash, None, lease, hasher);
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the task of `hash` in index `which` from `old` to `new`, once
+    /// the table holds the task's new record (or no longer holds the task):
+    /// an entry goes only when no task of its hash has its deadline left.
+    pub(super) fn reindex(
+        &mut self,
+        which: Deadline,
+        hash: u64,
+        old: Option<DateTime<Utc>>,
+        new: Option<DateTime<Utc>>,
+        hasher: &impl BuildHasher,
+    ) {
+        if old == new {
+            return;
+        }
+        if let Some(at) = old {
+            if self.with_deadline(which, at, hash, hasher).next().is_none() {
+                self.index(which).remove(&(at, hash));
+            }
+        }
+        if let Some(at) = new {
+            self.index(which).insert((at, hash));
+        }
+    }
+
+    fn index(&mut self, which: Deadline) -> &mut BTreeSet<(DateTime<Utc>, u64)> {
+        match which {
+            Deadline::Expiry => &mut self.expiry,
+            Deadline::Lease => &mut self.leases,
+        }
+    }
+
+    /// The tasks an index entry `(at, hash)` stands for.
+    fn with_deadline<'a>(
+        &'a self,
+        which: Deadline,
+        at: DateTime<Utc>,
+        hash: u64,
+        hasher: &'a impl BuildHasher,
+    ) -> impl Iterator<Item = &'a Slot> + 'a {
+        // A table bucket matches on 7 bits of the hash: the deadline is
+        // compared first, as it is cheaper than hashing the id again.
+        self.tasks.iter_hash(hash).filter(move |s| {
+            which.of(&s.record) == Some(at) && hasher.hash_one(s.record.id.as_str()) == hash
+        })
+    }
+
+    /// Takes out every task that expired at `now` or before.
+    pub(super) fn purge(&mut self, now: DateTime<Utc>, hasher: &impl BuildHasher) -> Vec<Slot> {
+        let mut removed = Vec::new();
+        while let Some(&(at, hash)) = self.expiry.first() {
+            if at > now {
+                break;
+            }
+            self.expiry.pop_first();
+            while let Ok(entry) = self.tasks.find_entry(hash, |s| {
+                s.record.expires_at() == Some(at) && hasher.hash_one(s.record.id.as_str()) == hash
+            }) {
+                let (slot, _) = entry.remove();
+                self.reindex(
+                    Deadline::Lease,
+                    hash,
+                    slot.record.lease_deadline(),
+                    None,
+                    hasher,
+                );
+                removed.push(slot);
+            }
+        }
+        removed
+    }
+
+    /// Up to `limit` tasks whose lease lapsed at `now` or before, soonest
+    /// first, with their lease deadline; expired ones left out.
+    pub(super) fn lapsed(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        hasher: &impl BuildHasher,
+    ) -> Vec<(DateTime<Utc>, Arc<TaskRecord>)> {
+        self.leases
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .flat_map(|&(at, hash)| {
+                self.with_deadline(Deadline::Lease, at, hash, hasher)
+                    .map(move |s| (at, s.record.clone()))
+            })
+            .filter(|(_, record)| !record.is_expired(now))
+            .take(limit)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+#[path = "shard_tests.rs"]
+mod tests;

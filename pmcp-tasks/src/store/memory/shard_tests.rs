@@ -1,0 +1,164 @@
+//! Index entries shared by tasks whose ids hash alike: with a hasher that
+//! gives every id the same hash, so that what is rare in use is certain.
+
+use super::*;
+use crate::domain::{Era, NewTask, TaskOutcome, RECOVERY_GRACE};
+use serde_json::json;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::time::Duration;
+
+#[derive(Default)]
+struct Constant;
+
+impl Hasher for Constant {
+    fn finish(&self) -> u64 {
+        0x5eed
+    }
+    fn write(&mut self, _: &[u8]) {}
+}
+
+type Collide = BuildHasherDefault<Constant>;
+const HASH: u64 = 0x5eed;
+
+fn task(now: DateTime<Utc>, ttl_secs: u64) -> TaskRecord {
+    TaskRecord::new(
+        NewTask {
+            owner: "alice".into(),
+            era: Era::V2025_11_25,
+            tool: "job".into(),
+            arguments: json!({}),
+            ttl: Some(Duration::from_secs(ttl_secs)),
+            poll_interval: None,
+            input_responses: Default::default(),
+            variables: Default::default(),
+            client_elicits: None,
+        },
+        now,
+    )
+}
+
+fn slot(record: TaskRecord) -> Slot {
+    Slot {
+        record: Arc::new(record),
+        owner: Arc::default(),
+        seq: 0,
+        bytes: 1,
+    }
+}
+
+fn secs(s: i64) -> chrono::TimeDelta {
+    chrono::TimeDelta::seconds(s)
+}
+
+/// Two tasks with one hash, one expiry and one lease deadline.
+fn twins(now: DateTime<Utc>) -> (Shard, String, String) {
+    let hasher = Collide::default();
+    let mut shard = Shard::default();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let mut record = task(now, 60);
+        record.hold_lease("instance", now + secs(10)).unwrap();
+        ids.push(record.id.clone());
+        shard.insert(HASH, slot(record), &hasher).unwrap();
+    }
+    assert_eq!(
+        (shard.len(), shard.expiry.len(), shard.leases.len()),
+        (2, 1, 1)
+    );
+    let second = ids.pop().unwrap();
+    (shard, ids.pop().unwrap(), second)
+}
+
+/// Ends task `id` as a server would: a new record, then the reindexing.
+fn finish(shard: &mut Shard, id: &str, now: DateTime<Utc>) {
+    let slot = shard.get_mut(HASH, id).unwrap();
+    let mut record = (*slot.record).clone();
+    record
+        .finish(TaskOutcome::Result { value: json!({}) }, now)
+        .unwrap();
+    let old = std::mem::replace(&mut slot.record, Arc::new(record));
+    let new = slot.record.clone();
+    for which in [Deadline::Expiry, Deadline::Lease] {
+        shard.reindex(
+            which,
+            HASH,
+            which.of(&old),
+            which.of(&new),
+            &Collide::default(),
+        );
+    }
+}
+
+#[test]
+fn a_shared_lease_entry_stays_until_neither_task_holds_it() {
+    let now = Utc::now();
+    let (mut shard, first, second) = twins(now);
+    finish(&mut shard, &first, now);
+    assert_eq!(
+        shard.leases.len(),
+        1,
+        "the second task still holds its lease"
+    );
+    let lapsed = shard.lapsed(now + secs(11), 10, &Collide::default());
+    assert_eq!(lapsed.len(), 1);
+    assert_eq!(lapsed[0].1.id, second);
+    finish(&mut shard, &second, now);
+    assert!(shard.leases.is_empty());
+    assert!(shard
+        .lapsed(now + secs(11), 10, &Collide::default())
+        .is_empty());
+}
+
+#[test]
+fn purging_a_shared_expiry_entry_takes_every_task_it_stands_for() {
+    let now = Utc::now();
+    let (mut shard, first, second) = twins(now);
+    // Leased: kept for recovery until a grace period after the lease.
+    let expiry = now + secs(10) + RECOVERY_GRACE;
+    assert!(shard
+        .purge(expiry - secs(1), &Collide::default())
+        .is_empty());
+    let mut purged: Vec<_> = shard
+        .purge(expiry, &Collide::default())
+        .into_iter()
+        .map(|s| s.record.id.clone())
+        .collect();
+    purged.sort();
+    let mut both = vec![first, second];
+    both.sort();
+    assert_eq!(purged, both);
+    assert_eq!(
+        (shard.len(), shard.expiry.len(), shard.leases.len()),
+        (0, 0, 0)
+    );
+}
+
+#[test]
+fn tasks_of_one_hash_and_different_deadlines_leave_one_at_a_time() {
+    let hasher = Collide::default();
+    let now = Utc::now();
+    let mut shard = Shard::default();
+    let soon = task(now, 30);
+    let later = task(now, 90);
+    let later_id = later.id.clone();
+    shard.insert(HASH, slot(soon), &hasher).unwrap();
+    shard.insert(HASH, slot(later), &hasher).unwrap();
+    assert_eq!(shard.expiry.len(), 2);
+    assert_eq!(shard.purge(now + secs(30), &hasher).len(), 1);
+    assert_eq!(shard.len(), 1);
+    assert!(shard.get(HASH, &later_id).is_some());
+    assert_eq!(shard.expiry.len(), 1);
+}
+
+#[test]
+fn an_id_taken_is_handed_back() {
+    let hasher = Collide::default();
+    let now = Utc::now();
+    let mut shard = Shard::default();
+    let record = task(now, 60);
+    let again = record.clone();
+    shard.insert(HASH, slot(record), &hasher).unwrap();
+    let refused = shard.insert(HASH, slot(again), &hasher).unwrap_err();
+    assert_eq!(refused.record.ttl, Some(Duration::from_secs(60)));
+    assert_eq!((shard.len(), shard.expiry.len()), (1, 1));
+}
