@@ -31,7 +31,7 @@ pub mod bench {
         let got = store.get(&owner, &t.id, Utc::now()).await.unwrap();
         assert!(got.status.is_terminal());
         let got = store.get(&owner, &t.id, Utc::now()).await.unwrap();
-        assert!(got.outcome.is_some());
+        assert!(got.outcome().is_some());
     }
 
     /// `n` rounded, with a space between thousands: `1234567` → `1 234 567`.

@@ -373,7 +373,7 @@ async fn a_worker_that_dies_mid_task_is_replaced_by_the_scheduled_round() {
         let record = store.get(owner, &id, chrono::Utc::now()).await.unwrap();
         assert_eq!(record.status, TaskStatus::Working);
         if record
-            .lease
+            .lease()
             .as_ref()
             .is_some_and(|l| l.until <= chrono::Utc::now())
         {

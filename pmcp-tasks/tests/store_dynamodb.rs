@@ -209,7 +209,7 @@ async fn each_engine_takes_the_paths_it_has(engine: Engine) {
         .compare_and_set(TaskRecord::clone(&created), Utc::now())
         .await
         .unwrap();
-    stale.status_message = Some("stale".into());
+    stale.set_message("stale", Utc::now()).unwrap();
     let err = store.compare_and_set(stale, Utc::now()).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict { .. }), "{err:?}");
     let has = matches!(engine, Engine::Moto);

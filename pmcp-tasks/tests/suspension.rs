@@ -41,7 +41,7 @@ async fn the_2025_result_flow_answers_a_suspended_body_on_another_instance() {
         .unwrap()
         .to_owned();
     let suspended = common::suspension::until(&first, "anon:local", &id, |t| t.suspended).await;
-    assert_eq!(suspended.lease, None);
+    assert_eq!(suspended.lease(), None);
     assert_eq!(first.shutdown(std::time::Duration::from_secs(5)).await, 0);
 
     // A client of the second instance (the same owner: both connect as

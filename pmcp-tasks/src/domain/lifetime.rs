@@ -25,7 +25,7 @@ impl TaskRecord {
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {
         let ttl = chrono::Duration::from_std(self.ttl?).ok()?;
         if self.status.is_terminal() {
-            let keep = match self.retention {
+            let keep = match self.retention() {
                 Some(retention) => chrono::Duration::from_std(retention).ok()?,
                 None => ttl,
             };
@@ -34,7 +34,7 @@ impl TaskRecord {
             return self.updated_at.checked_add_signed(keep);
         }
         let from_creation = self.created_at.checked_add_signed(ttl)?;
-        Some(match &self.lease {
+        Some(match self.lease() {
             // A lapsed lease is kept long enough for recovery (any instance's
             // sweeper) to resume or fail the task first, so that a crashed
             // holder's task ends with an answer instead of vanishing.
@@ -60,7 +60,7 @@ impl TaskRecord {
             return (self.expires_at()? - self.created_at).to_std().ok();
         }
         // The grace for recovery is not promised: the lease is.
-        let leased = match &self.lease {
+        let leased = match self.lease() {
             Some(lease) => (lease.until - self.created_at).to_std().unwrap_or_default(),
             None if self.suspended => (self.expires_at()? - self.created_at)
                 .to_std()
@@ -159,7 +159,7 @@ mod tests {
         .unwrap();
         assert_eq!(t.expires_at(), Some(at(960)));
         assert_eq!(t.reported_ttl(), Some(Duration::from_secs(960)));
-        t.retention = Some(Duration::from_secs(5));
+        t.set_retention(Some(Duration::from_secs(5)));
         assert_eq!(t.expires_at(), Some(at(905)));
         let mut cancelled = task(60);
         cancelled.cancel(at(10)).unwrap();

@@ -2,21 +2,24 @@
 //!
 //! Nothing here knows about storage, execution or the wire.
 
+mod changes;
 mod era;
 mod json_len;
 mod lifetime;
 mod limits;
 mod record;
+mod record_serde;
 mod rpc;
 mod status;
 mod suspension;
 mod timestamp;
 
+pub(crate) use changes::merge_patch;
 pub use era::Era;
 pub(crate) use json_len::json_len;
 pub use lifetime::RECOVERY_GRACE;
 pub use limits::Limits;
-pub(crate) use record::{first_text, is_error_result, merge_patch};
+pub(crate) use record::{first_text, is_error_result};
 pub use record::{Lease, NewTask, ProgressMark, TaskOutcome, TaskRecord, STATUS_MESSAGE_MAX_CHARS};
 pub use rpc::{code, RpcError};
 pub use status::TaskStatus;

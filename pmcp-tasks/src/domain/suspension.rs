@@ -22,13 +22,13 @@ impl TaskRecord {
         if self.status.is_terminal() {
             return Err(DomainError::Terminal(self.status));
         }
-        if self.status != TaskStatus::InputRequired || !self.input_requests.contains_key(key) {
+        if self.status != TaskStatus::InputRequired || !self.input_requests().contains_key(key) {
             return Err(DomainError::NotWaiting(key.to_owned()));
         }
-        if self.lease.as_ref().is_some_and(|l| l.holder != holder) {
+        if self.lease().is_some_and(|l| l.holder != holder) {
             return Err(DomainError::LeaseHeldElsewhere);
         }
-        self.lease = None;
+        self.release_lease();
         self.suspended = true;
         self.updated_at = now;
         Ok(())
@@ -63,7 +63,7 @@ impl TaskRecord {
         if self.status.is_terminal() {
             return Err(DomainError::Terminal(self.status));
         }
-        if self.lease.as_ref().is_some_and(|l| l.holder != holder) {
+        if self.lease().is_some_and(|l| l.holder != holder) {
             return Err(DomainError::LeaseHeldElsewhere);
         }
         self.hold_lease(sleeper, wake)
@@ -73,7 +73,7 @@ impl TaskRecord {
     /// instance or was suspended (a renewal must not revive a lease the
     /// body gave up).
     pub fn renew_lease(&mut self, holder: &str, until: DateTime<Utc>) -> Result<(), DomainError> {
-        if self.suspended || self.lease.as_ref().is_some_and(|l| l.holder != holder) {
+        if self.suspended || self.lease().is_some_and(|l| l.holder != holder) {
             return Err(DomainError::LeaseHeldElsewhere);
         }
         self.hold_lease(holder, until)
@@ -125,7 +125,7 @@ mod tests {
             "only the holder lets go"
         );
         t.suspend("a", "q", at(2)).unwrap();
-        assert!(t.suspended && t.lease.is_none());
+        assert!(t.suspended && t.lease().is_none());
         assert_eq!(t.status, TaskStatus::InputRequired);
         assert_eq!(t.lease_deadline(), None, "recovery does not see it");
         assert_eq!(
@@ -137,7 +137,7 @@ mod tests {
         assert!(t.is_ready_to_resume());
         t.resume("b", at(40)).unwrap();
         assert!(!t.suspended);
-        assert_eq!(t.lease.as_ref().unwrap().holder, "b");
+        assert_eq!(t.lease().as_ref().unwrap().holder, "b");
         assert_eq!(
             t.resume("c", at(41)),
             Err(DomainError::NotSuspended),

@@ -304,7 +304,7 @@ impl TaskContext {
             Backing::Task(rt) => Ok(rt
                 .get_waiting(&self.inner.owner, &self.inner.id)
                 .await?
-                .variables
+                .variables()
                 .clone()),
             Backing::Detached(vars) => Ok(vars.lock().unwrap_or_else(|p| p.into_inner()).clone()),
         }
@@ -400,13 +400,13 @@ impl TaskContext {
         let (owner, id) = (&self.inner.owner, &self.inner.id);
         let poll = rt.limits().poll_interval;
         let record = tokio::select! {
-            r = rt.wait_until_waiting(owner, id, poll, |t| ready(&t.variables) || t.status.is_terminal()) => r?,
+            r = rt.wait_until_waiting(owner, id, poll, |t| ready(t.variables()) || t.status.is_terminal()) => r?,
             _ = self.inner.token.cancelled() => return Err(TaskError::Cancelled),
         };
         if record.status.is_terminal() {
             return Err(TaskError::Cancelled);
         }
-        Ok(record.variables.clone())
+        Ok(record.variables().clone())
     }
 
     /// Runs `work` as a checkpointed step named `name`: its output is stored
@@ -442,7 +442,7 @@ impl TaskContext {
         };
         let (owner, id) = (&self.inner.owner, &self.inner.id);
         let record = rt.get_waiting(owner, id).await.map_err(TaskError::from)?;
-        if let Some(stored) = record.checkpoints.get(name) {
+        if let Some(stored) = record.checkpoints().get(name) {
             return serde_json::from_value(stored.clone()).map_err(|source| {
                 ToolError::from(TaskError::Variable {
                     name: format!("checkpoint '{name}'"),
@@ -520,7 +520,8 @@ impl TaskContext {
         let (owner, id) = (&self.inner.owner, &self.inner.id);
         if is_form_elicitation(&request) {
             let current = rt.get_waiting(owner, id).await.map_err(TaskError::from)?;
-            if current.client_elicits == Some(false) && !current.input_responses.contains_key(key) {
+            if current.client_elicits == Some(false) && !current.input_responses().contains_key(key)
+            {
                 return Err(TaskError::ClientCannotAnswer {
                     key: key.to_owned(),
                 });
@@ -528,7 +529,7 @@ impl TaskContext {
         }
         let (record, ()) = match rt
             .update_waiting(owner, id, |t, now| {
-                if t.input_responses.contains_key(key) {
+                if t.input_responses().contains_key(key) {
                     return Ok(());
                 }
                 t.request_input(key, request.clone(), now)
@@ -538,12 +539,12 @@ impl TaskContext {
             Ok(done) => done,
             Err(e) => return Err(self.cancelled_or(e.into())),
         };
-        if let Some(answer) = record.input_responses.get(key) {
+        if let Some(answer) = record.input_responses().get(key) {
             return Ok(answer.clone());
         }
         let poll = rt.limits().poll_interval;
         let answered = rt.wait_until_waiting(owner, id, poll, |t| {
-            t.input_responses.contains_key(key) || t.status.is_terminal()
+            t.input_responses().contains_key(key) || t.status.is_terminal()
         });
         tokio::pin!(answered);
         let record = loop {
@@ -558,7 +559,7 @@ impl TaskContext {
                 .await;
         };
         record
-            .input_responses
+            .input_responses()
             .get(key)
             .cloned()
             .ok_or(TaskError::Cancelled)

@@ -221,7 +221,7 @@ impl TaskRuntime {
         if self.is_closing() {
             return Err(StartError::ShuttingDown);
         }
-        record.retention = self.limits().retention;
+        record.set_retention(self.limits().retention);
         let created = self.shared.table.create(record).await?;
         tracing::info!(task = %created.id, owner = %created.owner, tool = %created.tool, "task created");
         Ok(created)
@@ -402,7 +402,7 @@ impl TaskRuntime {
                 }
             }
             if record
-                .lease
+                .lease()
                 .as_ref()
                 .is_some_and(|l| l.holder != self.shared.instance)
             {

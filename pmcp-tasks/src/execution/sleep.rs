@@ -42,7 +42,7 @@ impl TaskContext {
         let journaled = table
             .get_waiting(owner, id)
             .await?
-            .checkpoints
+            .checkpoints()
             .get(&key)
             .cloned();
         let wake = match journaled.and_then(|v| serde_json::from_value::<DateTime<Utc>>(v).ok()) {
@@ -155,7 +155,7 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(61)).await;
         let asleep = rt.get("alice", &id).await.unwrap();
         assert_eq!(asleep.status, TaskStatus::Working);
-        let lease = asleep.lease.clone().unwrap();
+        let lease = asleep.lease().cloned().unwrap();
         assert_eq!(lease.holder, SLEEPING);
         assert_eq!(rt.running_count(), 0, "no worker held");
         // Kept past its 10-minute TTL: the sleep's end is its lease's.
@@ -174,7 +174,13 @@ mod tests {
     async fn a_body_that_cannot_be_resumed_sleeps_in_place() {
         let (rt, id, _) = start("plain").await;
         tokio::time::sleep(Duration::from_secs(61)).await;
-        let lease = rt.get("alice", &id).await.unwrap().lease.clone().unwrap();
+        let lease = rt
+            .get("alice", &id)
+            .await
+            .unwrap()
+            .lease()
+            .cloned()
+            .unwrap();
         assert_ne!(lease.holder, SLEEPING);
         assert_eq!(rt.running_count(), 1);
         let done = rt.wait_terminal("alice", &id).await.unwrap();

@@ -55,7 +55,7 @@ impl TaskContext {
                 false
             }
             Err(UpdateError::Store(e)) => match table.get_waiting(owner, id).await {
-                Ok(now) => now.lease.as_ref().map(|l| l.holder.as_str()) != Some(me),
+                Ok(now) => now.lease().as_ref().map(|l| l.holder.as_str()) != Some(me),
                 Err(_) => {
                     tracing::warn!(task = %id, error = %e, "could not let go of the worker");
                     false
@@ -219,14 +219,14 @@ mod tests {
         let id = start(&rt, "ask", &prepared).await;
         tokio::time::sleep(AFTER - Duration::from_secs(1)).await;
         let waiting = rt.get("alice", &id).await.unwrap();
-        assert!(!waiting.suspended && waiting.lease.is_some(), "not yet");
+        assert!(!waiting.suspended && waiting.lease().is_some(), "not yet");
         assert_eq!(rt.running_count(), 1);
 
         tokio::time::sleep(Duration::from_secs(2)).await;
         let suspended = rt.get("alice", &id).await.unwrap();
         assert!(suspended.suspended, "{suspended:?}");
         assert_eq!(suspended.status, TaskStatus::InputRequired);
-        assert_eq!(suspended.lease, None);
+        assert_eq!(suspended.lease(), None);
         assert_eq!(rt.running_count(), 0, "the worker is free");
         // Nothing renews or takes over a suspended task.
         tokio::time::sleep(Duration::from_secs(600)).await;
@@ -243,8 +243,8 @@ mod tests {
         let done = rt.wait_terminal("alice", &id).await.unwrap();
         assert_eq!(done.status, TaskStatus::Completed, "{done:?}");
         assert_eq!(
-            done.outcome,
-            Some(TaskOutcome::Result {
+            done.outcome(),
+            Some(&TaskOutcome::Result {
                 value: json!({"content": [], "told": {"v": "tea"}})
             })
         );
@@ -274,7 +274,7 @@ mod tests {
         tokio::time::sleep(AFTER * 10).await;
         let waiting = rt.get("alice", &id).await.unwrap();
         assert!(!waiting.suspended);
-        assert!(waiting.lease.is_some(), "its lease is renewed");
+        assert!(waiting.lease().is_some(), "its lease is renewed");
         assert_eq!(rt.running_count(), 1);
         rt.answer_input("alice", &id, &answer()).await.unwrap();
         let done = rt.wait_terminal("alice", &id).await.unwrap();

@@ -142,7 +142,7 @@ impl TaskRuntime {
                     return Err(DomainError::Terminal(t.status));
                 }
                 let until = self.lease_until(now);
-                match &t.lease {
+                match &t.lease() {
                     Some(lease) if lease.holder == QUEUED => fresh = true,
                     Some(lease) if lease.until <= now => fresh = false,
                     // Held (or renewed meanwhile) by a live instance, or never
@@ -228,7 +228,7 @@ impl TaskRuntime {
                 continue;
             }
             let woke = record
-                .lease
+                .lease()
                 .as_ref()
                 .is_some_and(|l| l.holder == super::sleep::SLEEPING);
             let Ok((claimed, fresh)) = self.claim(&record.owner, &record.id).await else {

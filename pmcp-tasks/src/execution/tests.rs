@@ -87,7 +87,7 @@ async fn body_runs_in_background_and_completes_with_result() {
     tx.send(()).unwrap();
     let done = rt.wait_terminal("alice", &t.id).await.unwrap();
     assert_eq!(done.status, TaskStatus::Completed);
-    assert_eq!(done.outcome, Some(ok()));
+    assert_eq!(done.outcome(), Some(&ok()));
 }
 
 #[tokio::test(start_paused = true)]
@@ -148,7 +148,7 @@ async fn a_panicking_body_fails_its_task() {
         .unwrap();
     let done = rt.wait_terminal("alice", &t.id).await.unwrap();
     assert_eq!(done.status, TaskStatus::Failed);
-    assert!(done.status_message.as_deref().unwrap().contains("kaboom"));
+    assert!(done.status_message().unwrap().contains("kaboom"));
 }
 
 #[tokio::test(start_paused = true)]
@@ -189,7 +189,7 @@ async fn shutdown_waits_for_quick_bodies_and_fails_slow_ones() {
     );
     let slow = rt.get("alice", &slow.id).await.unwrap();
     assert_eq!(slow.status, TaskStatus::Failed);
-    assert_eq!(slow.status_message.as_deref(), Some(SHUTDOWN_MESSAGE));
+    assert_eq!(slow.status_message(), Some(SHUTDOWN_MESSAGE));
     assert!(matches!(
         rt.start(
             new_task(Duration::from_secs(1)),
@@ -265,7 +265,7 @@ async fn a_task_whose_holder_died_past_its_ttl_is_failed_by_recovery_not_deleted
     assert_eq!(rt.recover_lapsed().await.unwrap(), 1);
     let failed = rt.get("alice", &t.id).await.unwrap();
     assert_eq!(failed.status, TaskStatus::Failed);
-    assert_eq!(failed.status_message.as_deref(), Some(CRASH_MESSAGE));
+    assert_eq!(failed.status_message(), Some(CRASH_MESSAGE));
     // ...and it is then kept its TTL after that end.
     tokio::time::advance(Duration::from_millis(30)).await;
     assert_eq!(rt.sweep_expired().await.unwrap(), 1);
@@ -299,7 +299,7 @@ async fn elicitation_waits_for_the_answer_and_resumes() {
         .await
         .unwrap();
     assert_eq!(
-        waiting.input_requests["name"]["params"]["message"],
+        waiting.input_requests()["name"]["params"]["message"],
         "Your name?"
     );
     let mut answers = serde_json::Map::new();
@@ -313,10 +313,10 @@ async fn elicitation_waits_for_the_answer_and_resumes() {
     );
     let done = rt.wait_terminal("alice", &t.id).await.unwrap();
     assert_eq!(done.status, TaskStatus::Completed);
-    assert_eq!(done.variables["answered"], "accept");
+    assert_eq!(done.variables()["answered"], "accept");
     assert_eq!(
-        done.outcome,
-        Some(TaskOutcome::Result {
+        done.outcome(),
+        Some(&TaskOutcome::Result {
             value: json!({"content": [], "answer": {"name": "Luca"}})
         })
     );
@@ -349,7 +349,7 @@ async fn variables_over_the_limit_are_refused_and_nothing_changes() {
     let err = rx.await.unwrap().unwrap_err();
     assert!(err.contains("limit of 32 bytes"), "{err}");
     let done = rt.wait_terminal("alice", &t.id).await.unwrap();
-    assert_eq!(done.variables.len(), 1);
+    assert_eq!(done.variables().len(), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -406,12 +406,11 @@ async fn orphan(
         },
         now,
     );
-    record.lease = Some(crate::domain::Lease {
-        holder: "a-dead-instance".into(),
-        until: now - chrono::Duration::seconds(1),
-    });
+    record
+        .hold_lease("a-dead-instance", now - chrono::Duration::seconds(1))
+        .unwrap();
     for (name, value) in checkpoints {
-        record.checkpoints.insert((*name).into(), value.clone());
+        record.checkpoint(name, value.clone(), now).unwrap();
     }
     crate::store::TaskStore::create(&**store, record, crate::store::OwnerQuota::active(100), now)
         .await
@@ -455,8 +454,8 @@ async fn a_lapsed_resumable_task_runs_again_and_replays_its_completed_steps() {
     let done = rt.wait_terminal("alice", &resumable).await.unwrap();
     assert_eq!(done.status, TaskStatus::Completed);
     assert_eq!(
-        done.outcome,
-        Some(TaskOutcome::Result {
+        done.outcome(),
+        Some(&TaskOutcome::Result {
             value: json!({"content": [], "two": 42})
         })
     );
@@ -465,10 +464,10 @@ async fn a_lapsed_resumable_task_runs_again_and_replays_its_completed_steps() {
         0,
         "step one was replayed, not re-run"
     );
-    assert_eq!(done.checkpoints["two"], 42);
+    assert_eq!(done.checkpoints()["two"], 42);
     let failed = rt.get("alice", &other).await.unwrap();
     assert_eq!(failed.status, TaskStatus::Failed);
-    assert_eq!(failed.status_message.as_deref(), Some(CRASH_MESSAGE));
+    assert_eq!(failed.status_message(), Some(CRASH_MESSAGE));
     assert_eq!(
         rt.recover_lapsed().await.unwrap(),
         0,
@@ -492,11 +491,11 @@ async fn a_running_body_renews_its_lease() {
         )
         .await
         .unwrap();
-    let first = t.lease.clone().unwrap().until;
+    let first = t.lease().cloned().unwrap().until;
     tokio::time::sleep(Duration::from_millis(700)).await;
     let now = rt.get("alice", &t.id).await.unwrap();
     assert!(
-        now.lease.as_ref().unwrap().until > first,
+        now.lease().as_ref().unwrap().until > first,
         "the lease was renewed"
     );
     assert_eq!(
@@ -599,8 +598,8 @@ async fn a_result_too_large_for_the_store_fails_the_task_saying_so() {
         .unwrap();
     let done = rt.wait_terminal("alice", &t.id).await.unwrap();
     assert_eq!(done.status, TaskStatus::Failed);
-    let Some(TaskOutcome::Error { error }) = &done.outcome else {
-        panic!("expected an error outcome, got {:?}", done.outcome);
+    let Some(TaskOutcome::Error { error }) = &done.outcome() else {
+        panic!("expected an error outcome, got {:?}", done.outcome());
     };
     assert!(
         error

@@ -24,7 +24,7 @@ pub(super) fn follow_for_requestor(
 ) {
     let mut follower = service.follow(&owner, &created.id);
     let mut status = created.status;
-    let mut progress = created.progress.map(|p| p.progress);
+    let mut progress = created.progress().map(|p| p.progress);
     tokio::spawn(async move {
         loop {
             let record = tokio::select! {
@@ -34,14 +34,14 @@ pub(super) fn follow_for_requestor(
             let Some(record) = record else { return };
             let mut sent = Vec::new();
             // Progress first: a status that ends the task is the last word.
-            if let (Some(token), Some(mark)) = (&progress_token, record.progress) {
+            if let (Some(token), Some(mark)) = (&progress_token, record.progress()) {
                 // Progress only ever moves forward on the wire.
                 if progress.is_none_or(|last| mark.progress > last) {
                     progress = Some(mark.progress);
                     sent.push(peer.notify(progress_notification(
                         token,
-                        record.progress,
-                        record.status_message.as_deref(),
+                        record.progress(),
+                        record.status_message(),
                     )));
                 }
             }

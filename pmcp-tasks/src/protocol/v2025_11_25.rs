@@ -133,7 +133,7 @@ async fn task_result(x: &Exchange<'_>, owner: &Owner, id: &str) -> Result<Value,
                 t.status.is_terminal()
                     || (can_forward && {
                         let seen = seen.lock().unwrap_or_else(|p| p.into_inner());
-                        t.input_requests.keys().any(|k| !seen.contains(k))
+                        t.input_requests().keys().any(|k| !seen.contains(k))
                     })
             })
             .await?;
@@ -161,7 +161,7 @@ fn forward_input_requests(
     forwarded: &Arc<Mutex<HashSet<String>>>,
 ) {
     let mut seen = forwarded.lock().unwrap_or_else(|p| p.into_inner());
-    for (key, request) in &record.input_requests {
+    for (key, request) in record.input_requests() {
         if !seen.insert(key.clone()) {
             continue;
         }

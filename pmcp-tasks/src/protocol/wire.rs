@@ -55,10 +55,10 @@ fn to_object<T: serde::Serialize>(value: &T) -> Map<String, Value> {
 
 /// Adds the task's variables under `_meta`, if it has any.
 fn add_variables(object: &mut Map<String, Value>, record: &TaskRecord) {
-    if !record.variables.is_empty() {
+    if !record.variables().is_empty() {
         meta_mut(object).insert(
             VARIABLES_META_KEY.into(),
-            Value::Object(record.variables.clone()),
+            Value::Object(record.variables().clone()),
         );
     }
 }
@@ -83,7 +83,7 @@ pub(crate) fn task_2025(record: &TaskRecord) -> Map<String, Value> {
         .with_timestamps(timestamp(record.created_at), timestamp(record.updated_at));
     task.ttl = record.reported_ttl().map(millis);
     task.poll_interval = record.poll_interval.map(millis);
-    task.status_message = record.status_message.clone();
+    task.status_message = record.status_message().map(str::to_owned);
     let mut object = to_object(&task);
     add_variables(&mut object, record);
     object
@@ -100,7 +100,7 @@ pub(crate) fn task_2026(record: &TaskRecord) -> Map<String, Value> {
         record.reported_ttl().map(millis),
     );
     task.poll_interval_ms = record.poll_interval.map(millis);
-    task.status_message = record.status_message.clone();
+    task.status_message = record.status_message().map(str::to_owned);
     let mut object = to_object(&task);
     add_variables(&mut object, record);
     object
@@ -113,14 +113,14 @@ pub(crate) fn detailed_task_2026(record: &TaskRecord) -> Map<String, Value> {
     match record.status {
         TaskStatus::InputRequired => {
             let requests: Map<String, Value> = record
-                .input_requests
+                .input_requests()
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             object.insert("inputRequests".into(), Value::Object(requests));
         }
         TaskStatus::Completed => {
-            let mut result = match &record.outcome {
+            let mut result = match &record.outcome() {
                 Some(TaskOutcome::Result { value }) => value.clone(),
                 _ => json!({"content": []}),
             };
@@ -134,16 +134,11 @@ pub(crate) fn detailed_task_2026(record: &TaskRecord) -> Map<String, Value> {
             object.insert("result".into(), result);
         }
         TaskStatus::Failed => {
-            let error = match &record.outcome {
+            let error = match &record.outcome() {
                 Some(TaskOutcome::Error { error }) => error.clone(),
                 // A task created on 2025-11-25 that failed with an
                 // `isError` result, read on 2026-07-28: report its message.
-                _ => RpcError::internal(
-                    record
-                        .status_message
-                        .clone()
-                        .unwrap_or_else(|| "The task failed.".into()),
-                ),
+                _ => RpcError::internal(record.status_message().unwrap_or("The task failed.")),
             };
             object.insert("error".into(), error.to_json());
         }

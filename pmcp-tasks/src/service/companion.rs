@@ -129,7 +129,7 @@ fn decode<T: for<'de> Deserialize<'de>>(name: &str, arguments: Value) -> Result<
 /// The questions a task waits on: key → what it asks.
 fn questions(record: &TaskRecord) -> Map<String, Value> {
     record
-        .input_requests
+        .input_requests()
         .iter()
         .map(|(key, request)| {
             let params = &request["params"];
@@ -211,7 +211,7 @@ impl TaskService {
                 let accepted = self.answer_input(owner, &task_id, &response).await?;
                 if accepted.is_empty() {
                     let record = self.get(owner, &task_id).await?;
-                    let waiting: Vec<String> = record.input_requests.keys().cloned().collect();
+                    let waiting: Vec<String> = record.input_requests().keys().cloned().collect();
                     return Ok(text_result(
                         format!(
                             "Task {task_id} is not waiting for an answer to '{key}' (it waits for: {}).",
@@ -235,7 +235,7 @@ impl TaskService {
 fn status_result(record: &TaskRecord, names: &CompanionNames) -> Value {
     let id = &record.id;
     let mut text = format!("Task {id} ({}) is {}", record.tool, record.status);
-    if let Some(message) = &record.status_message {
+    if let Some(message) = &record.status_message() {
         text.push_str(&format!(": {message}"));
     }
     text.push('.');
@@ -267,9 +267,9 @@ fn status_result(record: &TaskRecord, names: &CompanionNames) -> Value {
             "taskId": id,
             "tool": record.tool,
             "status": record.status,
-            "statusMessage": record.status_message,
+            "statusMessage": record.status_message(),
             "questions": asks,
-            "variables": record.variables,
+            "variables": record.variables(),
             "createdAt": record.created_at,
             "lastUpdatedAt": record.updated_at,
         }),

@@ -59,7 +59,10 @@ impl TaskService {
         let cancelled = hooks.cancelled.unwrap_or_default();
         let mut asked = HashSet::new();
         let until_done = async {
-            let mut last = (record.progress, record.status_message.clone());
+            let mut last = (
+                record.progress(),
+                record.status_message().map(str::to_owned),
+            );
             while let Some(now) = follower.next().await {
                 if now.status.is_terminal() {
                     return Some(now);
@@ -69,10 +72,10 @@ impl TaskService {
                 }
                 // A body run elsewhere (a dispatched worker) reports
                 // through the store.
-                let seen = (now.progress, now.status_message.clone());
+                let seen = (now.progress(), now.status_message().map(str::to_owned));
                 if seen != last {
                     if let Some(relay) = relay.as_ref().filter(|r| !r.ran_here()) {
-                        relay.forward(now.progress, now.status_message.as_deref());
+                        relay.forward(now.progress(), now.status_message());
                     }
                     last = seen;
                 }
@@ -115,7 +118,7 @@ impl TaskService {
         record: &TaskRecord,
         asked: &mut HashSet<String>,
     ) {
-        for (key, request) in &record.input_requests {
+        for (key, request) in record.input_requests() {
             if !asked.insert(key.clone()) {
                 continue;
             }
@@ -149,7 +152,7 @@ impl TaskService {
              its result; {} stops it.",
             record.tool, names.status, names.result, names.cancel
         );
-        if let Some(message) = &record.status_message {
+        if let Some(message) = &record.status_message() {
             text.push_str(&format!(" Last report: {message}."));
         }
         json!({
@@ -157,7 +160,7 @@ impl TaskService {
             "structuredContent": {
                 "taskId": id,
                 "status": record.status,
-                "statusMessage": record.status_message,
+                "statusMessage": record.status_message(),
                 "next": {
                     "status": names.status,
                     "result": names.result,

@@ -210,7 +210,7 @@ impl TaskService {
 /// What a terminal task's request answered: its result, its JSON-RPC error,
 /// or (cancelled) nothing.
 pub(crate) fn outcome(record: &TaskRecord) -> Result<Value, ServiceError> {
-    match &record.outcome {
+    match &record.outcome() {
         Some(TaskOutcome::Result { value }) => Ok(value.clone()),
         Some(TaskOutcome::Error { error }) => Err(ServiceError::Failed(error.clone())),
         None => Err(ServiceError::NoResult(record.id.clone())),

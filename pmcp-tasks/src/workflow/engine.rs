@@ -199,7 +199,7 @@ async fn start(
         },
         runtime.clock().now(),
     );
-    record.variables.insert(
+    record.variables_mut().insert(
         PROGRESS_KEY.into(),
         serde_json::to_value(Progress::start(workflow)).unwrap_or(Value::Null),
     );

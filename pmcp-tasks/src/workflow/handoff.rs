@@ -108,10 +108,7 @@ impl Handoff {
             (TaskStatus::Failed | TaskStatus::Cancelled, _) => format!(
                 "Workflow '{name}' (task {id}) ended {}: {}. Steps completed: {done}.",
                 record.status,
-                record
-                    .status_message
-                    .as_deref()
-                    .unwrap_or("no reason given")
+                record.status_message().unwrap_or("no reason given")
             ),
             (TaskStatus::Working | TaskStatus::InputRequired, None) => format!(
                 "Workflow '{name}' (task {id}) cannot go on: the workflow's steps changed since \
@@ -152,7 +149,7 @@ fn next_step(workflow: &SequentialWorkflow, record: &TaskRecord, index: usize) -
     let resolved = resolve_arguments(workflow, step, &prompt_args, record);
     let tool = step.tool().map(|t| t.name().to_owned());
     let reason: Option<PauseReason> = record
-        .variables
+        .variables()
         .get(PAUSE_KEY)
         .and_then(|v| serde_json::from_value(v.clone()).ok());
     let mut params = Map::new();

@@ -146,7 +146,7 @@ impl Journal<'_> {
                 json!({
                     "name": s.name().to_string(),
                     "tool": s.tool().map(|t| t.name()),
-                    "output": record.variables.get(&result_key(s.name().as_str())),
+                    "output": record.variables().get(&result_key(s.name().as_str())),
                 })
             })
             .collect();

@@ -60,7 +60,7 @@ impl Progress {
     /// The progress stored in a workflow's task, if it is one.
     pub(crate) fn of(record: &TaskRecord) -> Option<Self> {
         record
-            .variables
+            .variables()
             .get(super::PROGRESS_KEY)
             .and_then(|v| serde_json::from_value(v.clone()).ok())
     }
@@ -217,7 +217,7 @@ fn bound_output<'a>(
         .find(|s| s.binding().is_some_and(|b| b.as_str() == binding))
         .ok_or_else(|| format!("no step binds its output as '{binding}'"))?;
     record
-        .variables
+        .variables()
         .get(&result_key(producer.name().as_str()))
         .ok_or_else(|| {
             format!(
@@ -407,7 +407,7 @@ mod tests {
             "{second:?}"
         );
 
-        rec.variables
+        rec.variables_mut()
             .insert(result_key("lookup"), json!({"coords": [59.9, 10.7]}));
         let second = resolve_arguments(&wf, &wf.steps()[1], &args, &rec);
         assert_eq!(second.problem, None);

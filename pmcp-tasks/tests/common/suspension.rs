@@ -104,7 +104,7 @@ pub async fn a_waiting_body_suspends_and_resumes_on_another_instance(
     // A lets go: the task waits for input with no lease and no worker.
     let suspended = until(&first, "user:ana", &id, |t| t.suspended).await;
     assert_eq!(suspended.status, pmcp_tasks::TaskStatus::InputRequired);
-    assert!(suspended.lease.is_none(), "{:?}", suspended.lease);
+    assert!(suspended.lease().is_none(), "{:?}", suspended.lease());
     // The worker lets go just after the suspension is written.
     let freed = async {
         while first.runtime().running_count() != 0 {

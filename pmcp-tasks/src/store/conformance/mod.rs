@@ -120,11 +120,11 @@ pub async fn compare_and_set_refuses_a_stale_version_and_shows_the_current(
         .await
         .unwrap();
     let mut first = TaskRecord::clone(&created);
-    first.status_message = Some("first".into());
+    first.set_message("first", now).unwrap();
     let written = store.compare_and_set(first, now).await.unwrap();
     assert_eq!(written.version, 2, "{name}");
     let mut stale = TaskRecord::clone(&created);
-    stale.status_message = Some("stale".into());
+    stale.set_message("stale", now).unwrap();
     match store.compare_and_set(stale, now).await {
         Err(StoreError::Conflict { current }) => assert_eq!(current, written, "{name}"),
         other => panic!("{name}: expected a conflict, got {other:?}"),
@@ -159,7 +159,7 @@ pub async fn completion_and_result_land_together(store: Arc<dyn TaskStore>) {
     assert_eq!(read, done, "{name}");
     assert_eq!(read.status, TaskStatus::Completed, "{name}");
     assert!(
-        read.outcome.is_some(),
+        read.outcome().is_some(),
         "{name}: completed without its result"
     );
 }
@@ -282,10 +282,7 @@ pub async fn leases_that_ran_out_are_found_and_only_those(store: Arc<dyn TaskSto
     let now = clock.now();
     let with_lease = |until: chrono::DateTime<Utc>| {
         let mut r = record("alice", Some(Duration::from_secs(600)), now);
-        r.lease = Some(crate::domain::Lease {
-            holder: "dead-instance".into(),
-            until,
-        });
+        r.hold_lease("dead-instance", until).unwrap();
         r
     };
     let lapsed = store
@@ -326,22 +323,23 @@ pub async fn leases_that_ran_out_are_found_and_only_those(store: Arc<dyn TaskSto
     assert!(store.expired_leases(now, 10).await.unwrap().is_empty());
     // ...and so does finishing the task, whatever its lease said.
     let mut stale = TaskRecord::clone(&renewed);
-    stale.lease = Some(crate::domain::Lease {
-        holder: "x".into(),
-        until: now - chrono::Duration::seconds(1),
-    });
+    stale
+        .hold_lease("x", now - chrono::Duration::seconds(1))
+        .unwrap();
     let stale = store.compare_and_set(stale, now).await.unwrap();
     assert_eq!(store.expired_leases(now, 10).await.unwrap().len(), 1);
     // ...and so does giving the lease up while unfinished (a body that let
     // go of its worker to wait for an answer)...
     let mut let_go = TaskRecord::clone(&stale);
-    let_go.lease = None;
+    let_go.release_lease();
     let_go.suspended = true;
     let let_go = store.compare_and_set(let_go, now).await.unwrap();
     assert!(store.expired_leases(now, 10).await.unwrap().is_empty());
     assert!(store.get("alice", &let_go.id, now).await.unwrap().suspended);
     let mut lapsed_again = TaskRecord::clone(&let_go);
-    lapsed_again.lease = stale.lease.clone();
+    lapsed_again
+        .hold_lease("x", now - chrono::Duration::seconds(1))
+        .unwrap();
     let stale = store.compare_and_set(lapsed_again, now).await.unwrap();
     assert_eq!(store.expired_leases(now, 10).await.unwrap().len(), 1);
     update(&*store, &clock, "alice", &stale.id, |t, now| t.cancel(now))
@@ -368,7 +366,7 @@ pub async fn variables_up_to_the_limit_are_kept_and_over_it_change_nothing(
     })
     .await
     .unwrap();
-    assert_eq!(written.variables["blob"], json!(blob));
+    assert_eq!(written.variables()["blob"], json!(blob));
     assert_eq!(store.get("alice", &created.id, now).await.unwrap(), written);
     let refused = update(&*store, &clock, "alice", &created.id, |t, now| {
         t.set_variable("more", Some(json!("v".repeat(128))), limit, now)

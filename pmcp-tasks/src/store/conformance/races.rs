@@ -101,12 +101,12 @@ pub async fn cancel_racing_complete_ends_in_exactly_one_terminal_state(
             let end = store.get(&owner, &t.id, clock.now()).await.unwrap();
             if cancelled {
                 assert_eq!(end.status, TaskStatus::Cancelled, "round {i}");
-                assert!(end.outcome.is_none(), "round {i}");
+                assert!(end.outcome().is_none(), "round {i}");
             } else {
                 assert_eq!(end.status, TaskStatus::Completed, "round {i}");
                 assert_eq!(
-                    end.outcome,
-                    Some(TaskOutcome::Result {
+                    end.outcome(),
+                    Some(&TaskOutcome::Result {
                         value: json!({"content": [], "round": i})
                     }),
                     "round {i}"
@@ -144,7 +144,7 @@ pub async fn update_racing_cancel_never_revives_a_task(
             let end = store.get(&owner, &t.id, clock.now()).await.unwrap();
             assert_eq!(end.status, TaskStatus::Cancelled, "round {i}");
             assert_eq!(
-                end.variables.get("round"),
+                end.variables().get("round"),
                 written.is_ok().then(|| json!(i)).as_ref(),
                 "round {i}: the variable is there exactly when its write won ({written:?})"
             );

@@ -159,7 +159,7 @@ async fn a_full_database_refuses_writes_as_unavailable_and_keeps_what_it_has() {
     // An update that grows a record is refused too, and changes nothing.
     let mut grown = TaskRecord::clone(&kept[0]);
     grown
-        .variables
+        .variables_mut()
         .insert("big".into(), json!("y".repeat(64 * 1024)));
     let refused = store.compare_and_set(grown, now).await;
     assert!(

@@ -1,0 +1,222 @@
+//! The record's changes and its JSON.
+
+use super::super::record::status_text;
+use super::*;
+use crate::domain::DomainError;
+use serde_json::json;
+
+fn task(era: Era) -> TaskRecord {
+    TaskRecord::new(
+        NewTask {
+            owner: "alice".into(),
+            era,
+            tool: "t".into(),
+            arguments: json!({}),
+            ttl: Some(Duration::from_secs(60)),
+            poll_interval: None,
+            input_responses: BTreeMap::new(),
+            variables: Default::default(),
+            client_elicits: None,
+        },
+        Utc::now(),
+    )
+}
+
+#[test]
+fn tool_error_fails_on_2025_and_completes_on_2026() {
+    let result = TaskOutcome::Result {
+        value: json!({"content":[{"type":"text","text":"boom"}],"isError":true}),
+    };
+    let mut old = task(Era::V2025_11_25);
+    old.finish(result.clone(), Utc::now()).unwrap();
+    assert_eq!(old.status, TaskStatus::Failed);
+    assert_eq!(old.status_message(), Some("boom"));
+    let long = "é".repeat(STATUS_MESSAGE_MAX_CHARS + 5);
+    let cut = status_text(long);
+    assert_eq!(cut.chars().count(), STATUS_MESSAGE_MAX_CHARS + 1);
+    assert!(cut.ends_with('…'));
+    assert_eq!(status_text("short".into()), "short");
+    let mut new = task(Era::V2026_07_28);
+    new.finish(result, Utc::now()).unwrap();
+    assert_eq!(new.status, TaskStatus::Completed);
+}
+
+#[test]
+fn terminal_task_refuses_every_change() {
+    let mut t = task(Era::V2025_11_25);
+    t.cancel(Utc::now()).unwrap();
+    let before = t.clone();
+    assert_eq!(
+        t.cancel(Utc::now()),
+        Err(DomainError::Terminal(TaskStatus::Cancelled))
+    );
+    assert!(t.fail("x", Utc::now()).is_err());
+    assert!(t.set_message("x", Utc::now()).is_err());
+    assert!(t
+        .set_variable("a", Some(json!(1)), 1000, Utc::now())
+        .is_err());
+    assert!(t.request_input("k", json!({}), Utc::now()).is_err());
+    assert_eq!(t, before);
+}
+
+#[test]
+fn variable_limit_leaves_variables_untouched() {
+    let mut t = task(Era::V2025_11_25);
+    t.set_variable("a", Some(json!("x")), 20, Utc::now())
+        .unwrap();
+    let err = t
+        .set_variable("b", Some(json!("a long value here")), 20, Utc::now())
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        DomainError::VariablesTooLarge { limit: 20, .. }
+    ));
+    assert_eq!(t.variables().len(), 1);
+    t.set_variable("a", None, 20, Utc::now()).unwrap();
+    assert!(t.variables().is_empty());
+}
+
+#[test]
+fn partial_answers_keep_the_task_waiting() {
+    let mut t = task(Era::V2026_07_28);
+    t.request_input("a", json!({"method":"elicitation/create"}), Utc::now())
+        .unwrap();
+    t.request_input("b", json!({"method":"elicitation/create"}), Utc::now())
+        .unwrap();
+    let mut answers = Map::new();
+    answers.insert("a".into(), json!({"action":"accept"}));
+    answers.insert("never-asked".into(), json!({}));
+    assert_eq!(
+        t.answer_input(&answers, Utc::now()).unwrap(),
+        vec!["a".to_string()]
+    );
+    assert_eq!(t.status, TaskStatus::InputRequired);
+    assert!(!t.input_requests().contains_key("a"));
+    let mut rest = Map::new();
+    rest.insert("b".into(), json!({"action":"decline"}));
+    t.answer_input(&rest, Utc::now()).unwrap();
+    assert_eq!(t.status, TaskStatus::Working);
+    assert_eq!(
+        t.request_input("a", json!({}), Utc::now()),
+        Err(DomainError::InputKeyReused("a".into()))
+    );
+}
+
+#[test]
+fn record_round_trips_through_json() {
+    let mut t = task(Era::V2026_07_28);
+    t.finish(
+        TaskOutcome::Result {
+            value: json!({"content":[]}),
+        },
+        Utc::now(),
+    )
+    .unwrap();
+    let back: TaskRecord = serde_json::from_value(serde_json::to_value(&t).unwrap()).unwrap();
+    assert_eq!(back, t);
+}
+
+#[test]
+fn a_plain_task_keeps_no_extras_and_an_ended_one_lets_them_go() {
+    let now = Utc::now();
+    let mut t = task(Era::V2026_07_28);
+    assert!(t.extras.is_none() && t.outcome.is_none());
+    t.hold_lease("me", now).unwrap();
+    assert!(t.extras.is_some());
+    t.finish(
+        TaskOutcome::Result {
+            value: json!({"content": []}),
+        },
+        now,
+    )
+    .unwrap();
+    assert!(t.extras.is_none(), "lease gone, no message: nothing left");
+    let mut failed = task(Era::V2026_07_28);
+    failed.fail("boom", now).unwrap();
+    assert_eq!(failed.status_message(), Some("boom"));
+}
+
+#[test]
+fn a_changed_copy_shares_what_did_not_change() {
+    let now = Utc::now();
+    let mut t = task(Era::V2026_07_28);
+    t.set_variable("a", Some(json!(1)), 1000, now).unwrap();
+    let before = t.clone();
+    assert!(Arc::ptr_eq(
+        before.extras.as_ref().unwrap(),
+        t.extras.as_ref().unwrap()
+    ));
+    t.set_message("half way", now).unwrap();
+    assert_eq!(before.status_message(), None, "the original is untouched");
+    assert_eq!(t.status_message(), Some("half way"));
+    assert_eq!(t.variables(), before.variables());
+    t.finish(
+        TaskOutcome::Result {
+            value: json!({"content": []}),
+        },
+        now,
+    )
+    .unwrap();
+    let copy = t.clone();
+    assert!(Arc::ptr_eq(
+        copy.outcome.as_ref().unwrap(),
+        t.outcome.as_ref().unwrap()
+    ));
+}
+
+#[test]
+fn extras_that_were_emptied_equal_none() {
+    let now = Utc::now();
+    let plain = task(Era::V2026_07_28);
+    let mut emptied = plain.clone();
+    emptied
+        .set_variable("a", Some(json!(1)), 1000, now)
+        .unwrap();
+    emptied.set_variable("a", None, 1000, now).unwrap();
+    emptied.updated_at = plain.updated_at;
+    assert!(emptied.extras.is_none());
+    // Equality reads through the accessors, so even extras kept empty
+    // would compare equal.
+    emptied.extras = Some(Arc::default());
+    assert_eq!(emptied, plain);
+}
+
+/// The stored format: what every durable store holds, so it must not drift.
+#[test]
+fn the_json_of_a_record_keeps_its_field_order_and_names() {
+    let at = DateTime::parse_from_rfc3339("2026-11-29T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let mut t = task(Era::V2025_11_25);
+    t.id = "t-1".into();
+    t.created_at = at;
+    t.updated_at = at;
+    t.poll_interval = Some(Duration::from_millis(500));
+    t.client_elicits = Some(true);
+    t.set_retention(Some(Duration::from_secs(5)));
+    t.set_variable("v", Some(json!(1)), 1000, at).unwrap();
+    t.checkpoint("s", json!(2), at).unwrap();
+    t.report(
+        Some(ProgressMark {
+            progress: 1.0,
+            total: Some(2.0),
+        }),
+        Some("half".into()),
+        at,
+    )
+    .unwrap();
+    t.hold_lease("me", at).unwrap();
+    t.request_input("k", json!({"q": 1}), at).unwrap();
+    t.version = 3;
+    let expected = concat!(
+        r#"{"id":"t-1","owner":"alice","era":"2025-11-25","tool":"t","arguments":{},"#,
+        r#""status":"input_required","status_message":"half","progress":{"progress":1.0,"total":2.0},"#,
+        r#""created_at":"2026-11-29T10:00:00Z","updated_at":"2026-11-29T10:00:00Z","ttl":60000,"#,
+        r#""retention":5000,"poll_interval":500,"variables":{"v":1},"input_requests":{"k":{"q":1}},"#,
+        r#""input_responses":{},"checkpoints":{"s":2},"client_elicits":true,"#,
+        r#""lease":{"holder":"me","until":"2026-11-29T10:00:00Z"},"version":3}"#
+    );
+    assert_eq!(serde_json::to_string(&t).unwrap(), expected);
+    let back: TaskRecord = serde_json::from_str(expected).unwrap();
+    assert_eq!(back, t);
+}
