@@ -7,7 +7,9 @@
 //! plumbing rather than bytes.
 //! This serializer adds up what serde_json's compact output would be; a
 //! shape it does not count exactly (a map key that is not a string or an
-//! integer, serde_json's private raw values) falls back to serde_json.
+//! integer, serde_json's arbitrary-precision numbers) falls back to
+//! serde_json. Raw values (`RawValue`, which records keep their arguments
+//! and results in) count as the length of their text.
 
 use serde::ser::{self, Serialize};
 use std::fmt;
@@ -72,6 +74,9 @@ fn signed_len(n: i128) -> usize {
     usize::from(n < 0) + unsigned_len(n.unsigned_abs())
 }
 
+/// The struct name serde_json's `RawValue` serializes as.
+const RAW_VALUE: &str = "$serde_json::private::RawValue";
+
 /// A shape counted by serde_json instead (see the module).
 #[derive(Debug)]
 pub(crate) struct Unusual;
@@ -101,6 +106,8 @@ struct Compound<'a> {
     /// Closing brackets still to count when it ends (`]`, `}`, or `]}` /
     /// `}}` for an enum variant's contents).
     closing: usize,
+    /// A serde_json raw value: its one field is its JSON text.
+    raw: bool,
 }
 
 impl Compound<'_> {
@@ -123,6 +130,7 @@ impl<'a> Len {
         Compound {
             len: self,
             first: true,
+            raw: false,
             closing,
         }
     }
@@ -267,6 +275,11 @@ impl<'a> ser::Serializer for &'a mut Len {
     fn serialize_struct(self, name: &'static str, _: usize) -> Result<Compound<'a>, Unusual> {
         // serde_json's raw values and arbitrary-precision numbers travel as
         // structs of this name that its own serializer writes verbatim.
+        if name == RAW_VALUE {
+            let mut raw = self.open(0, 0);
+            raw.raw = true;
+            return Ok(raw);
+        }
         if name.starts_with("$serde_json::private::") {
             return Err(Unusual);
         }
@@ -334,7 +347,10 @@ impl ser::SerializeMap for Compound<'_> {
     type Error = Unusual;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Unusual> {
         self.comma();
-        key.serialize(KeyLen(self.len))?;
+        key.serialize(KeyLen {
+            len: self.len,
+            raw: false,
+        })?;
         self.len.0 += 1;
         Ok(())
     }
@@ -354,6 +370,12 @@ impl ser::SerializeStruct for Compound<'_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), Unusual> {
+        if self.raw {
+            return value.serialize(KeyLen {
+                len: self.len,
+                raw: true,
+            });
+        }
         self.comma();
         self.len.0 += string_len(key) + 1;
         value.serialize(&mut *self.len)
@@ -379,12 +401,19 @@ impl ser::SerializeStructVariant for Compound<'_> {
 }
 
 /// A map key: serde_json writes strings as they are and integers quoted;
-/// any other key goes to serde_json.
-struct KeyLen<'a>(&'a mut Len);
+/// any other key goes to serde_json. Or (`raw`) the text of a raw value,
+/// written as it is.
+struct KeyLen<'a> {
+    len: &'a mut Len,
+    raw: bool,
+}
 
 impl KeyLen<'_> {
     fn add(self, n: usize) -> Result<(), Unusual> {
-        self.0 .0 += n;
+        if self.raw {
+            return Err(Unusual);
+        }
+        self.len.0 += n;
         Ok(())
     }
 }
@@ -401,6 +430,10 @@ impl ser::Serializer for KeyLen<'_> {
     type SerializeStructVariant = ser::Impossible<(), Unusual>;
 
     fn serialize_str(self, v: &str) -> Result<(), Unusual> {
+        if self.raw {
+            self.len.0 += v.len();
+            return Ok(());
+        }
         self.add(string_len(v))
     }
     fn serialize_i8(self, v: i8) -> Result<(), Unusual> {

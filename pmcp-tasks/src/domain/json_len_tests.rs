@@ -86,13 +86,29 @@ proptest! {
             record.finish(TaskOutcome::Result { value: result }, now).unwrap();
         }
         prop_assert_eq!(json_len(&record), serde_json::to_vec(&record).unwrap().len());
+        // Counted here, not by the serde_json fallback: every store write
+        // measures the record, so the fallback would be on the hot path.
+        prop_assert!(record.serialize(&mut Len(0)).is_ok());
+    }
+
+    #[test]
+    fn counts_raw_values_as_their_text(v in value()) {
+        let raw = crate::domain::RawJson::new(&v);
+        let inside = json!({"before": 1, "raw": [&raw, &raw]});
+        let wrapped = (raw.clone(), vec![raw.clone()]);
+        prop_assert_eq!(json_len(&raw), raw.get().len());
+        prop_assert_eq!(json_len(&wrapped), serde_json::to_vec(&wrapped).unwrap().len());
+        prop_assert_eq!(json_len(&inside), serde_json::to_vec(&inside).unwrap().len());
+        prop_assert!(wrapped.serialize(&mut Len(0)).is_ok());
     }
 }
 
 #[test]
 fn unusual_shapes_are_counted_by_serde_json() {
+    // A raw value's text as it is, spaces and all, as serde_json writes it.
     let raw = serde_json::value::RawValue::from_string("{ \"a\" :  1 }".into()).unwrap();
     assert_eq!(json_len(&raw), serde_json::to_vec(&raw).unwrap().len());
+    assert!(raw.serialize(&mut Len(0)).is_ok());
     // Keys serde_json may refuse: counted as far as it writes them.
     let bool_keys: BTreeMap<bool, u8> = [(true, 1), (false, 2)].into();
     assert_eq!(json_len(&bool_keys), by_serde_json(&bool_keys));

@@ -1,6 +1,6 @@
 //! The task record and the validated changes that can be made to it.
 
-use super::{Era, RpcError, TaskStatus};
+use super::{Era, RawJson, RpcError, TaskStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -100,8 +100,8 @@ pub struct TaskRecord {
     pub era: Era,
     /// The tool that runs the task.
     pub tool: String,
-    /// The tool's arguments, as received.
-    pub arguments: Value,
+    /// The tool's arguments, as received (as compact JSON text).
+    pub arguments: RawJson,
     /// Current status.
     pub status: TaskStatus,
     /// Creation time.
@@ -311,7 +311,7 @@ impl TaskRecord {
             owner: new.owner,
             era: new.era,
             tool: new.tool,
-            arguments: new.arguments,
+            arguments: RawJson::new(&new.arguments),
             status: TaskStatus::Working,
             created_at: now,
             updated_at: now,

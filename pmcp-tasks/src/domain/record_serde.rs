@@ -3,7 +3,7 @@
 //! into owned ones that are then moved into place.
 
 use super::record::{Extras, Lease, ProgressMark, TaskOutcome, TaskRecord};
-use super::{Era, TaskStatus};
+use super::{Era, RawJson, TaskStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -19,7 +19,7 @@ struct Out<'a> {
     owner: &'a str,
     era: Era,
     tool: &'a str,
-    arguments: &'a Value,
+    arguments: &'a RawJson,
     status: TaskStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     status_message: Option<&'a str>,
@@ -58,7 +58,7 @@ struct In {
     owner: String,
     era: Era,
     tool: String,
-    arguments: Value,
+    arguments: RawJson,
     status: TaskStatus,
     #[serde(default)]
     status_message: Option<String>,

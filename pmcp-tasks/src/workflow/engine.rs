@@ -115,7 +115,10 @@ impl Workflows {
             }
             None => start(service, workflow, &caller.owner, arguments, era).await?,
         };
-        let prompt_args = record.arguments.as_object().cloned().unwrap_or_default();
+        let prompt_args = record
+            .arguments
+            .parse::<serde_json::Map<_, _>>()
+            .unwrap_or_default();
         let mut messages = vec![said(
             "user",
             format!(
@@ -284,7 +287,10 @@ impl Run<'_> {
             None => {
                 let output = binding_value(outcome.as_ref().unwrap_or(&Value::Null));
                 let record = self.journal().step_done(record, index, output).await?;
-                let prompt_args = record.arguments.as_object().cloned().unwrap_or_default();
+                let prompt_args = record
+                    .arguments
+                    .parse::<serde_json::Map<_, _>>()
+                    .unwrap_or_default();
                 let mut ignored = Vec::new();
                 self.advance(record, &prompt_args, &mut ignored).await?
             }

@@ -145,7 +145,10 @@ impl Handoff {
 
 fn next_step(workflow: &SequentialWorkflow, record: &TaskRecord, index: usize) -> NextStep {
     let step = &workflow.steps()[index];
-    let prompt_args = record.arguments.as_object().cloned().unwrap_or_default();
+    let prompt_args = record
+        .arguments
+        .parse::<serde_json::Map<_, _>>()
+        .unwrap_or_default();
     let resolved = resolve_arguments(workflow, step, &prompt_args, record);
     let tool = step.tool().map(|t| t.name().to_owned());
     let reason: Option<PauseReason> = record

@@ -176,7 +176,7 @@ pub async fn creates_racing_with_one_id_store_one_task(store: Arc<dyn TaskStore>
         let mut attempt = first.clone();
         // Each racer's record differs, so none is mistaken for a retry of
         // another's write.
-        attempt.arguments = json!({"n": n});
+        attempt.arguments = json!({"n": n}).into();
         tokio::spawn(async move { store.create(attempt, OwnerQuota::active(100), now).await })
     });
     let mut stored = Vec::new();
