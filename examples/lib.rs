@@ -20,9 +20,7 @@ pub mod bench {
             .unwrap();
         store::update(store, &SystemClock, &owner, &t.id, |r, now| {
             r.finish(
-                TaskOutcome::Result {
-                    value: json!({"content": [{"type": "text", "text": "done"}]}),
-                },
+                TaskOutcome::result(json!({"content": [{"type": "text", "text": "done"}]})),
                 now,
             )
         })

@@ -256,9 +256,7 @@ async fn a_result_too_large_for_an_item_is_refused_before_the_write(engine: Engi
         .unwrap();
     let mut big = TaskRecord::clone(&created);
     big.finish(
-        TaskOutcome::Result {
-            value: json!({"content": [{"type": "text", "text": "x".repeat(500 * 1024)}]}),
-        },
+        TaskOutcome::result(json!({"content": [{"type": "text", "text": "x".repeat(500 * 1024)}]})),
         Utc::now(),
     )
     .unwrap();

@@ -86,12 +86,7 @@ impl TaskRecord {
         now: DateTime<Utc>,
     ) -> Result<(), DomainError> {
         let message = message.into();
-        self.finish(
-            TaskOutcome::Error {
-                error: RpcError::internal(message),
-            },
-            now,
-        )
+        self.finish(TaskOutcome::error(RpcError::internal(message)), now)
     }
 
     /// Cancels the task. A terminal task cannot be cancelled.

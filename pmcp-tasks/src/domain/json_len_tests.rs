@@ -83,7 +83,7 @@ proptest! {
         );
         record.hold_lease("instance\t1", now).unwrap();
         if finish {
-            record.finish(TaskOutcome::Result { value: result }, now).unwrap();
+            record.finish(TaskOutcome::result(result), now).unwrap();
         }
         prop_assert_eq!(json_len(&record), serde_json::to_vec(&record).unwrap().len());
         // Counted here, not by the serde_json fallback: every store write

@@ -150,13 +150,8 @@ mod tests {
     fn an_ended_task_is_kept_its_ttl_or_retention_after_its_end() {
         let mut t = task(60);
         t.hold_lease("me", at(1000)).unwrap();
-        t.finish(
-            TaskOutcome::Result {
-                value: json!({"content": []}),
-            },
-            at(900),
-        )
-        .unwrap();
+        t.finish(TaskOutcome::result(json!({"content": []})), at(900))
+            .unwrap();
         assert_eq!(t.expires_at(), Some(at(960)));
         assert_eq!(t.reported_ttl(), Some(Duration::from_secs(960)));
         t.set_retention(Some(Duration::from_secs(5)));

@@ -24,19 +24,23 @@ pub(super) fn status_text(mut text: String) -> String {
 
 /// What the underlying request ended with: exactly what it would have
 /// answered had it not been run as a task.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Its JSON is `{"kind": "result", "value": …}` or `{"kind": "error",
+/// "error": …}` (read in `record_serde`, without the buffering that serde's
+/// tagged enums do, which a raw value cannot pass through).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TaskOutcome {
     /// A successful JSON-RPC result (for `tools/call`, a `CallToolResult`,
-    /// which may itself carry `isError: true`).
+    /// which may itself carry `isError: true`), kept as its JSON text.
     Result {
         /// The result object.
-        value: Value,
+        value: RawJson,
     },
     /// A JSON-RPC error.
     Error {
-        /// The error object.
-        error: RpcError,
+        /// The error object (boxed: an outcome is mostly results).
+        error: Box<RpcError>,
     },
 }
 
@@ -54,10 +58,45 @@ pub(crate) fn first_text(result: &Value) -> Option<&str> {
         .find_map(|c| c.get("text")?.as_str())
 }
 
+/// What an outcome's summary needs of a stored `CallToolResult`: read
+/// from its text without building the whole tree.
+#[derive(Deserialize)]
+struct Glance {
+    #[serde(default, rename = "isError")]
+    is_error: Option<bool>,
+    #[serde(default)]
+    content: Vec<GlanceContent>,
+}
+
+#[derive(Deserialize)]
+struct GlanceContent {
+    #[serde(default)]
+    text: Option<String>,
+}
+
 impl TaskOutcome {
+    /// A successful result.
+    pub fn result(value: impl Into<RawJson>) -> Self {
+        TaskOutcome::Result {
+            value: value.into(),
+        }
+    }
+
+    /// A JSON-RPC error.
+    pub fn error(error: RpcError) -> Self {
+        TaskOutcome::Error {
+            error: Box::new(error),
+        }
+    }
+
+    fn glance(value: &RawJson) -> Option<Glance> {
+        value.parse().ok()
+    }
+
     /// Whether this is a tool result flagged `isError: true`.
     pub(super) fn is_tool_error(&self) -> bool {
-        matches!(self, TaskOutcome::Result { value } if is_error_result(value))
+        matches!(self, TaskOutcome::Result { value }
+            if Self::glance(value).is_some_and(|g| g.is_error == Some(true)))
     }
 
     /// The first text content of a result, or the error message: a short
@@ -65,15 +104,18 @@ impl TaskOutcome {
     pub(super) fn summary(&self) -> Option<String> {
         match self {
             TaskOutcome::Error { error } => Some(error.message.clone()),
-            TaskOutcome::Result { value } => first_text(value).map(str::to_owned),
+            TaskOutcome::Result { value } => Self::glance(value)?
+                .content
+                .into_iter()
+                .find_map(|c| c.text),
         }
     }
 
     /// The JSON-RPC answer this outcome is: a result or an error.
     pub(crate) fn into_result(self) -> Result<Value, RpcError> {
         match self {
-            TaskOutcome::Result { value } => Ok(value),
-            TaskOutcome::Error { error } => Err(error),
+            TaskOutcome::Result { value } => Ok(value.to_value()),
+            TaskOutcome::Error { error } => Err(*error),
         }
     }
 }

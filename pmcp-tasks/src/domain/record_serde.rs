@@ -3,7 +3,7 @@
 //! into owned ones that are then moved into place.
 
 use super::record::{Extras, Lease, ProgressMark, TaskOutcome, TaskRecord};
-use super::{Era, RawJson, TaskStatus};
+use super::{Era, RawJson, RpcError, TaskStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -154,6 +154,35 @@ impl<'de> Deserialize<'de> for TaskRecord {
             outcome: read.outcome.map(Arc::new),
             extras: (!extras.is_empty()).then(|| Arc::new(extras)),
         })
+    }
+}
+
+/// A [`TaskOutcome`] as read: the tag and whichever part it names.
+#[derive(Deserialize)]
+struct OutcomeIn {
+    kind: OutcomeKind,
+    #[serde(default)]
+    value: Option<RawJson>,
+    #[serde(default)]
+    error: Option<RpcError>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum OutcomeKind {
+    Result,
+    Error,
+}
+
+impl<'de> Deserialize<'de> for TaskOutcome {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let read = OutcomeIn::deserialize(deserializer)?;
+        match (read.kind, read.value, read.error) {
+            (OutcomeKind::Result, Some(value), _) => Ok(TaskOutcome::Result { value }),
+            (OutcomeKind::Error, _, Some(error)) => Ok(TaskOutcome::error(error)),
+            (OutcomeKind::Result, None, _) => Err(serde::de::Error::missing_field("value")),
+            (OutcomeKind::Error, _, None) => Err(serde::de::Error::missing_field("error")),
+        }
     }
 }
 

@@ -24,9 +24,8 @@ fn task(era: Era) -> TaskRecord {
 
 #[test]
 fn tool_error_fails_on_2025_and_completes_on_2026() {
-    let result = TaskOutcome::Result {
-        value: json!({"content":[{"type":"text","text":"boom"}],"isError":true}),
-    };
+    let result =
+        TaskOutcome::result(json!({"content":[{"type":"text","text":"boom"}],"isError":true}));
     let mut old = task(Era::V2025_11_25);
     old.finish(result.clone(), Utc::now()).unwrap();
     assert_eq!(old.status, TaskStatus::Failed);
@@ -105,13 +104,8 @@ fn partial_answers_keep_the_task_waiting() {
 #[test]
 fn record_round_trips_through_json() {
     let mut t = task(Era::V2026_07_28);
-    t.finish(
-        TaskOutcome::Result {
-            value: json!({"content":[]}),
-        },
-        Utc::now(),
-    )
-    .unwrap();
+    t.finish(TaskOutcome::result(json!({"content":[]})), Utc::now())
+        .unwrap();
     let back: TaskRecord = serde_json::from_value(serde_json::to_value(&t).unwrap()).unwrap();
     assert_eq!(back, t);
 }
@@ -123,13 +117,8 @@ fn a_plain_task_keeps_no_extras_and_an_ended_one_lets_them_go() {
     assert!(t.extras.is_none() && t.outcome.is_none());
     t.hold_lease("me", now).unwrap();
     assert!(t.extras.is_some());
-    t.finish(
-        TaskOutcome::Result {
-            value: json!({"content": []}),
-        },
-        now,
-    )
-    .unwrap();
+    t.finish(TaskOutcome::result(json!({"content": []})), now)
+        .unwrap();
     assert!(t.extras.is_none(), "lease gone, no message: nothing left");
     let mut failed = task(Era::V2026_07_28);
     failed.fail("boom", now).unwrap();
@@ -150,13 +139,8 @@ fn a_changed_copy_shares_what_did_not_change() {
     assert_eq!(before.status_message(), None, "the original is untouched");
     assert_eq!(t.status_message(), Some("half way"));
     assert_eq!(t.variables(), before.variables());
-    t.finish(
-        TaskOutcome::Result {
-            value: json!({"content": []}),
-        },
-        now,
-    )
-    .unwrap();
+    t.finish(TaskOutcome::result(json!({"content": []})), now)
+        .unwrap();
     let copy = t.clone();
     assert!(Arc::ptr_eq(
         copy.outcome.as_ref().unwrap(),
@@ -219,4 +203,32 @@ fn the_json_of_a_record_keeps_its_field_order_and_names() {
     assert_eq!(serde_json::to_string(&t).unwrap(), expected);
     let back: TaskRecord = serde_json::from_str(expected).unwrap();
     assert_eq!(back, t);
+}
+
+#[test]
+fn outcomes_read_back_from_text_and_from_values() {
+    let now = Utc::now();
+    let mut done = task(Era::V2026_07_28);
+    done.finish(
+        TaskOutcome::result(json!({"content": [{"type": "text", "text": "ok"}]})),
+        now,
+    )
+    .unwrap();
+    let mut failed = task(Era::V2026_07_28);
+    failed
+        .finish(TaskOutcome::error(RpcError::internal("boom")), now)
+        .unwrap();
+    for t in [done, failed] {
+        let text = serde_json::to_string(&t).unwrap();
+        assert_eq!(serde_json::from_str::<TaskRecord>(&text).unwrap(), t);
+        let tree = serde_json::to_value(&t).unwrap();
+        assert_eq!(serde_json::from_value::<TaskRecord>(tree).unwrap(), t);
+    }
+    assert_eq!(
+        serde_json::to_string(&TaskOutcome::result(json!({"a": 1}))).unwrap(),
+        r#"{"kind":"result","value":{"a":1}}"#
+    );
+    let wrong = r#"{"kind": "result", "error": {"code": 1, "message": "x"}}"#;
+    let err = serde_json::from_str::<TaskOutcome>(wrong).unwrap_err();
+    assert!(err.to_string().contains("missing field `value`"), "{err}");
 }

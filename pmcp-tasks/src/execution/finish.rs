@@ -35,13 +35,11 @@ pub(super) async fn finish(shared: &Arc<Shared>, owner: &str, id: &str, outcome:
                 if !matches!(outcome, TaskOutcome::Error { .. }) =>
             {
                 tracing::error!(task = %id, bytes, limit, "a task's result is too large for the store");
-                outcome = TaskOutcome::Error {
-                    error: RpcError::internal(format!(
-                        "the tool's result is {bytes} bytes once stored, more than the task \
+                outcome = TaskOutcome::error(RpcError::internal(format!(
+                    "the tool's result is {bytes} bytes once stored, more than the task \
                          store's limit of {limit}; return less, or keep large data elsewhere \
                          and return a link"
-                    )),
-                };
+                )));
                 continue;
             }
             Err(e) => e,
@@ -89,9 +87,7 @@ fn within_result_limit(outcome: TaskOutcome, max: usize) -> TaskOutcome {
         limit = max,
         "a task's outcome is over the size limit"
     );
-    TaskOutcome::Error {
-        error: RpcError::internal(message),
-    }
+    TaskOutcome::error(RpcError::internal(message))
 }
 
 pub(super) fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -310,12 +310,10 @@ impl TaskRuntime {
             let outcome = match ended {
                 None => None,
                 Some(Ok(outcome)) => Some(outcome),
-                Some(Err(panic)) => Some(TaskOutcome::Error {
-                    error: RpcError::internal(format!(
-                        "the tool panicked: {}",
-                        panic_message(&panic)
-                    )),
-                }),
+                Some(Err(panic)) => Some(TaskOutcome::error(RpcError::internal(format!(
+                    "the tool panicked: {}",
+                    panic_message(&panic)
+                )))),
             };
             if let Some(outcome) = outcome {
                 finish(&shared, &owner, &id, outcome).await;

@@ -106,12 +106,8 @@ mod tests {
                     .await
                     .unwrap();
                 match ctx.sleep("nap", HOUR).await {
-                    Ok(()) => TaskOutcome::Result {
-                        value: json!({"content": []}),
-                    },
-                    Err(e) => TaskOutcome::Error {
-                        error: crate::domain::RpcError::internal(e.to_string()),
-                    },
+                    Ok(()) => TaskOutcome::result(json!({"content": []})),
+                    Err(e) => TaskOutcome::error(crate::domain::RpcError::internal(e.to_string())),
                 }
             })
         })

@@ -160,12 +160,10 @@ mod tests {
                     .unwrap();
                 let schema = json!({"type": "object", "properties": {"v": {"type": "string"}}});
                 match ctx.elicit_form("q", "Which?", schema).await {
-                    Ok(answer) => TaskOutcome::Result {
-                        value: json!({"content": [], "told": answer.content}),
-                    },
-                    Err(e) => TaskOutcome::Error {
-                        error: crate::domain::RpcError::internal(e.to_string()),
-                    },
+                    Ok(answer) => {
+                        TaskOutcome::result(json!({"content": [], "told": answer.content}))
+                    }
+                    Err(e) => TaskOutcome::error(crate::domain::RpcError::internal(e.to_string())),
                 }
             })
         })
@@ -244,9 +242,9 @@ mod tests {
         assert_eq!(done.status, TaskStatus::Completed, "{done:?}");
         assert_eq!(
             done.outcome(),
-            Some(&TaskOutcome::Result {
-                value: json!({"content": [], "told": {"v": "tea"}})
-            })
+            Some(&TaskOutcome::result(
+                json!({"content": [], "told": {"v": "tea"}})
+            ))
         );
         assert!(!done.suspended);
         assert_eq!(prepared.load(Ordering::SeqCst), 1, "the step was replayed");

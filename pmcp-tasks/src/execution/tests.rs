@@ -59,9 +59,7 @@ where
 }
 
 fn ok() -> TaskOutcome {
-    TaskOutcome::Result {
-        value: json!({"content": []}),
-    }
+    TaskOutcome::result(json!({"content": []}))
 }
 
 #[tokio::test(start_paused = true)]
@@ -284,9 +282,7 @@ async fn elicitation_waits_for_the_answer_and_resumes() {
                         .await
                         .unwrap();
                     ctx.set_var("answered", &answer.action).await.unwrap();
-                    TaskOutcome::Result {
-                        value: json!({"content": [], "answer": answer.content}),
-                    }
+                    TaskOutcome::result(json!({"content": [], "answer": answer.content}))
                 })
             }),
         )
@@ -316,9 +312,9 @@ async fn elicitation_waits_for_the_answer_and_resumes() {
     assert_eq!(done.variables()["answered"], "accept");
     assert_eq!(
         done.outcome(),
-        Some(&TaskOutcome::Result {
-            value: json!({"content": [], "answer": {"name": "Luca"}})
-        })
+        Some(&TaskOutcome::result(
+            json!({"content": [], "answer": {"name": "Luca"}})
+        ))
     );
 }
 
@@ -441,9 +437,7 @@ async fn a_lapsed_resumable_task_runs_again_and_replays_its_completed_steps() {
                     .await
                     .unwrap();
                 let two: u32 = ctx.step("two", async { Ok(one + 1) }).await.unwrap();
-                TaskOutcome::Result {
-                    value: json!({"content": [], "two": two}),
-                }
+                TaskOutcome::result(json!({"content": [], "two": two}))
             })
         }))
     });
@@ -455,9 +449,7 @@ async fn a_lapsed_resumable_task_runs_again_and_replays_its_completed_steps() {
     assert_eq!(done.status, TaskStatus::Completed);
     assert_eq!(
         done.outcome(),
-        Some(&TaskOutcome::Result {
-            value: json!({"content": [], "two": 42})
-        })
+        Some(&TaskOutcome::result(json!({"content": [], "two": 42})))
     );
     assert_eq!(
         runs_of_step_one.load(Ordering::SeqCst),
@@ -588,9 +580,9 @@ async fn a_result_too_large_for_the_store_fails_the_task_saying_so() {
             new_task(Duration::from_secs(60)),
             body(|_ctx| {
                 Box::pin(async move {
-                    TaskOutcome::Result {
-                        value: json!({"content": [{"type": "text", "text": "x".repeat(10_000)}]}),
-                    }
+                    TaskOutcome::result(
+                        json!({"content": [{"type": "text", "text": "x".repeat(10_000)}]}),
+                    )
                 })
             }),
         )

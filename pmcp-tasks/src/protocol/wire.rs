@@ -121,7 +121,7 @@ pub(crate) fn detailed_task_2026(record: &TaskRecord) -> Map<String, Value> {
         }
         TaskStatus::Completed => {
             let mut result = match &record.outcome() {
-                Some(TaskOutcome::Result { value }) => value.clone(),
+                Some(TaskOutcome::Result { value }) => value.to_value(),
                 _ => json!({"content": []}),
             };
             // The inlined result is the call's 2026-07-28 result, envelope
@@ -135,7 +135,7 @@ pub(crate) fn detailed_task_2026(record: &TaskRecord) -> Map<String, Value> {
         }
         TaskStatus::Failed => {
             let error = match &record.outcome() {
-                Some(TaskOutcome::Error { error }) => error.clone(),
+                Some(TaskOutcome::Error { error }) => RpcError::clone(error),
                 // A task created on 2025-11-25 that failed with an
                 // `isError` result, read on 2026-07-28: report its message.
                 _ => RpcError::internal(record.status_message().unwrap_or("The task failed.")),

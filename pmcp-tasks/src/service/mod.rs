@@ -21,7 +21,7 @@ pub(crate) use error::ServiceError;
 pub use owner::AnonymousPolicy;
 pub(crate) use owner::{Caller, Connection, Owner, OwnerPolicy};
 
-use crate::domain::{TaskOutcome, TaskRecord};
+use crate::domain::{RpcError, TaskOutcome, TaskRecord};
 use crate::execution::TaskRuntime;
 use crate::rate::KeyedRate;
 use crate::store::TaskPage;
@@ -211,8 +211,8 @@ impl TaskService {
 /// or (cancelled) nothing.
 pub(crate) fn outcome(record: &TaskRecord) -> Result<Value, ServiceError> {
     match &record.outcome() {
-        Some(TaskOutcome::Result { value }) => Ok(value.clone()),
-        Some(TaskOutcome::Error { error }) => Err(ServiceError::Failed(error.clone())),
+        Some(TaskOutcome::Result { value }) => Ok(value.to_value()),
+        Some(TaskOutcome::Error { error }) => Err(ServiceError::Failed(RpcError::clone(error))),
         None => Err(ServiceError::NoResult(record.id.clone())),
     }
 }

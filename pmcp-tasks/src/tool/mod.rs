@@ -95,23 +95,17 @@ where
 pub(crate) fn outcome_of<O: Serialize, E: Into<ToolError>>(result: Result<O, E>) -> TaskOutcome {
     match result {
         Ok(output) => match serde_json::to_value(&output) {
-            Ok(value) => TaskOutcome::Result {
-                value: call_tool_result(value),
-            },
-            Err(e) => TaskOutcome::Error {
-                error: RpcError::internal(format!(
-                    "the tool's output could not be serialized: {e}"
-                )),
-            },
+            Ok(value) => TaskOutcome::result(call_tool_result(value)),
+            Err(e) => TaskOutcome::error(RpcError::internal(format!(
+                "the tool's output could not be serialized: {e}"
+            ))),
         },
         Err(e) => match e.into().into_parts() {
-            Ok(message) => TaskOutcome::Result {
-                value: json!({
-                    "content": [{"type": "text", "text": message}],
-                    "isError": true,
-                }),
-            },
-            Err(error) => TaskOutcome::Error { error },
+            Ok(message) => TaskOutcome::result(json!({
+                "content": [{"type": "text", "text": message}],
+                "isError": true,
+            })),
+            Err(error) => TaskOutcome::error(error),
         },
     }
 }
@@ -440,16 +434,16 @@ mod tests {
         let ok = (tool.prepare(json!({"n": 2})).unwrap())(TaskContext::detached("x")).await;
         assert_eq!(
             ok,
-            TaskOutcome::Result {
-                value: json!({"content":[{"type":"text","text":"{\"doubled\":4}"}],"structuredContent":{"doubled":4}})
-            }
+            TaskOutcome::result(
+                json!({"content":[{"type":"text","text":"{\"doubled\":4}"}],"structuredContent":{"doubled":4}})
+            )
         );
         let err = (tool.prepare(json!({"n": 0})).unwrap())(TaskContext::detached("x")).await;
         assert_eq!(
             err,
-            TaskOutcome::Result {
-                value: json!({"content":[{"type":"text","text":"zero is not allowed"}],"isError":true})
-            }
+            TaskOutcome::result(
+                json!({"content":[{"type":"text","text":"zero is not allowed"}],"isError":true})
+            )
         );
     }
 }

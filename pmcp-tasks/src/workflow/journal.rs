@@ -46,12 +46,7 @@ impl Journal<'_> {
                 ));
                 self.runtime
                     .update(&owner, &id, |t, now| {
-                        t.finish(
-                            TaskOutcome::Error {
-                                error: error.clone(),
-                            },
-                            now,
-                        )
+                        t.finish(TaskOutcome::error(error.clone()), now)
                     })
                     .await
                     .map(|(written, ())| written)
@@ -123,12 +118,7 @@ impl Journal<'_> {
                 t.set_variable(PROGRESS_KEY, Some(json!(progress)), limit, now)?;
             }
             t.set_variable(PAUSE_KEY, None, limit, now)?;
-            t.finish(
-                TaskOutcome::Error {
-                    error: failure.clone(),
-                },
-                now,
-            )
+            t.finish(TaskOutcome::error(failure.clone()), now)
         })
         .await
     }
@@ -164,12 +154,7 @@ impl Journal<'_> {
         let limit = self.limit();
         self.apply(record, |t, now| {
             t.set_variable(PAUSE_KEY, None, limit, now)?;
-            t.finish(
-                TaskOutcome::Result {
-                    value: summary.clone(),
-                },
-                now,
-            )
+            t.finish(TaskOutcome::result(summary.clone()), now)
         })
         .await
     }

@@ -103,9 +103,7 @@ async fn a_create_stored_despite_an_outage_answer_runs_its_body_once_the_store_i
     let body: TaskBody = Box::new(move |_ctx| {
         Box::pin(async move {
             counter.fetch_add(1, Ordering::SeqCst);
-            TaskOutcome::Result {
-                value: json!({"content": []}),
-            }
+            TaskOutcome::result(json!({"content": []}))
         })
     });
     let new = NewTask {

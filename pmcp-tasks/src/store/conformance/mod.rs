@@ -146,12 +146,7 @@ pub async fn completion_and_result_land_together(store: Arc<dyn TaskStore>) {
         .await
         .unwrap();
     let (done, ()) = update(&*store, &clock, "alice", &created.id, |t, now| {
-        t.finish(
-            TaskOutcome::Result {
-                value: json!({"content": []}),
-            },
-            now,
-        )
+        t.finish(TaskOutcome::result(json!({"content": []})), now)
     })
     .await
     .unwrap();

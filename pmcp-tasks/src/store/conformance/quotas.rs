@@ -75,9 +75,7 @@ pub async fn stored_tasks_and_bytes_are_counted_and_capped(store: Arc<dyn TaskSt
     // A finished task still counts as stored, and its result's bytes too.
     let (done, ()) = update(&*store, &clock, "alice", &a.id, |t, now| {
         t.finish(
-            TaskOutcome::Result {
-                value: json!({"content": [{"type": "text", "text": "x".repeat(500)}]}),
-            },
+            TaskOutcome::result(json!({"content": [{"type": "text", "text": "x".repeat(500)}]})),
             now,
         )
     })

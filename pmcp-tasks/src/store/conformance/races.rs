@@ -88,12 +88,7 @@ pub async fn cancel_racing_complete_ends_in_exactly_one_terminal_state(
                 .unwrap();
             let cancel = update(&*store, &*clock, &owner, &t.id, |t, now| t.cancel(now));
             let complete = update(&*store, &*clock, &owner, &t.id, |t, now| {
-                t.finish(
-                    TaskOutcome::Result {
-                        value: json!({"content": [], "round": i}),
-                    },
-                    now,
-                )
+                t.finish(TaskOutcome::result(json!({"content": [], "round": i})), now)
             });
             let (cancelled, completed) = tokio::join!(cancel, complete);
             let (cancelled, completed) = (cancelled.is_ok(), completed.is_ok());
@@ -106,9 +101,7 @@ pub async fn cancel_racing_complete_ends_in_exactly_one_terminal_state(
                 assert_eq!(end.status, TaskStatus::Completed, "round {i}");
                 assert_eq!(
                     end.outcome(),
-                    Some(&TaskOutcome::Result {
-                        value: json!({"content": [], "round": i})
-                    }),
+                    Some(&TaskOutcome::result(json!({"content": [], "round": i}))),
                     "round {i}"
                 );
             }

@@ -73,9 +73,7 @@ fn twins(now: DateTime<Utc>) -> (Shard, String, String) {
 fn finish(shard: &mut Shard, id: &str, now: DateTime<Utc>) {
     let slot = shard.get_mut(HASH, id).unwrap();
     let mut record = (*slot.record).clone();
-    record
-        .finish(TaskOutcome::Result { value: json!({}) }, now)
-        .unwrap();
+    record.finish(TaskOutcome::result(json!({})), now).unwrap();
     let old = std::mem::replace(&mut slot.record, Arc::new(record));
     let new = slot.record.clone();
     for which in [Deadline::Expiry, Deadline::Lease] {
