@@ -8,11 +8,23 @@ pub mod bench {
     use pmcp_tasks::domain::{TaskOutcome, TaskRecord};
     use pmcp_tasks::store::{self, OwnerQuota, TaskStore};
     use serde_json::json;
+    use std::sync::Arc;
 
     /// One task's life on one of our stores, as a server drives it: create
     /// `record`, complete it with a result, get it, and get it again for
     /// its result (`tasks/result` reads the record again).
     pub async fn lifecycle(store: &dyn TaskStore, record: TaskRecord) {
+        let owner = record.owner.clone();
+        let t = create_finished(store, record).await;
+        let got = store.get(&owner, &t.id, Utc::now()).await.unwrap();
+        assert!(got.status.is_terminal());
+        let got = store.get(&owner, &t.id, Utc::now()).await.unwrap();
+        assert!(got.outcome().is_some());
+    }
+
+    /// Creates `record` and completes it with a small result (one text
+    /// content); returns it as created.
+    pub async fn create_finished(store: &dyn TaskStore, record: TaskRecord) -> Arc<TaskRecord> {
         let owner = record.owner.clone();
         let t = store
             .create(record, OwnerQuota::unlimited(), Utc::now())
@@ -26,10 +38,7 @@ pub mod bench {
         })
         .await
         .unwrap();
-        let got = store.get(&owner, &t.id, Utc::now()).await.unwrap();
-        assert!(got.status.is_terminal());
-        let got = store.get(&owner, &t.id, Utc::now()).await.unwrap();
-        assert!(got.outcome().is_some());
+        t
     }
 
     /// `n` rounded, with a space between thousands: `1234567` → `1 234 567`.

@@ -16,7 +16,9 @@
 //!    reported as not measured, with an extrapolation of the fill time.
 //!    The curve is drawn to `docs/benchmarks-scaling.svg`.
 //! 3. Memory per live task: the bytes the store asked the allocator for
-//!    while it was filled (net of what it gave back), divided by N.
+//!    while it was filled (net of what it gave back), divided by N; and
+//!    (section `finished`, not run by default) the same for tasks that
+//!    all ended with a small result.
 //!
 //! Every figure is the median of the rounds; each round runs every store,
 //! in a rotating order, so machine noise hits all of them. Read the
@@ -27,17 +29,19 @@
 //! `--levels 1000,1000000`; `--plot PATH` (where the SVG goes); `--tasks-per-sample N`
 //! (default 6 400: a lifecycle sample runs fresh stores of the round's size in turn
 //! until it has done N tasks; 1 gives one store per sample);
-//! `--sections lifecycle,allocations,scaling`.
+//! `--sections lifecycle,allocations,scaling,finished`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 mod alloc;
+mod finished;
 mod lifecycle;
 mod report;
 mod scaling;
 mod stores;
 
+use finished::finished_section;
 use lifecycle::{allocations_section, lifecycle_section};
 use report::{human, memory, plot, targets};
 use scaling::scaling_section;
@@ -170,6 +174,9 @@ async fn main() {
         Vec::new()
     };
     memory(&points);
+    if opts.runs("finished") {
+        finished_section(&opts).await;
+    }
     targets(&lifecycle, &points);
     if points.is_empty() {
         return;

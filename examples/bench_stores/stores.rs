@@ -161,6 +161,41 @@ impl Store {
         }
     }
 
+    /// A task created and completed with the lifecycle's small result,
+    /// left in the store (what a finished task costs to keep).
+    pub(crate) async fn fill_finished(&self, owner: &str) {
+        match self {
+            Store::Ours(s) => {
+                bench::create_finished(&**s, new_task(owner)).await;
+            }
+            Store::Pmcp(s) => {
+                let t = s.create(owner, Some(TTL_MS)).await.unwrap();
+                s.set_result(
+                    &t.task_id,
+                    owner,
+                    CallToolResult::new(vec![Content::text("done")]),
+                )
+                .await
+                .unwrap();
+                s.update_status(&t.task_id, owner, PmcpStatus::Completed, None)
+                    .await
+                    .unwrap();
+            }
+            Store::V020(s) => {
+                let t = s.create(owner, "tools/call", Some(TTL_MS)).await.unwrap();
+                s.complete_with_result(
+                    &t.task.task_id,
+                    owner,
+                    V020Status::Completed,
+                    None,
+                    json!({"content": [{"type": "text", "text": "done"}]}),
+                )
+                .await
+                .unwrap();
+            }
+        }
+    }
+
     /// One task's life as a server drives it: create; complete with the
     /// result (one atomic write where the store has one); `tasks/get`;
     /// `tasks/result`.
