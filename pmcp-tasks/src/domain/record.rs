@@ -58,20 +58,12 @@ pub(crate) fn first_text(result: &Value) -> Option<&str> {
         .find_map(|c| c.get("text")?.as_str())
 }
 
-/// What an outcome's summary needs of a stored `CallToolResult`: read
-/// from its text without building the whole tree.
+/// Whether a stored `CallToolResult` is flagged `isError`: read from its
+/// text, skipping the rest without building it.
 #[derive(Deserialize)]
-struct Glance {
+struct ErrorFlag {
     #[serde(default, rename = "isError")]
     is_error: Option<bool>,
-    #[serde(default)]
-    content: Vec<GlanceContent>,
-}
-
-#[derive(Deserialize)]
-struct GlanceContent {
-    #[serde(default)]
-    text: Option<String>,
 }
 
 impl TaskOutcome {
@@ -89,14 +81,10 @@ impl TaskOutcome {
         }
     }
 
-    fn glance(value: &RawJson) -> Option<Glance> {
-        value.parse().ok()
-    }
-
     /// Whether this is a tool result flagged `isError: true`.
     pub(super) fn is_tool_error(&self) -> bool {
         matches!(self, TaskOutcome::Result { value }
-            if Self::glance(value).is_some_and(|g| g.is_error == Some(true)))
+            if value.parse::<ErrorFlag>().is_ok_and(|f| f.is_error == Some(true)))
     }
 
     /// The first text content of a result, or the error message: a short
@@ -104,10 +92,8 @@ impl TaskOutcome {
     pub(super) fn summary(&self) -> Option<String> {
         match self {
             TaskOutcome::Error { error } => Some(error.message.clone()),
-            TaskOutcome::Result { value } => Self::glance(value)?
-                .content
-                .into_iter()
-                .find_map(|c| c.text),
+            // Only for a failure: the whole tree, read as `first_text` reads it.
+            TaskOutcome::Result { value } => first_text(&value.to_value()).map(str::to_owned),
         }
     }
 
