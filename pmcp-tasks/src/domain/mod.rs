@@ -21,7 +21,7 @@ pub(crate) use json_len::json_len;
 pub use lifetime::RECOVERY_GRACE;
 pub use limits::Limits;
 pub use raw_json::RawJson;
-pub(crate) use record::{first_text, is_error_result};
+pub(crate) use record::{first_text, is_error_result, unreadable_result};
 pub use record::{Lease, NewTask, ProgressMark, TaskOutcome, TaskRecord, STATUS_MESSAGE_MAX_CHARS};
 pub use rpc::{code, RpcError};
 pub use status::TaskStatus;

@@ -13,6 +13,12 @@ use std::fmt;
 /// [`serde_json::Value`] tree is 80 bytes a node (with the `preserve_order`
 /// feature pmcp turns on), is written out verbatim, and is parsed only when
 /// it is used ([`parse`](Self::parse)). Two are equal when their texts are.
+///
+/// It serializes as the JSON it holds with serde_json only (other serde
+/// formats see serde_json's private wrapper), so a record that holds one
+/// is stored as JSON, as every store of this crate does. Reading it back
+/// is subject to serde_json's nesting limit of 128 levels, which writing is
+/// not: [`to_value`](Self::to_value) reports a value nested deeper.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct RawJson(Box<RawValue>);
@@ -36,10 +42,10 @@ impl RawJson {
         serde_json::from_str(self.get())
     }
 
-    /// The value as a [`Value`] tree.
-    pub fn to_value(&self) -> Value {
-        // The text is JSON by construction.
-        self.parse().unwrap_or(Value::Null)
+    /// The value as a [`Value`] tree; an error only for a value nested
+    /// more than 128 levels deep (the text is JSON by construction).
+    pub fn to_value(&self) -> serde_json::Result<Value> {
+        self.parse()
     }
 }
 

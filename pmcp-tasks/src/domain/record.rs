@@ -83,8 +83,10 @@ impl TaskOutcome {
 
     /// Whether this is a tool result flagged `isError: true`.
     pub(super) fn is_tool_error(&self) -> bool {
+        // An object only: the derived reader would take an array too.
         matches!(self, TaskOutcome::Result { value }
-            if value.parse::<ErrorFlag>().is_ok_and(|f| f.is_error == Some(true)))
+            if value.get().starts_with('{')
+                && value.parse::<ErrorFlag>().is_ok_and(|f| f.is_error == Some(true)))
     }
 
     /// The first text content of a result, or the error message: a short
@@ -93,17 +95,23 @@ impl TaskOutcome {
         match self {
             TaskOutcome::Error { error } => Some(error.message.clone()),
             // Only for a failure: the whole tree, read as `first_text` reads it.
-            TaskOutcome::Result { value } => first_text(&value.to_value()).map(str::to_owned),
+            TaskOutcome::Result { value } => first_text(&value.to_value().ok()?).map(str::to_owned),
         }
     }
 
     /// The JSON-RPC answer this outcome is: a result or an error.
     pub(crate) fn into_result(self) -> Result<Value, RpcError> {
         match self {
-            TaskOutcome::Result { value } => Ok(value.to_value()),
+            TaskOutcome::Result { value } => value.to_value().map_err(unreadable_result),
             TaskOutcome::Error { error } => Err(*error),
         }
     }
+}
+
+/// The error a result that cannot be read back answers as: one nested
+/// deeper than serde_json reads (see [`RawJson`]).
+pub(crate) fn unreadable_result(e: serde_json::Error) -> RpcError {
+    RpcError::internal(format!("the task's result cannot be read back: {e}"))
 }
 
 /// Everything the runtime knows about one task.
@@ -117,7 +125,8 @@ impl TaskOutcome {
 /// behind another, so that a stored task is small and a changed copy of a
 /// record shares what did not change. Those parts are read through methods
 /// ([`variables`](Self::variables), [`outcome`](Self::outcome), ...). The
-/// record serializes to the same JSON either way.
+/// record serializes to the same JSON either way; it is meant to be stored
+/// as JSON (its arguments and result are [`RawJson`]).
 #[derive(Debug, Clone)]
 pub struct TaskRecord {
     /// Unguessable identifier (a random UUID).

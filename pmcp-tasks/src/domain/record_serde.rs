@@ -157,14 +157,20 @@ impl<'de> Deserialize<'de> for TaskRecord {
     }
 }
 
-/// A [`TaskOutcome`] as read: the tag and whichever part it names.
+/// A [`TaskOutcome`] as read: the tag, and the part it names (the other,
+/// if present, is ignored as the derived reader did). A part that is
+/// present is kept even when it is `null`.
 #[derive(Deserialize)]
 struct OutcomeIn {
     kind: OutcomeKind,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     value: Option<RawJson>,
-    #[serde(default)]
-    error: Option<RpcError>,
+    #[serde(default, deserialize_with = "present")]
+    error: Option<RawJson>,
+}
+
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<RawJson>, D::Error> {
+    RawJson::deserialize(deserializer).map(Some)
 }
 
 #[derive(Deserialize)]
@@ -176,12 +182,16 @@ enum OutcomeKind {
 
 impl<'de> Deserialize<'de> for TaskOutcome {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
         let read = OutcomeIn::deserialize(deserializer)?;
         match (read.kind, read.value, read.error) {
             (OutcomeKind::Result, Some(value), _) => Ok(TaskOutcome::Result { value }),
-            (OutcomeKind::Error, _, Some(error)) => Ok(TaskOutcome::error(error)),
-            (OutcomeKind::Result, None, _) => Err(serde::de::Error::missing_field("value")),
-            (OutcomeKind::Error, _, None) => Err(serde::de::Error::missing_field("error")),
+            (OutcomeKind::Error, _, Some(error)) => error
+                .parse::<RpcError>()
+                .map(TaskOutcome::error)
+                .map_err(|e| D::Error::custom(format!("a task's error does not read: {e}"))),
+            (OutcomeKind::Result, None, _) => Err(D::Error::missing_field("value")),
+            (OutcomeKind::Error, _, None) => Err(D::Error::missing_field("error")),
         }
     }
 }

@@ -232,3 +232,91 @@ fn outcomes_read_back_from_text_and_from_values() {
     let err = serde_json::from_str::<TaskOutcome>(wrong).unwrap_err();
     assert!(err.to_string().contains("missing field `value`"), "{err}");
 }
+
+#[test]
+fn the_json_of_an_ended_and_of_a_suspended_record_keeps_its_form() {
+    let at = DateTime::parse_from_rfc3339("2026-11-29T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let mut done = task(Era::V2026_07_28);
+    done.id = "t-2".into();
+    done.created_at = at;
+    done.finish(TaskOutcome::result(json!({"a": 1})), at)
+        .unwrap();
+    assert_eq!(
+        serde_json::to_string(&done).unwrap(),
+        concat!(
+            r#"{"id":"t-2","owner":"alice","era":"2026-07-28","tool":"t","arguments":{},"#,
+            r#""status":"completed","created_at":"2026-11-29T10:00:00Z","#,
+            r#""updated_at":"2026-11-29T10:00:00Z","ttl":60000,"poll_interval":null,"#,
+            r#""variables":{},"outcome":{"kind":"result","value":{"a":1}},"#,
+            r#""input_requests":{},"input_responses":{},"checkpoints":{},"version":0}"#
+        )
+    );
+    let mut waiting = task(Era::V2026_07_28);
+    waiting.id = "t-3".into();
+    waiting.created_at = at;
+    waiting.hold_lease("me", at).unwrap();
+    waiting.request_input("k", json!(1), at).unwrap();
+    waiting.suspend("me", "k", at).unwrap();
+    assert_eq!(
+        serde_json::to_string(&waiting).unwrap(),
+        concat!(
+            r#"{"id":"t-3","owner":"alice","era":"2026-07-28","tool":"t","arguments":{},"#,
+            r#""status":"input_required","created_at":"2026-11-29T10:00:00Z","#,
+            r#""updated_at":"2026-11-29T10:00:00Z","ttl":60000,"poll_interval":null,"#,
+            r#""variables":{},"input_requests":{"k":1},"input_responses":{},"#,
+            r#""checkpoints":{},"suspended":true,"version":0}"#
+        )
+    );
+}
+
+#[test]
+fn a_null_result_and_a_stray_part_read_back() {
+    let mut t = task(Era::V2026_07_28);
+    t.finish(TaskOutcome::result(Value::Null), Utc::now())
+        .unwrap();
+    let text = serde_json::to_string(&t).unwrap();
+    assert_eq!(serde_json::from_str::<TaskRecord>(&text).unwrap(), t);
+    // A raw value keeps its text as written: stores write it compact.
+    let stray = r#"{"kind": "result", "value": {"a":1}, "error": "not an error object"}"#;
+    assert_eq!(
+        serde_json::from_str::<TaskOutcome>(stray).unwrap(),
+        TaskOutcome::result(json!({"a": 1}))
+    );
+    let bad = r#"{"kind": "error", "error": "not an error object"}"#;
+    let err = serde_json::from_str::<TaskOutcome>(bad).unwrap_err();
+    assert!(
+        err.to_string().contains("a task's error does not read"),
+        "{err}"
+    );
+}
+
+#[test]
+fn only_an_object_flagged_is_error_fails_a_2025_task() {
+    let now = Utc::now();
+    for (result, failed) in [
+        (json!([true]), false),
+        (json!({"isError": "yes"}), false),
+        (json!({"content": [], "isError": true}), true),
+    ] {
+        let mut t = task(Era::V2025_11_25);
+        t.finish(TaskOutcome::result(result.clone()), now).unwrap();
+        assert_eq!(t.status == TaskStatus::Failed, failed, "{result}");
+    }
+}
+
+#[test]
+fn a_result_nested_too_deep_to_read_back_is_reported() {
+    let mut deep = json!(1);
+    for _ in 0..200 {
+        deep = json!([deep]);
+    }
+    let outcome = TaskOutcome::result(deep);
+    let err = outcome.into_result().unwrap_err();
+    assert!(
+        err.message.contains("cannot be read back"),
+        "{}",
+        err.message
+    );
+}

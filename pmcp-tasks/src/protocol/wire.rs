@@ -121,7 +121,12 @@ pub(crate) fn detailed_task_2026(record: &TaskRecord) -> Map<String, Value> {
         }
         TaskStatus::Completed => {
             let mut result = match &record.outcome() {
-                Some(TaskOutcome::Result { value }) => value.to_value(),
+                // Unreadable (nested too deep to read back): said so, as a
+                // tool error, rather than left out.
+                Some(TaskOutcome::Result { value }) => value.to_value().unwrap_or_else(|e| {
+                    let text = crate::domain::unreadable_result(e).message;
+                    json!({"content": [{"type": "text", "text": text}], "isError": true})
+                }),
                 _ => json!({"content": []}),
             };
             // The inlined result is the call's 2026-07-28 result, envelope

@@ -417,7 +417,7 @@ fn bodies<'a>(
     let tools: BTreeMap<String, TaskTool> = tools.map(|t| (t.name.clone(), t.clone())).collect();
     move |record| {
         let tool = tools.get(&record.tool)?;
-        tool.prepare(record.arguments.to_value()).ok()
+        tool.prepare(record.arguments.to_value().ok()?).ok()
     }
 }
 

@@ -60,7 +60,7 @@ impl TaskService {
         arguments: &Value,
     ) -> Result<Option<Arc<TaskRecord>>, ServiceError> {
         match self.runtime().get(owner.as_str(), id).await {
-            Ok(existing) if existing.arguments.to_value() == *arguments => {
+            Ok(existing) if existing.arguments.to_value().is_ok_and(|a| a == *arguments) => {
                 tracing::info!(task = %id, owner = %owner.as_str(), tool = %tool.name, "a call with a known idempotency key gets its task again");
                 Ok(Some(existing))
             }

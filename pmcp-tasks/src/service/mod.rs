@@ -211,7 +211,9 @@ impl TaskService {
 /// or (cancelled) nothing.
 pub(crate) fn outcome(record: &TaskRecord) -> Result<Value, ServiceError> {
     match &record.outcome() {
-        Some(TaskOutcome::Result { value }) => Ok(value.to_value()),
+        Some(TaskOutcome::Result { value }) => value
+            .to_value()
+            .map_err(|e| ServiceError::Failed(crate::domain::unreadable_result(e))),
         Some(TaskOutcome::Error { error }) => Err(ServiceError::Failed(RpcError::clone(error))),
         None => Err(ServiceError::NoResult(record.id.clone())),
     }

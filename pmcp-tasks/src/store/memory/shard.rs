@@ -67,7 +67,9 @@ impl Shard {
         self.tasks.find_mut(hash, |s| s.record.id == id)
     }
 
-    /// The task `owner` listed at `seq`, whose id hashes to `hash`.
+    /// The task `owner` listed at `seq`, whose id hashes to `hash`. An
+    /// owner's sequence numbers are never reused while it has tasks (a
+    /// retired owner comes back as a new `Owner`), so the pair is unique.
     pub(super) fn listed(&self, hash: u64, owner: &Arc<Owner>, seq: u64) -> Option<&Slot> {
         self.tasks
             .find(hash, |s| s.seq == seq && Arc::ptr_eq(&s.owner, owner))

@@ -154,9 +154,17 @@ fn an_id_taken_is_handed_back() {
     let now = Utc::now();
     let mut shard = Shard::default();
     let record = task(now, 60);
-    let again = record.clone();
-    shard.insert(HASH, slot(record), &hasher).unwrap();
-    let refused = shard.insert(HASH, slot(again), &hasher).unwrap_err();
-    assert_eq!(refused.record.ttl, Some(Duration::from_secs(60)));
+    let mut again = record.clone();
+    again.ttl = Some(Duration::from_secs(90));
+    let (first, second) = (slot(record), slot(again));
+    let (stored, refused) = (first.record.clone(), second.record.clone());
+    shard.insert(HASH, first, &hasher).unwrap();
+    let back = shard.insert(HASH, second, &hasher).unwrap_err();
+    assert!(
+        Arc::ptr_eq(&back.record, &refused),
+        "the refused task comes back"
+    );
+    let kept = &shard.get(HASH, &stored.id).unwrap().record;
+    assert!(Arc::ptr_eq(kept, &stored), "the stored task is untouched");
     assert_eq!((shard.len(), shard.expiry.len()), (1, 1));
 }
