@@ -91,6 +91,13 @@ proptest! {
         prop_assert!(record.serialize(&mut Len(0)).is_ok());
     }
 
+    /// Arguments and results are kept as text: what is read back must be
+    /// what was written, floats included (serde_json's `float_roundtrip`).
+    #[test]
+    fn raw_values_read_back_as_written(v in value()) {
+        prop_assert_eq!(crate::domain::RawJson::new(&v).to_value().unwrap(), v);
+    }
+
     #[test]
     fn counts_raw_values_as_their_text(v in value()) {
         #[derive(serde::Serialize)]
