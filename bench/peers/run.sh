@@ -4,7 +4,7 @@
 # features: building them in one invocation would unify the features and
 # fail), then runs the driver. Arguments go to the driver:
 #
-#   ./bench/peers/run.sh [--quick] [--sqlite] [--rounds N] [--only ours,rmcp,turul]
+#   ./bench/peers/run.sh [--quick] [--sqlite] [--in-process] [--rounds N] [--only ours,rmcp,turul]
 #
 # This directory is a cargo workspace of its own; nothing here touches the
 # main workspace's build or lock file.
@@ -20,7 +20,7 @@ done
 
 for package in peer-ours peer-rmcp peer-turul-2025 peer-turul-2026 peer-bench; do
     echo "== cargo build --release -p $package" >&2
-    if [ "$package" = peer-ours ]; then
+    if [ "$package" = peer-ours ] || [ "$package" = peer-bench ]; then
         cargo build --release -p "$package" ${ours_features[@]+"${ours_features[@]}"}
     else
         cargo build --release -p "$package"

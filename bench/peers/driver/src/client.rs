@@ -1,5 +1,6 @@
-//! One MCP client over streamable HTTP, speaking either Tasks era, and the
-//! task round trip the benchmark times.
+//! One MCP client, over streamable HTTP or (in process) over a byte stream
+//! of newline-delimited JSON-RPC, speaking either Tasks era, and the task
+//! round trip the benchmark times.
 //!
 //! Written against the specs, not against any one server: JSON or SSE
 //! answers, `Mcp-Session-Id` when a server hands one out, the
@@ -9,6 +10,7 @@
 
 use serde_json::{json, Value};
 use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, ReadHalf, WriteHalf};
 
 pub const V2025: &str = "2025-11-25";
 pub const V2026: &str = "2026-07-28";
@@ -35,14 +37,26 @@ impl Era {
 }
 
 pub struct Client {
-    http: reqwest::Client,
-    url: String,
+    wire: Wire,
     era: Era,
-    /// 2025-11-25 only: what `initialize` handed out, if anything.
-    session: Option<String>,
     next_id: u64,
     /// The methods answered with an SSE stream (reported, not judged).
     pub sse_methods: std::collections::BTreeSet<String>,
+}
+
+/// How the client reaches its server.
+enum Wire {
+    Http {
+        http: reqwest::Client,
+        url: String,
+        /// 2025-11-25 only: what `initialize` handed out, if anything.
+        session: Option<String>,
+    },
+    /// One JSON-RPC message per line each way, as over stdio.
+    Lines {
+        writer: WriteHalf<DuplexStream>,
+        reader: BufReader<ReadHalf<DuplexStream>>,
+    },
 }
 
 /// `tasks/get` after `tasks/get` of a task still working waits this long.
@@ -61,7 +75,19 @@ impl Client {
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| format!("HTTP client: {e}"))?;
-        let mut client = Client { http, url: url.to_owned(), era, session: None, next_id: 1, sse_methods: Default::default() };
+        let wire = Wire::Http { http, url: url.to_owned(), session: None };
+        Client::handshake(wire, era).await
+    }
+
+    /// A client over an in-memory stream to a server in this process, which
+    /// speaks newline-delimited JSON-RPC on it; the same handshake.
+    pub async fn over_stream(stream: DuplexStream, era: Era) -> Result<Client, String> {
+        let (reader, writer) = tokio::io::split(stream);
+        Client::handshake(Wire::Lines { writer, reader: BufReader::new(reader) }, era).await
+    }
+
+    async fn handshake(wire: Wire, era: Era) -> Result<Client, String> {
+        let mut client = Client { wire, era, next_id: 1, sse_methods: Default::default() };
         match era {
             Era::V2025 => {
                 let init = json!({
@@ -147,9 +173,21 @@ impl Client {
             });
         }
         let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-        let mut response = self.post(method, name.as_deref(), &body).send().await.map_err(|e| format!("{method}: {e}"))?;
-        if method == "initialize" {
-            self.session = response
+        let message = match &mut self.wire {
+            Wire::Http { .. } => self.over_http(method, name.as_deref(), id, &body).await?,
+            Wire::Lines { writer, reader } => exchange_lines(writer, reader, id, &body).await.map_err(|e| format!("{method}: {e}"))?,
+        };
+        if let Some(error) = message.get("error") {
+            return Err(format!("{method}: error {error}"));
+        }
+        message.get("result").cloned().ok_or_else(|| format!("{method}: no result in {}", brief(&message)))
+    }
+
+    /// Posts `body`, then reads the answer to request `id` (JSON or SSE).
+    async fn over_http(&mut self, method: &str, name: Option<&str>, id: u64, body: &Value) -> Result<Value, String> {
+        let mut response = self.post(method, name, body)?.send().await.map_err(|e| format!("{method}: {e}"))?;
+        if let (Wire::Http { session, .. }, "initialize") = (&mut self.wire, method) {
+            *session = response
                 .headers()
                 .get("mcp-session-id")
                 .and_then(|v| v.to_str().ok())
@@ -161,25 +199,24 @@ impl Client {
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|t| t.starts_with("text/event-stream"));
-        let message = if sse {
+        if sse {
             if !self.sse_methods.contains(method) {
                 self.sse_methods.insert(method.to_owned());
             }
-            read_sse_answer(&mut response, id).await.map_err(|e| format!("{method}: {e}"))?
+            read_sse_answer(&mut response, id).await.map_err(|e| format!("{method}: {e}"))
         } else {
             let text = response.text().await.map_err(|e| format!("{method}: {e}"))?;
             serde_json::from_str::<Value>(&text)
-                .map_err(|_| format!("{method}: HTTP {status}: {}", text.chars().take(300).collect::<String>()))?
-        };
-        if let Some(error) = message.get("error") {
-            return Err(format!("{method}: error {error}"));
+                .map_err(|_| format!("{method}: HTTP {status}: {}", text.chars().take(300).collect::<String>()))
         }
-        message.get("result").cloned().ok_or_else(|| format!("{method}: no result in {}", brief(&message)))
     }
 
     async fn notify(&mut self, method: &str) -> Result<(), String> {
         let body = json!({"jsonrpc": "2.0", "method": method});
-        let response = self.post(method, None, &body).send().await.map_err(|e| format!("{method}: {e}"))?;
+        if let Wire::Lines { writer, .. } = &mut self.wire {
+            return write_line(writer, &body).await.map_err(|e| format!("{method}: {e}"));
+        }
+        let response = self.post(method, None, &body)?.send().await.map_err(|e| format!("{method}: {e}"))?;
         let status = response.status();
         let _ = response.bytes().await;
         if !status.is_success() {
@@ -188,10 +225,12 @@ impl Client {
         Ok(())
     }
 
-    fn post(&self, method: &str, name: Option<&str>, body: &Value) -> reqwest::RequestBuilder {
-        let mut request = self
-            .http
-            .post(&self.url)
+    fn post(&self, method: &str, name: Option<&str>, body: &Value) -> Result<reqwest::RequestBuilder, String> {
+        let Wire::Http { http, url, session } = &self.wire else {
+            return Err(format!("{method}: not an HTTP client"));
+        };
+        let mut request = http
+            .post(url)
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
             .body(body.to_string());
@@ -199,7 +238,7 @@ impl Client {
         if self.era == Era::V2026 || method != "initialize" {
             request = request.header("mcp-protocol-version", self.era.version());
         }
-        if let Some(session) = &self.session {
+        if let Some(session) = session {
             request = request.header("mcp-session-id", session);
         }
         if self.era == Era::V2026 {
@@ -208,7 +247,7 @@ impl Client {
                 request = request.header("mcp-name", name);
             }
         }
-        request
+        Ok(request)
     }
 }
 
@@ -241,6 +280,36 @@ async fn read_sse_answer(response: &mut reqwest::Response, id: u64) -> Result<Va
     let found = found.ok_or_else(|| format!("the event stream ended without the response to {id}"))?;
     while let Ok(Ok(Some(_))) = tokio::time::timeout(Duration::from_millis(200), response.chunk()).await {}
     Ok(found)
+}
+
+async fn write_line(writer: &mut WriteHalf<DuplexStream>, message: &Value) -> std::io::Result<()> {
+    let mut line = message.to_string();
+    line.push('\n');
+    writer.write_all(line.as_bytes()).await
+}
+
+/// Writes request `id` as a line, then reads lines until its response
+/// (skipping the server's notifications and requests).
+async fn exchange_lines(
+    writer: &mut WriteHalf<DuplexStream>,
+    reader: &mut BufReader<ReadHalf<DuplexStream>>,
+    id: u64,
+    body: &Value,
+) -> Result<Value, String> {
+    write_line(writer, body).await.map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).await.map_err(|e| e.to_string())? == 0 {
+            return Err(format!("the server closed the stream before answering {id}"));
+        }
+        let Ok(message) = serde_json::from_str::<Value>(&line) else {
+            return Err(format!("not JSON from the server: {}", line.chars().take(300).collect::<String>()));
+        };
+        if message.get("id") == Some(&json!(id)) && message.get("method").is_none() {
+            return Ok(message);
+        }
+    }
 }
 
 /// A message cut short for an error line.

@@ -1,6 +1,8 @@
 //! Side-by-side benchmark of MCP task servers over streamable HTTP: ours
 //! (pmcp-tasks) against rmcp 3.11's task manager and turul 0.4.5, each a
-//! separate process started here on a free loopback port.
+//! separate process started here on a free loopback port. With
+//! `--in-process`, the servers that can be served over a byte stream (ours
+//! and rmcp) run in this process instead, reached over in-memory streams.
 //!
 //! One round trip: a task-augmented `tools/call` of `job` (finishes at once,
 //! 1 KB text result), `tasks/get` until `completed`, then the result
@@ -13,10 +15,11 @@
 //! machine noise hits all of them.
 //!
 //! ```text
-//! peer-bench [--quick] [--rounds N] [--sqlite] [--bin-dir DIR] [--only ours,rmcp,turul]
+//! peer-bench [--quick] [--rounds N] [--sqlite] [--in-process] [--bin-dir DIR] [--only ours,rmcp,turul]
 //! ```
 
 mod client;
+mod inproc;
 mod report;
 mod server;
 
@@ -45,8 +48,27 @@ struct Level {
     budget: Duration,
 }
 
-fn targets(sqlite: bool) -> Vec<Target> {
+/// Why turul is not run in process.
+const TURUL_NOT_IN_PROCESS: &str = "cannot in process: turul-mcp-server 0.4.5 serves streamable HTTP (and Lambda) only; its `run()` binds its own socket and it has no stream or stdio transport";
+
+fn targets(sqlite: bool, in_process: bool) -> Vec<Target> {
     let t = |server, binary, era, store, cannot| Target { server, binary, era, store, cannot };
+    if in_process {
+        let mut all = vec![
+            t("ours", "", Era::V2025, "memory", None),
+            t("ours", "", Era::V2026, "memory", None),
+            t("rmcp", "", Era::V2025, "memory", Some("cannot: rmcp 3.11 has no 2025-11-25 tasks (its TaskManager is the 2026-07-28 extension only: no `task` param, no tasks/result, no tasks/list)")),
+            t("rmcp", "", Era::V2026, "memory", None),
+            t("turul", "", Era::V2025, "memory", Some(TURUL_NOT_IN_PROCESS)),
+            t("turul", "", Era::V2026, "memory", Some(TURUL_NOT_IN_PROCESS)),
+        ];
+        for era in [Era::V2025, Era::V2026] {
+            all.push(t("ours", "", era, "sqlite", (!sqlite).then_some("not run (pass --sqlite)")));
+            all.push(t("rmcp", "", era, "sqlite", Some("cannot: rmcp's TaskManager keeps tasks in process memory only")));
+            all.push(t("turul", "", era, "sqlite", Some(TURUL_NOT_IN_PROCESS)));
+        }
+        return all;
+    }
     let mut all = vec![
         t("ours", "peer-ours", Era::V2025, "memory", None),
         t("ours", "peer-ours", Era::V2026, "memory", None),
@@ -82,41 +104,73 @@ fn levels(quick: bool) -> Vec<Level> {
     }
 }
 
-/// One measured phase against a fresh server.
-async fn run_phase(bin_dir: &Path, target: &Target, level: Level, tag: usize) -> Result<Phase, String> {
-    let binary = bin_dir.join(target.binary);
-    let mut args = Vec::new();
+/// One measured phase against a fresh server: a process of its own, or
+/// (`in_process`) a runtime of its own in this process.
+async fn run_phase(bin_dir: &Path, target: &Target, level: Level, tag: usize, in_process: bool) -> Result<Phase, String> {
     let db = std::env::temp_dir().join(format!("peer-bench-{}-{tag}.db", std::process::id()));
-    if target.store == "sqlite" {
-        args = vec!["--store".to_string(), format!("sqlite:{}", db.display())];
-    }
-    let server = Server::start(&binary, &args).await?;
-    let outcome = drive(&server, target.era, level).await;
-    server.stop().await;
+    let store_url = if target.store == "sqlite" { format!("sqlite:{}", db.display()) } else { "memory".to_owned() };
+    let outcome = if in_process {
+        let server = inproc::InProcess::start(target.server, &store_url, tag).await?;
+        let outcome = drive(&Endpoint::InProcess(&server), target.era, level).await;
+        server.stop().await;
+        outcome
+    } else {
+        let mut args = Vec::new();
+        if target.store == "sqlite" {
+            args = vec!["--store".to_string(), store_url];
+        }
+        let server = Server::start(&bin_dir.join(target.binary), &args).await?;
+        let outcome = drive(&Endpoint::Process(&server), target.era, level).await;
+        server.stop().await;
+        outcome
+    };
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     outcome
 }
 
-async fn drive(server: &Server, era: Era, level: Level) -> Result<Phase, String> {
-    let mut connecting = Vec::new();
-    for _ in 0..level.clients {
-        let url = server.url.clone();
-        connecting.push(tokio::spawn(async move { Client::connect(&url, era).await }));
+/// Where the clients find the server, and how its CPU time is read.
+enum Endpoint<'a> {
+    Process(&'a Server),
+    InProcess(&'a inproc::InProcess),
+}
+
+impl Endpoint<'_> {
+    async fn connect(&self, era: Era) -> Result<Client, String> {
+        match self {
+            Endpoint::Process(server) => Client::connect(&server.url, era).await,
+            Endpoint::InProcess(server) => Client::over_stream(server.connect(), era).await,
+        }
     }
+
+    /// The server's CPU seconds so far, and the client's (this process's,
+    /// less the server's threads when the server runs here).
+    fn cpu_seconds(&self) -> Result<(f64, f64), String> {
+        let own = server::own_cpu_seconds()?;
+        match self {
+            Endpoint::Process(server) => Ok((server.cpu_seconds()?, own)),
+            Endpoint::InProcess(server) => {
+                let serving = server.cpu_seconds()?;
+                Ok((serving, own - serving))
+            }
+        }
+    }
+}
+
+async fn drive(endpoint: &Endpoint<'_>, era: Era, level: Level) -> Result<Phase, String> {
     let mut clients = Vec::new();
-    for c in connecting {
-        clients.push(c.await.map_err(|e| e.to_string())??);
+    for _ in 0..level.clients {
+        clients.push(endpoint.connect(era).await?);
     }
     // Warm-up: every client at once, not measured.
     let clients = run_all(clients, 1_000_000_000, level.warmup_per_client, None).await?;
-    let (server_before, client_before) = (server.cpu_seconds()?, server::own_cpu_seconds()?);
+    let (server_before, client_before) = endpoint.cpu_seconds()?;
     let started = Instant::now();
     let deadline = started + level.budget;
     let results = run_all(clients.into_iter().map(|(c, _, _)| c).collect(), 0, level.per_client, Some(deadline)).await?;
     let wall_s = started.elapsed().as_secs_f64();
-    let (server_after, client_after) = (server.cpu_seconds()?, server::own_cpu_seconds()?);
+    let (server_after, client_after) = endpoint.cpu_seconds()?;
     let mut phase = Phase {
         wall_s,
         server_cpu_s: server_after - server_before,
@@ -176,6 +230,7 @@ struct Options {
     quick: bool,
     rounds: usize,
     sqlite: bool,
+    in_process: bool,
     bin_dir: PathBuf,
     only: Option<Vec<String>>,
 }
@@ -189,6 +244,7 @@ fn options() -> Options {
         quick,
         rounds: value("--rounds").and_then(|r| r.parse().ok()).unwrap_or(if quick { 1 } else { 5 }),
         sqlite: args.iter().any(|a| a == "--sqlite"),
+        in_process: args.iter().any(|a| a == "--in-process"),
         bin_dir: value("--bin-dir").map(PathBuf::from).or(here).unwrap_or_else(|| ".".into()),
         only: value("--only").map(|o| o.split(',').map(str::to_owned).collect()),
     }
@@ -197,12 +253,16 @@ fn options() -> Options {
 #[tokio::main]
 async fn main() {
     let opts = options();
-    let targets: Vec<Target> = targets(opts.sqlite)
+    let targets: Vec<Target> = targets(opts.sqlite, opts.in_process)
         .into_iter()
         .filter(|t| opts.only.as_ref().is_none_or(|only| only.iter().any(|o| o == t.server)))
         .collect();
     let levels = levels(opts.quick);
-    println!("## MCP task servers side by side (streamable HTTP, loopback)\n");
+    if opts.in_process {
+        println!("## MCP task servers side by side (in process: in-memory streams of newline-delimited JSON-RPC)\n");
+    } else {
+        println!("## MCP task servers side by side (streamable HTTP, loopback)\n");
+    }
     println!(
         "{} run: {} round(s); per phase a fresh server; levels: {}. Latency = one whole round trip; CPU = utime+stime from /proc over the measured phase ÷ tasks. Figures are medians over rounds; p50/p99 over all round trips of all rounds.\n",
         if opts.quick { "Quick" } else { "Full" },
@@ -213,6 +273,9 @@ async fn main() {
             .collect::<Vec<_>>()
             .join("; ")
     );
+    if opts.in_process {
+        println!("In process, a server runs on a runtime of its own (2 worker threads, like each server binary's) in the driver's process: its CPU is that of the runtime's threads (/proc/self/task/TID/stat, the threads named after the phase), the client's the rest of the process.\n");
+    }
     let started = Instant::now();
     let load_before = load_average();
     // (target, level) -> phases so far, or why not.
@@ -228,13 +291,13 @@ async fn main() {
                 if target.cannot.is_some() || results[ti][li].is_err() {
                     continue;
                 }
-                if !opts.bin_dir.join(target.binary).exists() {
+                if !opts.in_process && !opts.bin_dir.join(target.binary).exists() {
                     results[ti][li] = Err(format!("not built: {} is missing", target.binary));
                     continue;
                 }
                 tag += 1;
                 let t0 = Instant::now();
-                let outcome = run_phase(&opts.bin_dir, target, *level, tag).await;
+                let outcome = run_phase(&opts.bin_dir, target, *level, tag, opts.in_process).await;
                 eprintln!(
                     "round {}: {} {} {} clients={}: {} ({:.1} s)",
                     round + 1, target.server, target.era.version(), target.store, level.clients,

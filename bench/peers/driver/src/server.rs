@@ -83,6 +83,22 @@ pub fn own_cpu_seconds() -> Result<f64, String> {
     cpu_seconds_of("/proc/self/stat")
 }
 
+/// CPU time so far of this process's threads named `name` (from
+/// /proc/self/task/TID/stat; the name is the field in parentheses).
+pub fn threads_cpu_seconds(name: &str) -> Result<f64, String> {
+    let tasks = std::fs::read_dir("/proc/self/task").map_err(|e| format!("/proc/self/task: {e}"))?;
+    let mut total = 0.0;
+    for task in tasks.flatten() {
+        let path = task.path().join("stat");
+        let Ok(stat) = std::fs::read_to_string(&path) else { continue };
+        let named = stat.split_once('(').and_then(|(_, rest)| rest.rsplit_once(')')).map(|(comm, _)| comm);
+        if named == Some(name) {
+            total += cpu_seconds_of(&path.display().to_string())?;
+        }
+    }
+    Ok(total)
+}
+
 /// utime + stime (fields 14 and 15 of /proc/PID/stat, all threads) over the
 /// clock ticks per second.
 fn cpu_seconds_of(path: &str) -> Result<f64, String> {
