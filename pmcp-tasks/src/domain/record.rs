@@ -1,4 +1,5 @@
-//! The task record and the validated changes that can be made to it.
+//! The task record: what every task keeps inline, the parts kept apart, and
+//! how they are read. Its validated changes are in `changes`.
 
 use super::{Era, RawJson, RpcError, TaskStatus};
 use chrono::{DateTime, Utc};
