@@ -17,8 +17,8 @@
 //!    The curve is drawn to `docs/benchmarks-scaling.svg`.
 //! 3. Memory per live task: the bytes the store asked the allocator for
 //!    while it was filled (net of what it gave back), divided by N; and
-//!    (section `finished`, not run by default) the same for tasks that
-//!    all ended with a small result.
+//!    (section `finished`, run by default only with `--quick`) the same for
+//!    tasks that all ended with a small result.
 //!
 //! Every figure is the median of the rounds; each round runs every store,
 //! in a rotating order, so machine noise hits all of them. Read the
@@ -127,8 +127,15 @@ fn options() -> Options {
         ),
         round_budget: Duration::from_millis(if quick { 200 } else { 1000 }),
         plot: value("--plot").map(PathBuf::from).unwrap_or(default_plot),
+        // The quick run (CI's smoke run) takes every section, so none rots.
         sections: value("--sections")
-            .unwrap_or_else(|| "lifecycle,allocations,scaling".into())
+            .unwrap_or_else(|| {
+                if quick {
+                    "lifecycle,allocations,scaling,finished".into()
+                } else {
+                    "lifecycle,allocations,scaling".into()
+                }
+            })
             .split(',')
             .map(str::to_owned)
             .collect(),
