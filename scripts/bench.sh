@@ -41,7 +41,9 @@ done
 
 present=()
 for ex in "${picked[@]}"; do
-  if [ -f "examples/$ex.rs" ] && grep -q "^name = \"$ex\"" examples/Cargo.toml; then
+  # An example is one file or a directory with a main.rs (bench_stores).
+  if { [ -f "examples/$ex.rs" ] || [ -f "examples/$ex/main.rs" ]; } \
+    && grep -q "^name = \"$ex\"" examples/Cargo.toml; then
     present+=("$ex")
   else
     echo "(skipping $ex: examples/$ex.rs is not in this checkout)"
