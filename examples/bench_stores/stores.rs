@@ -164,10 +164,17 @@ impl Store {
     /// A task created and completed with the lifecycle's small result,
     /// left in the store (what a finished task costs to keep).
     pub(crate) async fn fill_finished(&self, owner: &str) {
+        self.create_finished(owner).await;
+    }
+
+    /// Creates a task and completes it with the lifecycle's result (one
+    /// atomic write where the store has one); returns its id.
+    async fn create_finished(&self, owner: &str) -> String {
         match self {
-            Store::Ours(s) => {
-                bench::create_finished(&**s, new_task(owner)).await;
-            }
+            Store::Ours(s) => bench::create_finished(&**s, new_task(owner))
+                .await
+                .id
+                .clone(),
             Store::Pmcp(s) => {
                 let t = s.create(owner, Some(TTL_MS)).await.unwrap();
                 s.set_result(
@@ -180,6 +187,7 @@ impl Store {
                 s.update_status(&t.task_id, owner, PmcpStatus::Completed, None)
                     .await
                     .unwrap();
+                t.task_id
             }
             Store::V020(s) => {
                 let t = s.create(owner, "tools/call", Some(TTL_MS)).await.unwrap();
@@ -192,6 +200,7 @@ impl Store {
                 )
                 .await
                 .unwrap();
+                t.task.task_id
             }
         }
     }
@@ -203,34 +212,14 @@ impl Store {
         match self {
             Store::Ours(s) => bench::lifecycle(&**s, new_task(owner)).await,
             Store::Pmcp(s) => {
-                let t = s.create(owner, Some(TTL_MS)).await.unwrap();
-                s.set_result(
-                    &t.task_id,
-                    owner,
-                    CallToolResult::new(vec![Content::text("done")]),
-                )
-                .await
-                .unwrap();
-                s.update_status(&t.task_id, owner, PmcpStatus::Completed, None)
-                    .await
-                    .unwrap();
-                s.get(&t.task_id, owner).await.unwrap();
-                s.get_result(&t.task_id, owner).await.unwrap();
+                let id = self.create_finished(owner).await;
+                s.get(&id, owner).await.unwrap();
+                s.get_result(&id, owner).await.unwrap();
             }
             Store::V020(s) => {
-                let t = s.create(owner, "tools/call", Some(TTL_MS)).await.unwrap();
-                let id = &t.task.task_id;
-                s.complete_with_result(
-                    id,
-                    owner,
-                    V020Status::Completed,
-                    None,
-                    json!({"content": [{"type": "text", "text": "done"}]}),
-                )
-                .await
-                .unwrap();
-                s.get(id, owner).await.unwrap();
-                s.get_result(id, owner).await.unwrap();
+                let id = self.create_finished(owner).await;
+                s.get(&id, owner).await.unwrap();
+                s.get_result(&id, owner).await.unwrap();
             }
         }
     }
