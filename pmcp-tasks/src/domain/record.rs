@@ -130,7 +130,7 @@ pub(crate) fn unreadable_result(e: serde_json::Error) -> RpcError {
 /// as JSON (its arguments and result are [`RawJson`]).
 #[derive(Debug, Clone)]
 pub struct TaskRecord {
-    /// Unguessable identifier (a random UUID).
+    /// Unguessable identifier (a UUIDv7: the time and 74 random bits).
     pub id: String,
     /// Who may see and act on this task.
     pub owner: String,
@@ -342,10 +342,13 @@ pub struct NewTask {
 }
 
 impl TaskRecord {
-    /// A fresh `working` task with a new random id.
+    /// A fresh `working` task with a new id: a UUIDv7, whose 48 leading
+    /// bits are the time (from the system clock, not `now`) and whose other
+    /// 74 are random, so that stores keep recent tasks together.
     pub fn new(new: NewTask, now: DateTime<Utc>) -> Self {
+        let created = uuid::Timestamp::now(uuid::NoContext);
         let mut record = TaskRecord {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: uuid::Uuid::new_v7(created).to_string(),
             owner: new.owner,
             era: new.era,
             tool: new.tool,

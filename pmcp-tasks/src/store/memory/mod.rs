@@ -1,16 +1,17 @@
 //! The in-memory backend: the default, for tests and single-process servers.
 
+mod ids;
 mod owners;
 mod shard;
+mod windows;
 
 use super::{OwnerQuota, OwnerUsage, StoreError, TaskPage, TaskStore};
 use crate::domain::TaskRecord;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use foldhash::fast::RandomState;
+use ids::IdHasher;
 use owners::Owners;
 use shard::{Deadline, Shard, Slot};
-use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Shards of the task map. Enough that both cores rarely want one shard at
@@ -23,7 +24,10 @@ const SHARDS: usize = 16;
 /// copied: a read hands out the stored [`Arc<TaskRecord>`], a write stores
 /// the record it was given. Tasks are found by their id's hash in a table
 /// split into shards, each with its own lock and its own deadline indexes
-/// (expiry, leases); an owner's tasks are listed and counted from the
+/// (expiry, leases), and each shard's table into windows of creation time
+/// (read from the UUIDv7 ids that [`TaskRecord::new`] mints), so that
+/// creating a task costs about the same at a million tasks as at a
+/// thousand. An owner's tasks are listed and counted from the
 /// owner's own index, behind the owner's own lock. No lock is held across
 /// an `.await`. Locks nest in one order only (owner map, then an owner's
 /// listing, then a task shard), and a task shard's is never held while
@@ -32,7 +36,7 @@ const SHARDS: usize = 16;
 pub struct MemoryStore {
     shards: Box<[Mutex<Shard>]>,
     owners: Owners,
-    hasher: RandomState,
+    hasher: IdHasher,
 }
 
 impl Default for MemoryStore {
@@ -40,7 +44,7 @@ impl Default for MemoryStore {
         MemoryStore {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             owners: Owners::default(),
-            hasher: RandomState::default(),
+            hasher: IdHasher::default(),
         }
     }
 }
@@ -70,13 +74,11 @@ impl MemoryStore {
     }
 
     fn hash(&self, id: &str) -> u64 {
-        self.hasher.hash_one(id)
+        self.hasher.hash(id)
     }
 
     fn shard(&self, hash: u64) -> &Mutex<Shard> {
-        // Bits the shard's own table does not index by (it takes the low
-        // ones for the slot and the top seven for the tag).
-        &self.shards[(hash >> 32) as usize % SHARDS]
+        &self.shards[ids::shard_of(hash, SHARDS)]
     }
 
     /// The owner's task `id` as stored, unless missing, foreign or expired.

@@ -5,12 +5,14 @@
 //! an `Arc<str>` shared by the map and both indexes that is 52 bytes per
 //! task, plus 16 in each table slot. The indexes hold the id's hash
 //! instead; an entry `(deadline, hash)` stands for every task of the shard
-//! with that hash and that deadline (almost always exactly one).
+//! with that hash and that deadline (almost always exactly one). Which
+//! table a hash is in is the business of `windows`.
 
+use super::ids::IdHasher;
 use super::owners::Owner;
+use super::windows::Tables;
 use crate::domain::TaskRecord;
 use chrono::{DateTime, Utc};
-use hashbrown::hash_table::{Entry, HashTable};
 use std::collections::BTreeSet;
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -46,7 +48,7 @@ impl Deadline {
 
 #[derive(Debug, Default)]
 pub(super) struct Shard {
-    tasks: HashTable<Slot>,
+    tasks: Tables,
     /// `(deadline, id hash)` of every task of this shard with a TTL.
     expiry: BTreeSet<(DateTime<Utc>, u64)>,
     /// `(lease deadline, id hash)` of every unfinished task with a lease.
@@ -76,26 +78,18 @@ impl Shard {
     }
 
     /// Stores a new task and indexes it; hands it back if its id is taken.
-    pub(super) fn insert(
+    pub(super) fn insert<S: BuildHasher>(
         &mut self,
         hash: u64,
         slot: Slot,
-        hasher: &impl BuildHasher,
+        hasher: &IdHasher<S>,
     ) -> Result<(), Slot> {
-        let id = &slot.record.id;
-        match self.tasks.entry(
-            hash,
-            |s| s.record.id == *id,
-            |s| hasher.hash_one(s.record.id.as_str()),
-        ) {
-            Entry::Occupied(_) => return Err(slot),
-            Entry::Vacant(vacant) => {
-                let (expiry, lease) = (slot.record.expires_at(), slot.record.lease_deadline());
-                vacant.insert(slot);
-                self.reindex(Deadline::Expiry, hash, None, expiry, hasher);
-                self.reindex(Deadline::Lease, hash, None, lease, hasher);
-            }
-        }
+        let (expiry, lease) = (slot.record.expires_at(), slot.record.lease_deadline());
+        let record = slot.record.clone();
+        self.tasks
+            .insert(hash, slot, |s| s.record.id == record.id, hasher)?;
+        self.reindex(Deadline::Expiry, hash, None, expiry, hasher);
+        self.reindex(Deadline::Lease, hash, None, lease, hasher);
         Ok(())
     }
 
@@ -108,7 +102,7 @@ impl Shard {
         hash: u64,
         old: Option<DateTime<Utc>>,
         new: Option<DateTime<Utc>>,
-        hasher: &impl BuildHasher,
+        hasher: &IdHasher<impl BuildHasher>,
     ) {
         if old == new {
             return;
@@ -136,27 +130,32 @@ impl Shard {
         which: Deadline,
         at: DateTime<Utc>,
         hash: u64,
-        hasher: &'a impl BuildHasher,
+        hasher: &'a IdHasher<impl BuildHasher>,
     ) -> impl Iterator<Item = &'a Slot> + 'a {
         // A table bucket matches on 7 bits of the hash: the deadline is
         // compared first, as it is cheaper than hashing the id again.
-        self.tasks.iter_hash(hash).filter(move |s| {
-            which.of(&s.record) == Some(at) && hasher.hash_one(s.record.id.as_str()) == hash
-        })
+        self.tasks
+            .with_hash(hash)
+            .filter(move |s| which.of(&s.record) == Some(at) && hasher.hash(&s.record.id) == hash)
     }
 
     /// Takes out every task that expired at `now` or before.
-    pub(super) fn purge(&mut self, now: DateTime<Utc>, hasher: &impl BuildHasher) -> Vec<Slot> {
+    pub(super) fn purge(
+        &mut self,
+        now: DateTime<Utc>,
+        hasher: &IdHasher<impl BuildHasher>,
+    ) -> Vec<Slot> {
         let mut removed = Vec::new();
         while let Some(&(at, hash)) = self.expiry.first() {
             if at > now {
                 break;
             }
             self.expiry.pop_first();
-            while let Ok(entry) = self.tasks.find_entry(hash, |s| {
-                s.record.expires_at() == Some(at) && hasher.hash_one(s.record.id.as_str()) == hash
-            }) {
-                let (slot, _) = entry.remove();
+            while let Some(slot) = self.tasks.remove(
+                hash,
+                |s| s.record.expires_at() == Some(at) && hasher.hash(&s.record.id) == hash,
+                hasher,
+            ) {
                 self.reindex(
                     Deadline::Lease,
                     hash,
@@ -176,7 +175,7 @@ impl Shard {
         &self,
         now: DateTime<Utc>,
         limit: usize,
-        hasher: &impl BuildHasher,
+        hasher: &IdHasher<impl BuildHasher>,
     ) -> Vec<(DateTime<Utc>, Arc<TaskRecord>)> {
         self.leases
             .iter()

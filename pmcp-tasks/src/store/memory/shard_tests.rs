@@ -1,10 +1,12 @@
 //! Index entries shared by tasks whose ids hash alike: with a hasher that
 //! gives every id the same hash, so that what is rare in use is certain.
+//! The ids carry no time (see `ids`), so the hash is the keyed one alone.
 
 use super::*;
 use crate::domain::{Era, NewTask, TaskOutcome, RECOVERY_GRACE};
 use serde_json::json;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 #[derive(Default)]
@@ -17,11 +19,18 @@ impl Hasher for Constant {
     fn write(&mut self, _: &[u8]) {}
 }
 
-type Collide = BuildHasherDefault<Constant>;
+type Collide = IdHasher<BuildHasherDefault<Constant>>;
+
+fn collide() -> Collide {
+    IdHasher::with_keys(BuildHasherDefault::default(), 0)
+}
+
 const HASH: u64 = 0x5eed;
 
+/// A task whose id carries no time.
 fn task(now: DateTime<Utc>, ttl_secs: u64) -> TaskRecord {
-    TaskRecord::new(
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let mut record = TaskRecord::new(
         NewTask {
             owner: "alice".into(),
             era: Era::V2025_11_25,
@@ -34,7 +43,9 @@ fn task(now: DateTime<Utc>, ttl_secs: u64) -> TaskRecord {
             client_elicits: None,
         },
         now,
-    )
+    );
+    record.id = format!("task-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    record
 }
 
 fn slot(record: TaskRecord) -> Slot {
@@ -52,7 +63,7 @@ fn secs(s: i64) -> chrono::TimeDelta {
 
 /// Two tasks with one hash, one expiry and one lease deadline.
 fn twins(now: DateTime<Utc>) -> (Shard, String, String) {
-    let hasher = Collide::default();
+    let hasher = collide();
     let mut shard = Shard::default();
     let mut ids = Vec::new();
     for _ in 0..2 {
@@ -77,13 +88,7 @@ fn finish(shard: &mut Shard, id: &str, now: DateTime<Utc>) {
     let old = std::mem::replace(&mut slot.record, Arc::new(record));
     let new = slot.record.clone();
     for which in [Deadline::Expiry, Deadline::Lease] {
-        shard.reindex(
-            which,
-            HASH,
-            which.of(&old),
-            which.of(&new),
-            &Collide::default(),
-        );
+        shard.reindex(which, HASH, which.of(&old), which.of(&new), &collide());
     }
 }
 
@@ -97,14 +102,12 @@ fn a_shared_lease_entry_stays_until_neither_task_holds_it() {
         1,
         "the second task still holds its lease"
     );
-    let lapsed = shard.lapsed(now + secs(11), 10, &Collide::default());
+    let lapsed = shard.lapsed(now + secs(11), 10, &collide());
     assert_eq!(lapsed.len(), 1);
     assert_eq!(lapsed[0].1.id, second);
     finish(&mut shard, &second, now);
     assert!(shard.leases.is_empty());
-    assert!(shard
-        .lapsed(now + secs(11), 10, &Collide::default())
-        .is_empty());
+    assert!(shard.lapsed(now + secs(11), 10, &collide()).is_empty());
 }
 
 #[test]
@@ -113,11 +116,9 @@ fn purging_a_shared_expiry_entry_takes_every_task_it_stands_for() {
     let (mut shard, first, second) = twins(now);
     // Leased: kept for recovery until a grace period after the lease.
     let expiry = now + secs(10) + RECOVERY_GRACE;
-    assert!(shard
-        .purge(expiry - secs(1), &Collide::default())
-        .is_empty());
+    assert!(shard.purge(expiry - secs(1), &collide()).is_empty());
     let mut purged: Vec<_> = shard
-        .purge(expiry, &Collide::default())
+        .purge(expiry, &collide())
         .into_iter()
         .map(|s| s.record.id.clone())
         .collect();
@@ -133,7 +134,7 @@ fn purging_a_shared_expiry_entry_takes_every_task_it_stands_for() {
 
 #[test]
 fn tasks_of_one_hash_and_different_deadlines_leave_one_at_a_time() {
-    let hasher = Collide::default();
+    let hasher = collide();
     let now = Utc::now();
     let mut shard = Shard::default();
     let soon = task(now, 30);
@@ -150,7 +151,7 @@ fn tasks_of_one_hash_and_different_deadlines_leave_one_at_a_time() {
 
 #[test]
 fn an_id_taken_is_handed_back() {
-    let hasher = Collide::default();
+    let hasher = collide();
     let now = Utc::now();
     let mut shard = Shard::default();
     let record = task(now, 60);
