@@ -133,7 +133,7 @@ async fn sessions_are_offered_tasks_list_and_stateless_tasks_are_reached_by_id()
         .await;
     let id = created["result"]["taskId"].clone();
     // Another stateless request that knows the id reaches the task: the
-    // id is the only key there is (random UUIDv4, 122 bits).
+    // id is the only key there is (a UUIDv7, 74 random bits).
     let other = Http::new(&url);
     let read = other
         .call("tasks/get", v2026(json!({"taskId": id}), true))

@@ -4,7 +4,6 @@ use super::record::{status_text, Lease, ProgressMark, TaskOutcome, TaskRecord};
 use super::{DomainError, Era, RpcError, TaskStatus};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use std::sync::Arc;
 use std::time::Duration;
 
 impl TaskRecord {
@@ -74,7 +73,7 @@ impl TaskRecord {
                 .map_or_else(|| "The task failed.".into(), status_text)
         });
         self.end(message);
-        self.outcome = Some(Arc::new(outcome));
+        self.outcome = Some(Box::new(outcome));
         Ok(())
     }
 

@@ -23,7 +23,7 @@ impl TaskRecord {
     ///   failed) before it may be deleted; a suspended one, its TTL after
     ///   its last change if that is later.
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {
-        let ttl = chrono::Duration::from_std(self.ttl?).ok()?;
+        let ttl = chrono::Duration::from_std(self.ttl()?).ok()?;
         if self.status.is_terminal() {
             let keep = match self.retention() {
                 Some(retention) => chrono::Duration::from_std(retention).ok()?,
@@ -55,7 +55,7 @@ impl TaskRecord {
     /// shorter than `Limits::lease_ttl`, or work that outlives its TTL,
     /// which renewals carry on), and counts from the end once it ended.
     pub fn reported_ttl(&self) -> Option<Duration> {
-        let ttl = self.ttl?;
+        let ttl = self.ttl()?;
         if self.status.is_terminal() {
             return (self.expires_at()? - self.created_at).to_std().ok();
         }
@@ -164,7 +164,7 @@ mod tests {
     #[test]
     fn no_ttl_is_never_expiring() {
         let mut t = task(60);
-        t.ttl = None;
+        t.set_ttl(None);
         t.hold_lease("me", at(10)).unwrap();
         assert_eq!(t.expires_at(), None);
         assert_eq!(t.reported_ttl(), None);

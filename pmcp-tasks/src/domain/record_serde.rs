@@ -2,7 +2,7 @@
 //! in memory. Written from borrowed parts (no copy of the record), read
 //! into owned ones that are then moved into place.
 
-use super::record::{Extras, Lease, ProgressMark, TaskOutcome, TaskRecord};
+use super::record::{Extras, Lease, Millis, ProgressMark, TaskOutcome, TaskRecord};
 use super::{Era, RawJson, RpcError, TaskStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -107,9 +107,9 @@ impl Serialize for TaskRecord {
             progress: extras.progress,
             created_at: self.created_at,
             updated_at: self.updated_at,
-            ttl: self.ttl,
+            ttl: self.ttl(),
             retention: extras.retention,
-            poll_interval: self.poll_interval,
+            poll_interval: self.poll_interval(),
             variables: &extras.variables,
             outcome: self.outcome(),
             input_requests: &extras.input_requests,
@@ -146,12 +146,12 @@ impl<'de> Deserialize<'de> for TaskRecord {
             status: read.status,
             created_at: read.created_at,
             updated_at: read.updated_at,
-            ttl: read.ttl,
-            poll_interval: read.poll_interval,
+            ttl: Millis::new(read.ttl),
+            poll_interval: Millis::new(read.poll_interval),
             client_elicits: read.client_elicits,
             suspended: read.suspended,
             version: read.version,
-            outcome: read.outcome.map(Arc::new),
+            outcome: read.outcome.map(Box::new),
             extras: (!extras.is_empty()).then(|| Arc::new(extras)),
         })
     }

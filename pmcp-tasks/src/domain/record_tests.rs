@@ -143,9 +143,29 @@ fn a_changed_copy_shares_what_did_not_change() {
         .unwrap();
     let copy = t.clone();
     assert!(Arc::ptr_eq(
-        copy.outcome.as_ref().unwrap(),
-        t.outcome.as_ref().unwrap()
+        copy.extras.as_ref().unwrap(),
+        t.extras.as_ref().unwrap()
     ));
+    // The outcome is boxed: copied, equal.
+    assert_eq!(copy.outcome(), t.outcome());
+}
+
+#[test]
+fn spans_are_kept_in_whole_milliseconds_rounded_up() {
+    let mut t = task(Era::V2026_07_28);
+    let ms = Duration::from_millis;
+    for (set, read) in [
+        (None, None),
+        (Some(Duration::ZERO), Some(ms(0))),
+        (Some(ms(60_000)), Some(ms(60_000))),
+        (Some(Duration::from_micros(1_500)), Some(ms(2))),
+        (Some(Duration::from_nanos(1)), Some(ms(1))),
+        (Some(Duration::MAX), Some(ms(u64::MAX - 1))),
+    ] {
+        t.set_ttl(set);
+        t.set_poll_interval(set);
+        assert_eq!((t.ttl(), t.poll_interval()), (read, read), "{set:?}");
+    }
 }
 
 #[test]
@@ -175,7 +195,7 @@ fn the_json_of_a_record_keeps_its_field_order_and_names() {
     t.id = "t-1".into();
     t.created_at = at;
     t.updated_at = at;
-    t.poll_interval = Some(Duration::from_millis(500));
+    t.set_poll_interval(Some(Duration::from_millis(500)));
     t.client_elicits = Some(true);
     t.set_retention(Some(Duration::from_secs(5)));
     t.set_variable("v", Some(json!(1)), 1000, at).unwrap();

@@ -148,7 +148,7 @@ mod tests {
     #[test]
     fn a_task_suspended_past_its_ttl_is_kept_a_ttl_from_then() {
         let mut t = waiting();
-        t.ttl = Some(std::time::Duration::from_secs(60));
+        t.set_ttl(Some(std::time::Duration::from_secs(60)));
         t.hold_lease("a", at(600)).unwrap();
         t.suspend("a", "q", at(500)).unwrap();
         assert_eq!(t.expires_at(), Some(at(560)));

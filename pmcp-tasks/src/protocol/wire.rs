@@ -82,7 +82,7 @@ pub(crate) fn task_2025(record: &TaskRecord) -> Map<String, Value> {
     let mut task = Task::new(record.id.clone(), wire_status(record.status))
         .with_timestamps(timestamp(record.created_at), timestamp(record.updated_at));
     task.ttl = record.reported_ttl().map(millis);
-    task.poll_interval = record.poll_interval.map(millis);
+    task.poll_interval = record.poll_interval().map(millis);
     task.status_message = record.status_message().map(str::to_owned);
     let mut object = to_object(&task);
     add_variables(&mut object, record);
@@ -99,7 +99,7 @@ pub(crate) fn task_2026(record: &TaskRecord) -> Map<String, Value> {
         timestamp(record.updated_at),
         record.reported_ttl().map(millis),
     );
-    task.poll_interval_ms = record.poll_interval.map(millis);
+    task.poll_interval_ms = record.poll_interval().map(millis);
     task.status_message = record.status_message().map(str::to_owned);
     let mut object = to_object(&task);
     add_variables(&mut object, record);
@@ -189,7 +189,7 @@ mod tests {
         assert_eq!(t["pollInterval"], 500);
         assert!(t["createdAt"].as_str().unwrap().ends_with('Z'));
         assert!(!t.contains_key("_meta"));
-        r.ttl = None;
+        r.set_ttl(None);
         assert_eq!(task_2025(&r)["ttl"], Value::Null);
     }
 

@@ -18,7 +18,7 @@ pub enum AnonymousPolicy {
     /// id itself is neither stored nor logged). A request on no session (a
     /// stateless 2026-07-28 HTTP request) cannot be bound to anyone: its
     /// tasks are owned by `stateless` and reached by id only (ids are
-    /// random UUIDv4, 122 bits), and `tasks/list` is refused to it.
+    /// UUIDv7 with 74 random bits), and `tasks/list` is refused to it.
     #[default]
     PerConnection,
     /// Every anonymous caller is owner `anon:<name>`: all anonymous HTTP

@@ -156,7 +156,7 @@ fn an_id_taken_is_handed_back() {
     let mut shard = Shard::default();
     let record = task(now, 60);
     let mut again = record.clone();
-    again.ttl = Some(Duration::from_secs(90));
+    again.set_ttl(Some(Duration::from_secs(90)));
     let (first, second) = (slot(record), slot(again));
     let (stored, refused) = (first.record.clone(), second.record.clone());
     shard.insert(HASH, first, &hasher).unwrap();
@@ -168,4 +168,14 @@ fn an_id_taken_is_handed_back() {
     let kept = &shard.get(HASH, &stored.id).unwrap().record;
     assert!(Arc::ptr_eq(kept, &stored), "the stored task is untouched");
     assert_eq!((shard.len(), shard.expiry.len()), (1, 1));
+}
+
+#[test]
+fn index_deadlines_keep_their_order_and_clamp_outside_it() {
+    let now = Utc::now();
+    assert!(at(now) < at(now + chrono::TimeDelta::nanoseconds(1)));
+    let far = DateTime::parse_from_rfc3339("2300-01-01T00:00:00Z").unwrap();
+    let long_ago = DateTime::parse_from_rfc3339("1600-01-01T00:00:00Z").unwrap();
+    assert_eq!(at(far.to_utc()), At::MAX);
+    assert_eq!(at(long_ago.to_utc()), At::MIN);
 }

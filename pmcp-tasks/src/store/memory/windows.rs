@@ -40,6 +40,8 @@ struct Window {
     /// The latest creation time ever filed here: the next window starts
     /// after it, so that no task's window changes.
     latest: u64,
+    /// How many tasks were filed at `latest`.
+    at_latest: usize,
     tasks: HashTable<Slot>,
 }
 
@@ -123,15 +125,13 @@ impl Tables {
                 // A shard's first window grows as it fills: a small store
                 // stays small.
                 self.windows.push(Window::new(time, 0));
-                Place::Window(0)
+                self.newest_at(time)
             }
-            (Some(time), Some(last)) if time > last.latest => {
-                if last.tasks.len() >= WINDOW_TASKS {
+            (Some(time), Some(last)) if time >= last.latest => {
+                if time > last.latest && last.would_overflow() {
                     self.windows.push(Window::new(time, WINDOW_TASKS));
-                } else {
-                    last.latest = time;
                 }
-                Place::Window(self.windows.len() - 1)
+                self.newest_at(time)
             }
             (Some(_), Some(_)) => self.place(hash).expect("a window exists"),
         };
@@ -145,6 +145,13 @@ impl Tables {
                 Ok(())
             }
         }
+    }
+
+    /// The newest window, counting a task filed there at `time`.
+    fn newest_at(&mut self, time: u64) -> Place {
+        let newest = self.windows.len() - 1;
+        self.windows[newest].file_at(time);
+        Place::Window(newest)
     }
 
     /// Takes out the task of `hash` that `eq` picks.
@@ -182,8 +189,25 @@ impl Window {
         Window {
             from,
             latest: from,
+            at_latest: 0,
             tasks: HashTable::with_capacity(capacity),
         }
+    }
+
+    /// Whether another millisecond like the latest one, twice over, would
+    /// outgrow [`WINDOW_TASKS`]. A window can only end between two
+    /// milliseconds, and one that outgrows its table doubles it and is
+    /// left less than half full, so it ends a little early instead.
+    fn would_overflow(&self) -> bool {
+        self.tasks.len() + 2 * self.at_latest.max(1) > WINDOW_TASKS
+    }
+
+    /// Counts a task filed at `time`, no earlier than `latest`.
+    fn file_at(&mut self, time: u64) {
+        if time > self.latest {
+            (self.latest, self.at_latest) = (time, 0);
+        }
+        self.at_latest += 1;
     }
 }
 

@@ -105,6 +105,22 @@ fn a_full_window_gives_way_only_at_a_later_moment() {
 }
 
 #[test]
+fn a_window_ends_early_rather_than_outgrow_its_table() {
+    let mut f = Fixture::new();
+    // 4 tasks a millisecond: after 8, two more milliseconds like the last
+    // would not fit in 14.
+    for ms in 1_000..1_004 {
+        f.fill(ms, 4);
+    }
+    assert_eq!(f.windows(), 2);
+    let first = f.tables.capacities()[0];
+    assert_eq!(
+        first, WINDOW_TASKS,
+        "the first window never grew past its size"
+    );
+}
+
+#[test]
 fn an_emptied_old_window_goes_and_the_newest_stays() {
     let mut f = Fixture::new();
     let old = f.fill(1_000, WINDOW_TASKS);
