@@ -3,6 +3,7 @@
 mod ids;
 mod owners;
 mod shard;
+mod sorted;
 mod windows;
 
 use super::{OwnerQuota, OwnerUsage, StoreError, TaskPage, TaskStore};
@@ -131,7 +132,7 @@ impl TaskStore for MemoryStore {
         let inserted = lock(shard).insert(hash, slot, &self.hasher);
         if let Err(slot) = inserted {
             self.owners
-                .forget(&record.owner, &slot.owner, seq, active, bytes);
+                .forget(&record.owner, &slot.owner, seq, hash, active, bytes);
             return Err(StoreError::Duplicate);
         }
         Ok(record)
@@ -218,12 +219,13 @@ impl TaskStore for MemoryStore {
             let removed = lock(shard).purge(now, &self.hasher);
             // The owners' counts after the shard's lock is let go: an
             // owner's lock is never taken under a shard's.
-            for slot in removed {
+            for (hash, slot) in removed {
                 let active = !slot.record.status.is_terminal();
                 self.owners.forget(
                     &slot.record.owner,
                     &slot.owner,
                     slot.seq,
+                    hash,
                     active,
                     slot.bytes,
                 );

@@ -3,8 +3,9 @@
 //! so one owner's creates never wait for another's.
 
 use super::super::{OwnerQuota, OwnerUsage, StoreError};
+use super::sorted::SortedRuns;
 use foldhash::fast::RandomState;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -41,9 +42,9 @@ pub(super) struct Owner {
 
 #[derive(Debug, Default)]
 struct Listing {
-    /// Creation sequence to the hash of the task's id (where the task
-    /// map finds it).
-    by_seq: BTreeMap<u64, u64>,
+    /// Creation sequence and the hash of the task's id (where the task
+    /// map finds it), by creation sequence.
+    by_seq: SortedRuns<(u64, u64)>,
     /// The next creation sequence: per owner, since only an owner's tasks
     /// are listed together (and a global counter is one more cache line
     /// every create on every core fights over).
@@ -107,7 +108,7 @@ impl Owners {
             quota.check(entry.usage_with(&listing), bytes)?;
             let seq = listing.next_seq;
             listing.next_seq += 1;
-            listing.by_seq.insert(seq, id_hash);
+            listing.by_seq.insert((seq, id_hash));
             if active {
                 entry.active.fetch_add(1, Ordering::Relaxed);
             }
@@ -117,12 +118,21 @@ impl Owners {
         }
     }
 
-    /// Forgets a task of `owner` listed at `seq`: it was purged, or its
-    /// create lost a race for its id. Retires an owner left with none.
-    pub(super) fn forget(&self, owner: &str, entry: &Owner, seq: u64, active: bool, bytes: u64) {
+    /// Forgets a task of `owner` listed at `seq` (its id hashing to
+    /// `id_hash`): it was purged, or its create lost a race for its id.
+    /// Retires an owner left with none.
+    pub(super) fn forget(
+        &self,
+        owner: &str,
+        entry: &Owner,
+        seq: u64,
+        id_hash: u64,
+        active: bool,
+        bytes: u64,
+    ) {
         let mut shard = lock(self.shard(owner));
         let mut listing = lock(&entry.tasks);
-        listing.by_seq.remove(&seq);
+        listing.by_seq.remove(&(seq, id_hash));
         if active {
             entry.active.fetch_sub(1, Ordering::Relaxed);
         }
@@ -162,7 +172,7 @@ impl Owner {
     ) -> (Vec<R>, Option<u64>) {
         let listing = lock(&self.tasks);
         let mut found = Vec::new();
-        for (&seq, &hash) in listing.by_seq.range(start..) {
+        for &(seq, hash) in listing.by_seq.iter_from(&(start, 0)) {
             let Some(item) = visit(seq, hash) else {
                 continue;
             };

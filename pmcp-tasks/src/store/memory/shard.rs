@@ -10,10 +10,10 @@
 
 use super::ids::IdHasher;
 use super::owners::Owner;
+use super::sorted::SortedRuns;
 use super::windows::Tables;
 use crate::domain::TaskRecord;
 use chrono::{DateTime, Utc};
-use std::collections::BTreeSet;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
@@ -66,9 +66,9 @@ impl Deadline {
 pub(super) struct Shard {
     tasks: Tables,
     /// `(deadline, id hash)` of every task of this shard with a TTL.
-    expiry: BTreeSet<(At, u64)>,
+    expiry: SortedRuns<(At, u64)>,
     /// `(lease deadline, id hash)` of every unfinished task with a lease.
-    leases: BTreeSet<(At, u64)>,
+    leases: SortedRuns<(At, u64)>,
 }
 
 impl Shard {
@@ -134,7 +134,7 @@ impl Shard {
         }
     }
 
-    fn index(&mut self, which: Deadline) -> &mut BTreeSet<(At, u64)> {
+    fn index(&mut self, which: Deadline) -> &mut SortedRuns<(At, u64)> {
         match which {
             Deadline::Expiry => &mut self.expiry,
             Deadline::Lease => &mut self.leases,
@@ -156,12 +156,13 @@ impl Shard {
             .filter(move |s| which.of(&s.record) == Some(at) && hasher.hash(&s.record.id) == hash)
     }
 
-    /// Takes out every task that expired at `now` or before.
+    /// Takes out every task that expired at `now` or before, with its id's
+    /// hash.
     pub(super) fn purge(
         &mut self,
         now: DateTime<Utc>,
         hasher: &IdHasher<impl BuildHasher>,
-    ) -> Vec<Slot> {
+    ) -> Vec<(u64, Slot)> {
         let (now, mut removed) = (at(now), Vec::new());
         while let Some(&(at, hash)) = self.expiry.first() {
             if at > now {
@@ -175,7 +176,7 @@ impl Shard {
             ) {
                 let lease = Deadline::Lease.of(&slot.record);
                 self.reindex(Deadline::Lease, hash, lease, None, hasher);
-                removed.push(slot);
+                removed.push((hash, slot));
             }
         }
         removed

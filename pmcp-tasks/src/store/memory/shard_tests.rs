@@ -120,7 +120,10 @@ fn purging_a_shared_expiry_entry_takes_every_task_it_stands_for() {
     let mut purged: Vec<_> = shard
         .purge(expiry, &collide())
         .into_iter()
-        .map(|s| s.record.id.clone())
+        .map(|(hash, s)| {
+            assert_eq!(hash, HASH);
+            s.record.id.clone()
+        })
         .collect();
     purged.sort();
     let mut both = vec![first, second];
