@@ -120,12 +120,14 @@ pub(crate) fn unreadable_result(e: serde_json::Error) -> RpcError {
 /// Every change goes through a method that validates it, and every write of a
 /// changed record is a compare-and-set on [`TaskRecord::version`].
 ///
-/// What every task has is kept inline; what most tasks never use (questions,
-/// answers, checkpoints, variables, progress, the lease) is kept together
-/// behind one shared pointer that is absent until used, and the outcome
-/// behind another, so that a stored task is small and a changed copy of a
-/// record shares what did not change. Those parts are read through methods
-/// ([`variables`](Self::variables), [`outcome`](Self::outcome), ...). The
+/// What every task has is kept inline (the TTL and poll interval as whole
+/// milliseconds); what most tasks never use (questions, answers,
+/// checkpoints, variables, progress, the lease) is kept together behind one
+/// shared pointer that is absent until used, so that a stored task is small
+/// and a changed copy of a record shares what did not change; the outcome is
+/// boxed. Those parts are read through methods
+/// ([`variables`](Self::variables), [`outcome`](Self::outcome),
+/// [`ttl`](Self::ttl), ...). The
 /// record serializes to the same JSON either way; it is meant to be stored
 /// as JSON (its arguments and result are [`RawJson`]).
 #[derive(Debug, Clone)]
@@ -168,8 +170,14 @@ pub struct TaskRecord {
 
 /// An optional span in whole milliseconds (as the protocol counts TTLs and
 /// poll intervals), 8 bytes where an `Option<Duration>` takes 16.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) struct Millis(u64);
+
+impl std::fmt::Debug for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
 
 impl Millis {
     const NONE: u64 = u64::MAX;

@@ -165,6 +165,8 @@ fn spans_are_kept_in_whole_milliseconds_rounded_up() {
         t.set_ttl(set);
         t.set_poll_interval(set);
         assert_eq!((t.ttl(), t.poll_interval()), (read, read), "{set:?}");
+        let debug = format!("{t:?}");
+        assert!(debug.contains(&format!("ttl: {read:?}")), "{debug}");
     }
 }
 

@@ -21,8 +21,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Set in the hash of an id that carries its creation time.
 const TIMED: u64 = 1 << 56;
 const TIME_SHIFT: u32 = 18;
-/// 2³⁸ ms is 8.7 years: a store up longer files later ids in its newest
-/// window, which is still correct, only slower.
+/// 2³⁸ ms is 8.7 years. An id whose time falls outside the store's first
+/// 8.7 years (a clock set back before the store was made, a store up
+/// longer) counts as one without a time.
 const TIME_MASK: u64 = (1 << 38) - 1;
 const SHARD_SHIFT_TIMED: u32 = 14;
 const SHARD_SHIFT_UNTIMED: u32 = 32;
@@ -55,11 +56,11 @@ impl<S: BuildHasher> IdHasher<S> {
     /// The hash of `id`.
     pub(super) fn hash(&self, id: &str) -> u64 {
         let keyed = self.keys.hash_one(id);
-        match created_ms(id) {
-            Some(ms) => {
-                let time = ms.saturating_sub(self.origin_ms).min(TIME_MASK);
-                (keyed & !(TIME_MASK << TIME_SHIFT)) | (time << TIME_SHIFT) | TIMED
-            }
+        let time = created_ms(id)
+            .and_then(|ms| ms.checked_sub(self.origin_ms))
+            .filter(|time| *time <= TIME_MASK);
+        match time {
+            Some(time) => (keyed & !(TIME_MASK << TIME_SHIFT)) | (time << TIME_SHIFT) | TIMED,
             None => keyed & !TIMED,
         }
     }
@@ -68,6 +69,16 @@ impl<S: BuildHasher> IdHasher<S> {
 /// The creation time a hash carries (ms after the store was made), if any.
 pub(super) fn time_of(hash: u64) -> Option<u64> {
     (hash & TIMED != 0).then_some((hash >> TIME_SHIFT) & TIME_MASK)
+}
+
+/// The hash a table is given for `hash`: the 7 keyed bits of its tag mixed
+/// into the bits above the 14 keyed low ones, which in a timed hash are the
+/// shard's (the same for the whole table) and the time (nearly the same for
+/// a window), so that a table that grows past 2¹⁴ slots still spreads its
+/// tasks; and into bits 25–31, where a 32-bit target takes the tag from.
+pub(super) fn spread(hash: u64) -> u64 {
+    let tag = hash >> 57;
+    hash ^ (tag << 14) ^ (tag << 25)
 }
 
 /// Which of `shards` holds the task whose id hashes to `hash`: keyed bits
@@ -116,10 +127,15 @@ mod tests {
         let hash = hasher.hash(&v7_at(1_004_321));
         assert_eq!(time_of(hash), Some(4_321));
         assert_eq!(hasher.hash(&v7_at(1_004_321).to_uppercase()) & TIMED, TIMED);
-        // Before the origin: time 0; far after it: the last time there is.
-        assert_eq!(time_of(hasher.hash(&v7_at(5))), Some(0));
-        let far = v7_at(1_000_000 + (1 << 40));
-        assert_eq!(time_of(hasher.hash(&far)), Some(TIME_MASK));
+        assert_eq!(time_of(hasher.hash(&v7_at(1_000_000))), Some(0));
+        let last = v7_at(1_000_000 + TIME_MASK);
+        assert_eq!(time_of(hasher.hash(&last)), Some(TIME_MASK));
+        // Before the origin, or past the times a hash can carry: no time.
+        assert_eq!(time_of(hasher.hash(&v7_at(999_999))), None);
+        assert_eq!(
+            time_of(hasher.hash(&v7_at(1_000_000 + TIME_MASK + 1))),
+            None
+        );
     }
 
     #[test]
@@ -142,6 +158,25 @@ mod tests {
         let (a, b) = (v7_at(unix_ms_now()), v7_at(unix_ms_now()));
         assert_eq!(hasher.hash(&a), hasher.hash(&a));
         assert_ne!(hasher.hash(&a), hasher.hash(&b));
+    }
+
+    #[test]
+    fn a_large_table_of_one_moment_and_shard_still_spreads() {
+        let hasher = IdHasher::default();
+        let ms = unix_ms_now();
+        let mut slots = std::collections::HashSet::new();
+        for _ in 0..4000 {
+            let hash = hasher.hash(&v7_at(ms));
+            if shard_of(hash, 16) == 0 {
+                // The slot bits of a 2²¹-slot table.
+                slots.insert(spread(hash) & ((1 << 21) - 1));
+            }
+        }
+        let above = slots
+            .iter()
+            .map(|s| s >> 14)
+            .collect::<std::collections::HashSet<_>>();
+        assert!(above.len() > 64, "{} of 128", above.len());
     }
 
     #[test]

@@ -21,8 +21,9 @@ const SHARDS: usize = 16;
 
 /// Tasks kept in a process's memory; lost when it exits.
 ///
-/// Every operation costs O(log n) at most, and records are shared, never
-/// copied: a read hands out the stored [`Arc<TaskRecord>`], a write stores
+/// Every operation costs O(log n), apart from moving part of an index's
+/// list of runs (one entry per 64 tasks) now and then, and records are
+/// shared, never copied: a read hands out the stored [`Arc<TaskRecord>`], a write stores
 /// the record it was given. Tasks are found by their id's hash in a table
 /// split into shards, each with its own lock and its own deadline indexes
 /// (expiry, leases), and each shard's table into windows of creation time

@@ -102,9 +102,7 @@ impl Shard {
     ) -> Result<(), Slot> {
         let expiry = Deadline::Expiry.of(&slot.record);
         let lease = Deadline::Lease.of(&slot.record);
-        let record = slot.record.clone();
-        self.tasks
-            .insert(hash, slot, |s| s.record.id == record.id, hasher)?;
+        self.tasks.insert(hash, slot, hasher)?;
         self.reindex(Deadline::Expiry, hash, None, expiry, hasher);
         self.reindex(Deadline::Lease, hash, None, lease, hasher);
         Ok(())

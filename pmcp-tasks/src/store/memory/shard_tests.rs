@@ -1,7 +1,9 @@
 //! Index entries shared by tasks whose ids hash alike: with a hasher that
 //! gives every id the same hash, so that what is rare in use is certain.
-//! The ids carry no time (see `ids`), so the hash is the keyed one alone.
+//! Most ids here carry no time (see `ids`), so their hash is the keyed one
+//! alone; the last test's are UUIDv7 of one millisecond, which collide too.
 
+use super::super::windows::WINDOW_TASKS;
 use super::*;
 use crate::domain::{Era, NewTask, TaskOutcome, RECOVERY_GRACE};
 use serde_json::json;
@@ -181,4 +183,55 @@ fn index_deadlines_keep_their_order_and_clamp_outside_it() {
     let long_ago = DateTime::parse_from_rfc3339("1600-01-01T00:00:00Z").unwrap();
     assert_eq!(at(far.to_utc()), At::MAX);
     assert_eq!(at(long_ago.to_utc()), At::MIN);
+}
+
+/// A task whose id is a UUIDv7 of `ms`.
+fn task_at(now: DateTime<Utc>, ttl_secs: u64, ms: u64) -> TaskRecord {
+    let mut record = task(now, ttl_secs);
+    let at = uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, (ms % 1000) as u32 * 1_000_000);
+    record.id = uuid::Uuid::new_v7(at).to_string();
+    record
+}
+
+#[test]
+fn purging_the_last_tasks_of_an_old_window_drops_it_and_leaves_the_rest() {
+    let now = Utc::now();
+    let ms = now.timestamp_millis() as u64;
+    // Every id of one millisecond hashes alike: one index entry per deadline.
+    let hasher = IdHasher::with_keys(BuildHasherDefault::<Constant>::default(), ms - 1_000);
+    let mut shard = Shard::default();
+    let mut add = |record: TaskRecord| {
+        let hash = hasher.hash(&record.id);
+        shard.insert(hash, slot(record), &hasher).unwrap();
+        hash
+    };
+    let twin = add(task_at(now, 60, ms));
+    assert_eq!(add(task_at(now, 60, ms)), twin);
+    for _ in 0..WINDOW_TASKS - 2 {
+        add(task_at(now, 90, ms));
+    }
+    let later = add(task_at(now, 120, ms + 1));
+    assert_ne!(later, twin);
+    assert_eq!(
+        shard.tasks.capacities().len(),
+        2,
+        "the full window gave way"
+    );
+    assert_eq!(shard.expiry.len(), 3);
+
+    let purged = shard.purge(now + secs(60), &hasher);
+    assert_eq!(purged.len(), 2, "both tasks of the shared entry");
+    assert_eq!(shard.tasks.capacities().len(), 2);
+    let purged = shard.purge(now + secs(90), &hasher);
+    assert_eq!(purged.len(), WINDOW_TASKS - 2);
+    assert_eq!(
+        (
+            shard.len(),
+            shard.expiry.len(),
+            shard.tasks.capacities().len()
+        ),
+        (1, 1, 1),
+        "the emptied window is gone, the newest stays"
+    );
+    assert_eq!(shard.purge(now + secs(120), &hasher).len(), 1);
 }

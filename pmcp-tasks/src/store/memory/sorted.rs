@@ -7,7 +7,9 @@
 //! 40 bytes for each 16-byte entry. Runs that are appended to fill up
 //! completely, for about 17 bytes an entry. Lookups are a binary search
 //! over the runs and one within a run; an insert or removal in the middle
-//! moves at most one run's entries, and now and then the list of runs.
+//! moves at most one run's entries, and now and then part of the list of
+//! runs (one entry per run): when a run splits, empties, or is so small
+//! that it joins a neighbour.
 
 use std::collections::VecDeque;
 
@@ -16,7 +18,7 @@ use std::collections::VecDeque;
 const RUN: usize = 64;
 /// Small in tests, so that every memory-store test spans many runs.
 #[cfg(test)]
-const RUN: usize = 4;
+const RUN: usize = 8;
 
 #[derive(Debug, Clone)]
 pub(super) struct SortedRuns<T> {
@@ -87,6 +89,11 @@ impl<T: Ord + Copy> SortedRuns<T> {
             return false;
         };
         if run.items.len() < RUN {
+            if run.items.len() == run.items.capacity() {
+                // Doubling, but never past a run's size.
+                let room = (run.items.len() * 2).clamp(4, RUN) - run.items.len();
+                run.items.reserve_exact(room);
+            }
             run.items.insert(at, item);
             run.first = run.items[0];
         } else if at == RUN && last {
@@ -128,7 +135,10 @@ impl<T: Ord + Copy> SortedRuns<T> {
             }
             Some(&first) => {
                 run.first = first;
-                if run.items.len() * 4 <= run.items.capacity() && run.items.capacity() > 4 {
+                let (len, capacity) = (run.items.len(), run.items.capacity());
+                if len * 4 < RUN {
+                    self.join(i);
+                } else if len * 4 <= capacity {
                     // What is left of an old run (tasks that outlive their
                     // neighbours) keeps no room it will not use.
                     run.items.shrink_to_fit();
@@ -137,6 +147,26 @@ impl<T: Ord + Copy> SortedRuns<T> {
         }
         self.len -= 1;
         true
+    }
+
+    /// Moves the few entries of run `i` into a neighbour with room for
+    /// them, so that stragglers do not each keep a run of their own.
+    fn join(&mut self, i: usize) {
+        let len = self.runs[i].items.len();
+        let fits = |run: &Run<T>| run.items.len() + len <= RUN;
+        let (into, from) = if i > 0 && fits(&self.runs[i - 1]) {
+            (i - 1, i)
+        } else if self.runs.get(i + 1).is_some_and(fits) {
+            (i, i + 1)
+        } else {
+            return;
+        };
+        let Some(from) = self.runs.remove(from) else {
+            return;
+        };
+        let into = &mut self.runs[into].items;
+        into.reserve_exact(from.items.len());
+        into.extend(from.items);
     }
 
     pub(super) fn pop_first(&mut self) -> Option<T> {
@@ -217,7 +247,10 @@ mod tests {
                 }
                 prop_assert_eq!(runs.len(), model.len());
                 prop_assert_eq!(runs.first(), model.first());
-                prop_assert!(runs.runs.iter().all(|r| !r.items.is_empty() && r.items.len() <= RUN && r.first == r.items[0]));
+                prop_assert!(runs.runs.iter().all(|r| !r.items.is_empty()
+                    && r.items.len() <= RUN
+                    && r.items.capacity() <= RUN
+                    && r.first == r.items[0]));
             }
             prop_assert!(runs.iter().eq(model.iter()));
             prop_assert!(runs.iter_from(&from).eq(model.range(from..)));
@@ -225,6 +258,27 @@ mod tests {
                 prop_assert!(runs.iter_from(x).eq(model.range(x..)));
             }
         }
+    }
+
+    #[test]
+    fn a_straggler_joins_a_neighbour() {
+        let mut runs = SortedRuns::default();
+        for x in 0..(RUN * 3) as u32 {
+            runs.insert(x);
+        }
+        // Empty the middle run but for one entry: it joins the first run's
+        // remains once they fit together.
+        let middle = RUN as u32..2 * RUN as u32 - 1;
+        for x in middle.clone() {
+            runs.remove(&x);
+        }
+        for x in 1..RUN as u32 {
+            runs.remove(&x);
+        }
+        assert_eq!(runs.runs.len(), 2, "{:?}", runs.runs);
+        assert!(runs.iter().copied().eq([0, 2 * RUN as u32 - 1]
+            .into_iter()
+            .chain(2 * RUN as u32..3 * RUN as u32)));
     }
 
     #[test]

@@ -7,11 +7,11 @@
 //! create cost 1.3 to 1.7 times as much at a million tasks as at a
 //! thousand. Now it writes to the newest window's table, which is small
 //! and in use, and a get of a recent task reads there too. A window fills
-//! to [`WINDOW_TASKS`] (7/8 of its slots: hashbrown's most) before the
-//! next one starts; an older one shrinks as its tasks go, and is dropped
-//! when it is empty.
+//! to nearly [`WINDOW_TASKS`] (7/8 of its slots: hashbrown's most) before
+//! the next one starts; an older one shrinks as its tasks go, and is
+//! dropped when it is empty.
 
-use super::ids::{time_of, IdHasher};
+use super::ids::{spread, time_of, IdHasher};
 use super::shard::Slot;
 use hashbrown::hash_table::{Entry, HashTable};
 use std::hash::BuildHasher;
@@ -92,7 +92,7 @@ impl Tables {
 
     /// The task of `hash` that `eq` picks.
     pub(super) fn find(&self, hash: u64, eq: impl FnMut(&Slot) -> bool) -> Option<&Slot> {
-        self.table(self.place(hash)?).find(hash, eq)
+        self.table(self.place(hash)?).find(spread(hash), eq)
     }
 
     pub(super) fn find_mut(
@@ -101,22 +101,21 @@ impl Tables {
         eq: impl FnMut(&Slot) -> bool,
     ) -> Option<&mut Slot> {
         let place = self.place(hash)?;
-        self.table_mut(place).find_mut(hash, eq)
+        self.table_mut(place).find_mut(spread(hash), eq)
     }
 
     /// The tasks that may have `hash` (a table matches on 7 of its bits).
     pub(super) fn with_hash(&self, hash: u64) -> impl Iterator<Item = &Slot> + '_ {
         self.place(hash)
             .into_iter()
-            .flat_map(move |place| self.table(place).iter_hash(hash))
+            .flat_map(move |place| self.table(place).iter_hash(spread(hash)))
     }
 
-    /// Stores a new task, or hands it back if `same` finds its id taken.
+    /// Stores a new task, or hands it back if its id is taken.
     pub(super) fn insert<S: BuildHasher>(
         &mut self,
         hash: u64,
         slot: Slot,
-        same: impl FnMut(&Slot) -> bool,
         hasher: &IdHasher<S>,
     ) -> Result<(), Slot> {
         let place = match (time_of(hash), self.windows.last_mut()) {
@@ -135,10 +134,12 @@ impl Tables {
             }
             (Some(_), Some(_)) => self.place(hash).expect("a window exists"),
         };
-        match self
-            .table_mut(place)
-            .entry(hash, same, |s| hasher.hash(&s.record.id))
-        {
+        let entry = self.table_mut(place).entry(
+            spread(hash),
+            |s| s.record.id == slot.record.id,
+            |s| spread(hasher.hash(&s.record.id)),
+        );
+        match entry {
             Entry::Occupied(_) => Err(slot),
             Entry::Vacant(vacant) => {
                 vacant.insert(slot);
@@ -162,7 +163,8 @@ impl Tables {
         hasher: &IdHasher<S>,
     ) -> Option<Slot> {
         let place = self.place(hash)?;
-        let (slot, _) = self.table_mut(place).find_entry(hash, eq).ok()?.remove();
+        let table = self.table_mut(place);
+        let (slot, _) = table.find_entry(spread(hash), eq).ok()?.remove();
         if let Place::Window(i) = place {
             self.settle(i, hasher);
         }
@@ -179,7 +181,7 @@ impl Tables {
         if tasks.is_empty() {
             self.windows.remove(i);
         } else if tasks.len() * 8 <= tasks.capacity() {
-            tasks.shrink_to(tasks.len(), |s| hasher.hash(&s.record.id));
+            tasks.shrink_to(tasks.len(), |s| spread(hasher.hash(&s.record.id)));
         }
     }
 }

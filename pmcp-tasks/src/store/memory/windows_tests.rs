@@ -58,9 +58,7 @@ impl Fixture {
 
     fn add(&mut self, id: &str) -> bool {
         let hash = self.hasher.hash(id);
-        self.tables
-            .insert(hash, slot(id), |s| s.record.id == id, &self.hasher)
-            .is_ok()
+        self.tables.insert(hash, slot(id), &self.hasher).is_ok()
     }
 
     fn has(&self, id: &str) -> bool {
@@ -178,6 +176,9 @@ enum Op {
     Add(Option<u64>),
     /// Takes out the stored task at this index (modulo their number).
     Take(usize),
+    /// Adds again a stored task (refused) or a taken one (stored again),
+    /// at this index (modulo their number).
+    Again(bool, usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -185,6 +186,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0u64..40).prop_map(|t| Op::Add(Some(1_000 + t))),
         1 => Just(Op::Add(None)),
         2 => any::<usize>().prop_map(Op::Take),
+        1 => (any::<bool>(), any::<usize>()).prop_map(|(s, i)| Op::Again(s, i)),
     ]
 }
 
@@ -207,6 +209,15 @@ proptest! {
                     prop_assert!(f.take(&id));
                     gone.push(id);
                 }
+                Op::Again(true, i) if !stored.is_empty() => {
+                    prop_assert!(!f.add(&stored[i % stored.len()]), "a stored id taken twice");
+                }
+                Op::Again(false, i) if !gone.is_empty() => {
+                    let id = gone.swap_remove(i % gone.len());
+                    prop_assert!(f.add(&id));
+                    stored.push(id);
+                }
+                Op::Again(..) => {}
             }
             prop_assert_eq!(f.tables.len(), stored.len());
         }
