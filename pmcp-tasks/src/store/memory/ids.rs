@@ -82,7 +82,8 @@ pub(super) fn spread(hash: u64) -> u64 {
 }
 
 /// Which of `shards` holds the task whose id hashes to `hash`: keyed bits
-/// that the task's own table does not index by.
+/// above the 14 low ones a window's table picks slots by (for a timed hash;
+/// an untimed table grows larger, so its shard comes from higher up).
 pub(super) fn shard_of(hash: u64, shards: usize) -> usize {
     let shift = if hash & TIMED != 0 {
         SHARD_SHIFT_TIMED
