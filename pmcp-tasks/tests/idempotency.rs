@@ -2,13 +2,14 @@
 //! `_meta["pmcp-tasks/idempotency-key"]` gets one task however often it is
 //! sent (at once or later), in both eras; the body runs once; the key with
 //! other arguments, a malformed key or a caller with no identity is
-//! `-32602`; after its task expired and was purged the key starts anew.
+//! `-32602`; after its task expired the key is refused with what to do until
+//! the task is purged, and then starts anew.
 
 mod common;
 
 use common::{call_as, err_code, ok, task_id, v2026};
 use pmcp_tasks::clock::TokioClock;
-use pmcp_tasks::{Limits, TaskContext, TaskServer, TaskTool, ToolError};
+use pmcp_tasks::{Limits, TaskContext, TaskServer, TaskServerBuilder, TaskTool, ToolError};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -22,6 +23,10 @@ struct Job {
 }
 
 fn server(runs: Arc<AtomicUsize>) -> TaskServer {
+    builder(runs).build().unwrap()
+}
+
+fn builder(runs: Arc<AtomicUsize>) -> TaskServerBuilder {
     let count = runs.clone();
     TaskServer::builder("idempotency", "1")
         .limits(Limits {
@@ -42,8 +47,6 @@ fn server(runs: Arc<AtomicUsize>) -> TaskServer {
             "other",
             |args: Job, _ctx: TaskContext| async move { Ok::<_, ToolError>(args.n) },
         ))
-        .build()
-        .unwrap()
 }
 
 async fn call_tool(server: &TaskServer, who: &str, params: Value) -> Value {
@@ -91,6 +94,36 @@ async fn one_key_one_task_one_run() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     server.runtime().sweep_expired().await.unwrap();
     let anew = call_tool(&server, "ana", keyed("job", 9, json!("k-1"))).await;
+    assert_eq!(ok(&anew)["task"]["status"], "working", "{anew}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_expired_key_is_refused_until_its_task_is_purged() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    // No background sweeper: the test says when expired tasks go.
+    let server = builder(runs.clone()).without_sweeper().build().unwrap();
+    let first = call_tool(&server, "ana", keyed("job", 1, json!("k-exp"))).await;
+    let id = task_id(&first);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Expired (its TTL is 2 s) but still stored: the key cannot start a
+    // second task under the same id, and the caller is told what to do.
+    for n in [1, 2] {
+        let stale = call_tool(&server, "ana", keyed("job", n, json!("k-exp"))).await;
+        assert_eq!(err_code(&stale), -32602, "{stale}");
+        let message = stale["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("'k-exp'") && message.contains("has expired; use a new key"),
+            "{stale}"
+        );
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "nothing ran for the refusals");
+    // A new key works at once; the old one once the task is purged, under
+    // the same id (the key's), as a new task.
+    let fresh = call_tool(&server, "ana", keyed("job", 1, json!("k-new"))).await;
+    assert_eq!(ok(&fresh)["task"]["status"], "working", "{fresh}");
+    server.runtime().sweep_expired().await.unwrap();
+    let anew = call_tool(&server, "ana", keyed("job", 1, json!("k-exp"))).await;
+    assert_eq!(task_id(&anew), id);
     assert_eq!(ok(&anew)["task"]["status"], "working", "{anew}");
 }
 
