@@ -116,7 +116,11 @@ async fn an_expired_key_is_refused_until_its_task_is_purged() {
             "{stale}"
         );
     }
-    assert_eq!(runs.load(Ordering::SeqCst), 1, "nothing ran for the refusals");
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "nothing ran for the refusals"
+    );
     // A new key works at once; the old one once the task is purged, under
     // the same id (the key's), as a new task.
     let fresh = call_tool(&server, "ana", keyed("job", 1, json!("k-new"))).await;
