@@ -108,19 +108,22 @@ fn created_ms(id: &str) -> Option<u64> {
     Some(ms)
 }
 
+/// A UUIDv7 of Unix time `ms`, with fresh random bits (for tests).
+#[cfg(test)]
+pub(super) fn v7_at(ms: u64) -> String {
+    let nanos = (ms % 1000) as u32 * 1_000_000;
+    uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        ms / 1000,
+        nanos,
+    ))
+    .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uuid::{NoContext, Timestamp, Uuid};
-
-    fn v7_at(ms: u64) -> String {
-        Uuid::new_v7(Timestamp::from_unix(
-            NoContext,
-            ms / 1000,
-            (ms % 1000) as u32 * 1_000_000,
-        ))
-        .to_string()
-    }
+    use uuid::Uuid;
 
     #[test]
     fn a_v7_id_carries_its_creation_time_from_the_stores_origin() {

@@ -23,8 +23,8 @@ const SHARDS: usize = 16;
 ///
 /// Every operation costs O(log n), apart from moving part of an index's
 /// list of runs (one entry per 64 tasks) now and then, and records are
-/// shared, never copied: a read hands out the stored [`Arc<TaskRecord>`], a write stores
-/// the record it was given. Tasks are found by their id's hash in a table
+/// shared, never copied: a read hands out the stored [`Arc<TaskRecord>`],
+/// a write stores the record it was given. Tasks are found by their id's hash in a table
 /// split into shards, each with its own lock and its own deadline indexes
 /// (expiry, leases), and each shard's table into windows of creation time
 /// (read from the UUIDv7 ids that [`TaskRecord::new`] mints), so that

@@ -147,11 +147,9 @@ impl Shard {
         hash: u64,
         hasher: &'a IdHasher<impl BuildHasher>,
     ) -> impl Iterator<Item = &'a Slot> + 'a {
-        // A table bucket matches on 7 bits of the hash: the deadline is
-        // compared first, as it is cheaper than hashing the id again.
         self.tasks
             .with_hash(hash)
-            .filter(move |s| which.of(&s.record) == Some(at) && hasher.hash(&s.record.id) == hash)
+            .filter(move |s| stands_for(which, at, hash, hasher, s))
     }
 
     /// Takes out every task that expired at `now` or before, with its id's
@@ -169,7 +167,7 @@ impl Shard {
             self.expiry.pop_first();
             while let Some(slot) = self.tasks.remove(
                 hash,
-                |s| Deadline::Expiry.of(&s.record) == Some(at) && hasher.hash(&s.record.id) == hash,
+                |s| stands_for(Deadline::Expiry, at, hash, hasher, s),
                 hasher,
             ) {
                 let lease = Deadline::Lease.of(&slot.record);
@@ -200,6 +198,19 @@ impl Shard {
             .take(limit)
             .collect()
     }
+}
+
+/// Whether index `which`'s entry `(at, hash)` stands for the task in
+/// `slot`: a table matches on 7 bits of the hash, so both are checked, the
+/// deadline first, as it is cheaper than hashing the id again.
+fn stands_for(
+    which: Deadline,
+    at: At,
+    hash: u64,
+    hasher: &IdHasher<impl BuildHasher>,
+    slot: &Slot,
+) -> bool {
+    which.of(&slot.record) == Some(at) && hasher.hash(&slot.record.id) == hash
 }
 
 #[cfg(test)]

@@ -188,8 +188,7 @@ fn index_deadlines_keep_their_order_and_clamp_outside_it() {
 /// A task whose id is a UUIDv7 of `ms`.
 fn task_at(now: DateTime<Utc>, ttl_secs: u64, ms: u64) -> TaskRecord {
     let mut record = task(now, ttl_secs);
-    let at = uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, (ms % 1000) as u32 * 1_000_000);
-    record.id = uuid::Uuid::new_v7(at).to_string();
+    record.id = super::super::ids::v7_at(ms);
     record
 }
 

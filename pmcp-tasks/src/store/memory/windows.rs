@@ -137,7 +137,7 @@ impl Tables {
         let entry = self.table_mut(place).entry(
             spread(hash),
             |s| s.record.id == slot.record.id,
-            |s| spread(hasher.hash(&s.record.id)),
+            |s| table_hash(hasher, s),
         );
         match entry {
             Entry::Occupied(_) => Err(slot),
@@ -181,9 +181,15 @@ impl Tables {
         if tasks.is_empty() {
             self.windows.remove(i);
         } else if tasks.len() * 8 <= tasks.capacity() {
-            tasks.shrink_to(tasks.len(), |s| spread(hasher.hash(&s.record.id)));
+            tasks.shrink_to(tasks.len(), |s| table_hash(hasher, s));
         }
     }
+}
+
+/// The hash a table keeps `slot` under when it moves it (growing,
+/// shrinking): what it was found by, `spread` of its id's hash.
+fn table_hash<S: BuildHasher>(hasher: &IdHasher<S>, slot: &Slot) -> u64 {
+    spread(hasher.hash(&slot.record.id))
 }
 
 impl Window {

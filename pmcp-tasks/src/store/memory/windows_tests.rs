@@ -1,22 +1,18 @@
 //! Creation windows: tasks are found wherever their time puts them, while
 //! windows start, fill, shrink and go.
 
+use super::super::ids::v7_at;
 use super::*;
 use crate::domain::{Era, NewTask, TaskRecord};
 use chrono::Utc;
 use foldhash::fast::RandomState;
 use proptest::prelude::*;
 use std::sync::Arc;
-use uuid::{NoContext, Timestamp, Uuid};
+use uuid::Uuid;
 
 /// Times are Unix ms.
 fn hasher() -> IdHasher {
     IdHasher::with_keys(RandomState::default(), 0)
-}
-
-fn v7_at(ms: u64) -> String {
-    let nanos = (ms % 1000) as u32 * 1_000_000;
-    Uuid::new_v7(Timestamp::from_unix(NoContext, ms / 1000, nanos)).to_string()
 }
 
 fn slot(id: &str) -> Slot {
